@@ -1,0 +1,27 @@
+"""The two API surfaces. Each area's router is included here, once per surface it belongs to."""
+
+from fastapi import APIRouter
+
+from app.audit.router import router as audit_router
+from app.auth.router import build_auth_routers
+from app.notifications.router import router as notifications_router
+from app.org.router import router as org_router
+
+PLATFORM_PREFIX = "/api/v1"
+MOBILE_PREFIX = "/api/mobile/v1"
+
+
+def platform_router() -> APIRouter:
+    router = APIRouter(prefix=PLATFORM_PREFIX)
+    public, private = build_auth_routers("platform")
+    for sub in (public, private, org_router, audit_router, notifications_router):
+        router.include_router(sub)
+    return router
+
+
+def mobile_router() -> APIRouter:
+    router = APIRouter(prefix=MOBILE_PREFIX)
+    public, private = build_auth_routers("mobile")
+    for sub in (public, private):
+        router.include_router(sub)
+    return router

@@ -1,0 +1,90 @@
+from typing import Annotated
+
+from fastapi import Depends, Form
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.routers import api_router, public_router
+from app.auth import service
+from app.auth.schemas import (
+    EffectiveScope,
+    LogoutRequest,
+    MeResponse,
+    NamedRef,
+    RefreshRequest,
+    TokenResponse,
+)
+from app.core.db import commit
+from app.core.principal import Principal, require
+from app.core.routing import get_session
+from app.org import repository as org_repo
+from app.org.models import Company, Department, Group, User
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def build_auth_routers(client: str):
+    """The token endpoints (public) and /me + logout (authenticated) for one surface."""
+    public = public_router(prefix="/auth", tags=["auth"])
+    private = api_router(tags=["auth"])
+    op = client.replace("-", "_")
+
+    @public.post("/token", response_model=TokenResponse, operation_id=f"{op}_auth_token",
+                 summary="Log in with the OAuth2 password form")
+    async def token(
+        session: Session,
+        username: Annotated[str, Form(min_length=1, max_length=64)],
+        password: Annotated[str, Form(min_length=1, max_length=128)],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    ) -> TokenResponse:
+        outcome = await service.login(session, username, password, client)
+        if outcome.error is not None:
+            if outcome.commit_failure:
+                await commit(session)  # the failure counter must survive the error response
+            raise outcome.error
+        assert outcome.tokens is not None
+        return outcome.tokens
+
+    @public.post("/refresh", response_model=TokenResponse, operation_id=f"{op}_auth_refresh",
+                 summary="Exchange a refresh token for new tokens (rotation)")
+    async def refresh(session: Session, body: RefreshRequest) -> TokenResponse:
+        outcome = await service.refresh(session, body.refresh_token, client)
+        if outcome.error is not None:
+            if outcome.commit_failure:
+                await commit(session)  # the family revocation must survive the error response
+            raise outcome.error
+        assert outcome.tokens is not None
+        return outcome.tokens
+
+    @private.post("/auth/logout", status_code=204, operation_id=f"{op}_auth_logout",
+                  summary="Revoke the refresh token family (or all of the caller's)")
+    async def logout(session: Session, principal: Annotated[Principal, Depends(require())],
+                     body: LogoutRequest | None = None) -> None:
+        await service.logout(session, principal, body.refresh_token if body else None)
+
+    @private.get("/me", response_model=MeResponse, operation_id=f"{op}_me", summary="The caller")
+    async def me(session: Session, principal: Annotated[Principal, Depends(require())]) -> MeResponse:
+        row = (await session.execute(
+            select(User, Company, Group).join(Company, Company.id == User.company_id)
+            .join(Group, Group.id == User.group_id).where(User.id == principal.user_id)
+        )).one()
+        user, company, group = row
+        dept = await session.get(Department, user.department_id) if user.department_id else None
+        roles = (await org_repo.roles_of(session, [user.id]))[user.id]
+        return MeResponse(
+            id=user.id, username=user.username, display_name=user.display_name,
+            group=NamedRef(id=group.id, name=group.name, code=group.code),
+            company=NamedRef(id=company.id, name=company.name, code=company.code),
+            department=NamedRef(id=dept.id, name=dept.name) if dept else None,
+            roles=[NamedRef(id=r.id, name=r.name, code=r.code) for r in roles],
+            permissions=sorted(principal.permissions),
+            scope=EffectiveScope(
+                all_companies=principal.scope.all_companies,
+                company_ids=sorted(principal.scope.company_ids, key=str),
+                department_ids=sorted(principal.scope.department_ids, key=str),
+                kinds=sorted({r.scope_kind for r in roles}),
+            ),
+            is_system_admin=principal.is_system_admin,
+        )
+
+    return public, private

@@ -1,0 +1,114 @@
+"""Engine, declarative base and the unit of work.
+
+One transaction per request: `TransactionalRoute` (app/core/routing.py) opens a session, the
+handler and its services only `flush()`, and `commit()` below finalises what must commit with the
+change (audit events, idempotency records) before the single COMMIT.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.core.config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UUIDPk:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class Versioned:
+    """Optimistic concurrency: `version` backs the ETag and SQLAlchemy's stale-row check."""
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+def to_async_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+_engine: AsyncEngine | None = None
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def configure_engine(url: str) -> AsyncEngine:
+    global _engine, _sessionmaker
+    settings = get_settings()
+    _engine = create_async_engine(
+        to_async_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+    _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def get_engine() -> AsyncEngine:
+    if _engine is None:
+        settings = get_settings()
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set (scripts/run starts an embedded PostgreSQL)")
+        configure_engine(settings.database_url)
+    assert _engine is not None
+    return _engine
+
+
+def session_factory() -> async_sessionmaker[AsyncSession]:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+# Work that must commit together with the business change; run in order just before COMMIT.
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+_before_commit_hooks: list[BeforeCommit] = []
+
+
+def on_before_commit(hook: BeforeCommit) -> BeforeCommit:
+    _before_commit_hooks.append(hook)
+    return hook
+
+
+async def commit(session: AsyncSession) -> None:
+    """The only way application code commits: flush, run the before-commit hooks, COMMIT."""
+    await session.flush()
+    for hook in _before_commit_hooks:
+        await hook(session)
+    await session.commit()
+
+
+async def open_session() -> AsyncIterator[AsyncSession]:
+    async with session_factory()() as session:
+        yield session

@@ -1,0 +1,31 @@
+"""ETag / If-Match for single resources backed by a `version` column."""
+
+from fastapi import Request, Response
+
+from app.core.errors import PreconditionFailed
+
+
+def etag_for(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_for(version)
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """Answer 412 when the client's If-Match names a version other than the current one."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    candidates = [c.strip() for c in header.split(",")]
+    if "*" in candidates:
+        return
+    current = etag_for(version)
+    # Weak comparison (RFC 9110 8.8.3.2): W/"3" and "3" name the same version.
+    normalized = {c.removeprefix("W/") for c in candidates}
+    if current.removeprefix("W/") not in normalized:
+        raise PreconditionFailed(
+            f"The resource has changed (current ETag {current}). Reload it and retry.",
+            code="resource.stale",
+        )

@@ -1,0 +1,145 @@
+"""Idempotency-Key for creating POSTs.
+
+Same caller + same key + same body → the first response is replayed (status, body, headers).
+Same key with a different body → 409. Records commit with the change (see TransactionalRoute) and
+live `IDEMPOTENCY_TTL_HOURS`. Concurrent duplicates serialise on an advisory lock on the key, so
+the second waits for the first and then replays it.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.config import get_settings
+from app.core.db import Base, utcnow
+from app.core.errors import Conflict, InvalidInput
+from app.core.principal import CurrentPrincipal
+from app.core.routing import ShortCircuit, get_session
+
+REPLAYED_HEADERS = ("location", "etag", "content-type")
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_record"
+
+    user_id: Mapped[Any] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2048))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class IdempotentReplay(ShortCircuit):
+    """Answers with the stored response instead of running the handler again."""
+
+
+@dataclass
+class PendingIdempotency:
+    user_id: Any
+    key: str
+    method: str
+    path: str
+    request_hash: str
+
+    async def store(self, session: AsyncSession, response: Response) -> None:
+        headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+        await session.execute(
+            insert(IdempotencyRecord).values(
+                user_id=self.user_id,
+                key=self.key,
+                method=self.method,
+                path=self.path,
+                request_hash=self.request_hash,
+                status_code=response.status_code,
+                response_headers=headers,
+                response_body=bytes(response.body),
+                expires_at=utcnow() + timedelta(hours=get_settings().idempotency_ttl_hours),
+            )
+        )
+
+
+async def idempotency(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Retrying with the same key and body replays the first response; "
+            "a different body with the same key answers 409. Kept 24 hours.",
+        ),
+    ] = None,
+) -> None:
+    if idempotency_key is None:
+        return
+    if not idempotency_key.strip() or not idempotency_key.isprintable():
+        raise InvalidInput("Idempotency-Key must be printable text.", code="idempotency.invalid_key")
+    body = await request.body()
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() + b" " + request.url.path.encode() + b"\n")
+    digest.update(_canonical_body(body, request.headers.get("content-type", "")))
+    request_hash = digest.hexdigest()
+
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"idem:{principal.user_id}:{idempotency_key}"},
+    )
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == principal.user_id,
+            IdempotencyRecord.key == idempotency_key,
+            IdempotencyRecord.expires_at > func.now(),
+        )
+    )
+    if record is not None:
+        if record.request_hash != request_hash:
+            raise Conflict(
+                "This Idempotency-Key was used with a different request.",
+                code="idempotency.key_reused",
+            )
+        headers = dict(record.response_headers)
+        headers["Idempotent-Replayed"] = "true"
+        raise IdempotentReplay(
+            Response(content=record.response_body, status_code=record.status_code, headers=headers)
+        )
+    # An expired record with this key may still exist: clear it so the new one can be stored.
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == principal.user_id, IdempotencyRecord.key == idempotency_key
+        )
+    )
+    request.state.idempotency = PendingIdempotency(
+        principal.user_id, idempotency_key, request.method, request.url.path, request_hash
+    )
+
+
+def _canonical_body(body: bytes, content_type: str) -> bytes:
+    if content_type.startswith("application/json") and body:
+        try:
+            return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            return body
+    return body
+
+
+Idempotent = Depends(idempotency)
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= func.now()))
+    return result.rowcount or 0

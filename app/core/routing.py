@@ -1,0 +1,68 @@
+"""Every API route runs in one transaction owned by `TransactionalRoute`.
+
+The handler (and the services it calls) only flush. When the handler returns a success response
+the unit of work commits: pending audit events and the idempotency record are written in the same
+transaction. Any error, or an error response, rolls everything back. The commit happens before the
+response leaves, so a client never sees a 2xx for a change that was not committed.
+"""
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import db
+
+
+class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
+    """Raised by a dependency to answer with `response` without running the handler."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+SessionProvider = Callable[[], Any]  # returns an async context manager yielding an AsyncSession
+
+
+@asynccontextmanager
+async def default_session_provider() -> AsyncIterator[AsyncSession]:
+    async with db.session_factory()() as session:
+        yield session
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def transactional_handler(request: Request) -> Response:
+            provider: SessionProvider = getattr(request.app.state, "session_provider", default_session_provider)
+            async with provider() as session:
+                request.state.session = session
+                try:
+                    response = await handler(request)
+                except ShortCircuit as short:
+                    await session.rollback()
+                    return short.response
+                except BaseException:
+                    await session.rollback()
+                    raise
+                if response.status_code < 400:
+                    pending = getattr(request.state, "idempotency", None)
+                    if pending is not None:
+                        await pending.store(session, response)
+                    await db.commit(session)
+                else:
+                    await session.rollback()
+                return response
+
+        return transactional_handler
+
+
+def get_session(request: Request) -> AsyncSession:
+    session = getattr(request.state, "session", None)
+    if session is None:  # pragma: no cover - a route outside TransactionalRoute
+        raise RuntimeError("route is not transactional")
+    return session

@@ -1,0 +1,119 @@
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, Timestamps, UUIDPk, Versioned
+from app.core.principal import ScopeKind
+from app.core.scoping import ScopeSpec, scoped
+
+
+class Group(UUIDPk, Timestamps, Base):
+    """A tenant (集团). Nothing crosses from one group to another."""
+
+    __tablename__ = "org_group"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.id))
+class Company(UUIDPk, Timestamps, Versioned, Base):
+    __tablename__ = "company"
+    __table_args__ = (UniqueConstraint("group_id", "code"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.id))
+class Department(UUIDPk, Timestamps, Versioned, Base):
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("company_id", "parent_id", "name"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", use_alter=True, name="fk_department_head_user_id_app_user")
+    )
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.department_id, owners=(m.id,)))
+class User(UUIDPk, Timestamps, Versioned, Base):
+    __tablename__ = "app_user"
+    __table_args__ = (Index("ix_app_user_group_id_username", "group_id", "username"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # Unique across the installation: logins carry no tenant.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lock_reason: Mapped[str | None] = mapped_column(String(200))
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_login_date: Mapped[date | None] = mapped_column(Date)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, tenant_wide=True))
+class Role(UUIDPk, Timestamps, Versioned, Base):
+    """A named set of permissions plus a data scope (岗位/角色)."""
+
+    __tablename__ = "role"
+    __table_args__ = (
+        UniqueConstraint("group_id", "code"),
+        CheckConstraint(
+            "scope_kind IN (" + ", ".join(f"'{k}'" for k in ScopeKind.CHOICES) + ")", name="scope_kind_valid"
+        ),
+    )
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(100))
+    permissions: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list)
+    scope_kind: Mapped[str] = mapped_column(String(20))
+    scope_company_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID), default=list)
+    # Seniority: a user's level is the highest rank among their roles; only a higher level may
+    # change a user. The system administrator role manages everybody.
+    rank: Mapped[int] = mapped_column(Integer, default=10)
+    is_system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class UserPermission(Base):
+    """A single permission granted to (granted=True) or withdrawn from (False) one user."""
+
+    __tablename__ = "user_permission"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(80), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)

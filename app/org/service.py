@@ -1,0 +1,308 @@
+"""Organisation rules: tenant isolation, the management hierarchy, no giving away what you lack."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.service import revoke_all_for_user
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.permissions import is_known
+from app.core.principal import Principal, ScopeKind
+from app.core.scoping import get_readable, get_writable, readable
+from app.core.security import hash_password
+from app.org import repository as repo
+from app.org.models import Company, Department, Role, User, UserPermission, UserRole
+from app.org.schemas import (
+    CompanyCreate,
+    CompanyUpdate,
+    DepartmentCreate,
+    DepartmentUpdate,
+    RoleCreate,
+    RoleUpdate,
+    UserCreate,
+    UserUpdate,
+)
+
+
+def _hierarchy_error(detail: str) -> Forbidden:
+    return Forbidden(detail, code="org.hierarchy",
+                     titles={"zh-CN": "不能管理同级或上级用户", "en": "Outside your authority"})
+
+
+async def ensure_may_manage_user(session: AsyncSession, actor: Principal, target: User) -> None:
+    """The system administrator manages everybody; anyone else only users of a lower level."""
+    if actor.is_system_admin:
+        return
+    rank, is_admin = await repo.user_level(session, target.id)
+    if is_admin or rank >= actor.rank:
+        raise _hierarchy_error("You may only change users of a lower level than yours.")
+
+
+def ensure_may_hand_out(actor: Principal, permissions: list[str], rank: int) -> None:
+    """Nobody gives away a permission they do not hold, or a level that is not below their own."""
+    unknown = [p for p in permissions if not is_known(p)]
+    if unknown:
+        raise InvalidInput(f"Unknown permissions: {', '.join(sorted(unknown))}.", code="role.unknown_permission",
+                           errors=[{"pointer": "/body/permissions", "message": "unknown permission"}])
+    if actor.is_system_admin:
+        return
+    missing = sorted(set(permissions) - actor.permissions)
+    if missing:
+        raise _hierarchy_error(f"You cannot give away permissions you do not hold: {', '.join(missing)}.")
+    if rank >= actor.rank:
+        raise _hierarchy_error("A role you hand out must rank below your own level.")
+
+
+# --- companies -----------------------------------------------------------------------------------
+
+async def create_company(session: AsyncSession, actor: Principal, data: CompanyCreate) -> Company:
+    if not actor.scope.all_companies:
+        raise Forbidden("Only a group-wide administrator creates companies.", code="org.group_scope_required")
+    exists = await session.scalar(
+        select(Company.id).where(Company.group_id == actor.group_id, Company.code == data.code)
+    )
+    if exists:
+        raise Conflict(f"Company code {data.code} already exists.", code="company.code_taken")
+    company = Company(group_id=actor.group_id, **data.model_dump())
+    session.add(company)
+    await session.flush()
+    audit.record(session, actor, "company.created", "company", company.id, company_id=company.id,
+                 after=audit.snapshot(company))
+    return company
+
+
+async def update_company(session: AsyncSession, actor: Principal, company: Company, data: CompanyUpdate) -> Company:
+    before = audit.snapshot(company)
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(company, key, value)
+    company.version += 1
+    await session.flush()
+    audit.record(session, actor, "company.updated", "company", company.id, company_id=company.id,
+                 before=before, after=audit.snapshot(company))
+    return company
+
+
+# --- departments ---------------------------------------------------------------------------------
+
+async def create_department(session: AsyncSession, actor: Principal, data: DepartmentCreate) -> Department:
+    company = await get_readable(session, actor, Company, data.company_id)
+    if data.parent_id is not None:
+        parent = await get_readable(session, actor, Department, data.parent_id)
+        if parent.company_id != company.id:
+            raise InvalidInput("The parent department belongs to another company.", code="department.parent_mismatch",
+                               errors=[{"pointer": "/body/parent_id", "message": "other company"}])
+    if data.head_user_id is not None:
+        await get_readable(session, actor, User, data.head_user_id)
+    dept = Department(group_id=actor.group_id, **data.model_dump())
+    session.add(dept)
+    await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
+    audit.record(session, actor, "department.created", "department", dept.id, company_id=dept.company_id,
+                 after=audit.snapshot(dept))
+    return dept
+
+
+async def update_department(session: AsyncSession, actor: Principal, dept: Department,
+                            data: DepartmentUpdate) -> Department:
+    before = audit.snapshot(dept)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("head_user_id") is not None:
+        await get_readable(session, actor, User, changes["head_user_id"])
+    for key, value in changes.items():
+        if key == "name" and value is None:
+            continue
+        setattr(dept, key, value)
+    dept.version += 1
+    await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
+    audit.record(session, actor, "department.updated", "department", dept.id, company_id=dept.company_id,
+                 before=before, after=audit.snapshot(dept))
+    return dept
+
+
+async def _flush_unique(session: AsyncSession, detail: str, code: str) -> None:
+    from sqlalchemy.exc import IntegrityError  # noqa: PLC0415
+
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(detail, code=code) from exc
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+async def _validated_scope_companies(session: AsyncSession, actor: Principal, kind: str,
+                                     company_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    if kind != ScopeKind.COMPANIES:
+        return []
+    if not company_ids:
+        raise InvalidInput("A 'companies' scope needs at least one company.", code="role.scope_companies_required",
+                           errors=[{"pointer": "/body/scope_company_ids", "message": "required"}])
+    found = await repo.companies_in_group(session, actor.group_id, company_ids)
+    if found != set(company_ids):
+        raise InvalidInput("Some companies are not in this group.", code="role.unknown_company",
+                           errors=[{"pointer": "/body/scope_company_ids", "message": "unknown company"}])
+    return sorted(found, key=str)
+
+
+async def create_role(session: AsyncSession, actor: Principal, data: RoleCreate) -> Role:
+    ensure_may_hand_out(actor, data.permissions, data.rank)
+    companies = await _validated_scope_companies(session, actor, data.scope_kind, data.scope_company_ids)
+    role = Role(group_id=actor.group_id, code=data.code, name=data.name, permissions=sorted(set(data.permissions)),
+                scope_kind=data.scope_kind, scope_company_ids=companies, rank=data.rank, is_system_admin=False)
+    session.add(role)
+    await _flush_unique(session, f"Role code {data.code} already exists.", "role.code_taken")
+    audit.record(session, actor, "role.created", "role", role.id, after=audit.snapshot(role))
+    return role
+
+
+async def update_role(session: AsyncSession, actor: Principal, role: Role, data: RoleUpdate) -> Role:
+    if role.is_system_admin and not actor.is_system_admin:
+        raise _hierarchy_error("Only the system administrator changes the administrator role.")
+    if not actor.is_system_admin and role.rank >= actor.rank:
+        raise _hierarchy_error("You may only change roles below your level.")
+    before = audit.snapshot(role)
+    changes = data.model_dump(exclude_unset=True)
+    permissions = changes.get("permissions") or role.permissions
+    rank = changes.get("rank") if changes.get("rank") is not None else role.rank
+    ensure_may_hand_out(actor, permissions, rank)
+    kind = changes.get("scope_kind") or role.scope_kind
+    company_ids = changes.get("scope_company_ids")
+    role.scope_company_ids = await _validated_scope_companies(
+        session, actor, kind, company_ids if company_ids is not None else role.scope_company_ids)
+    role.scope_kind, role.permissions, role.rank = kind, sorted(set(permissions)), rank
+    if changes.get("name"):
+        role.name = changes["name"]
+    role.version += 1
+    await session.flush()
+    audit.record(session, actor, "role.updated", "role", role.id, before=before, after=audit.snapshot(role))
+    return role
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+async def _roles_for_assignment(session: AsyncSession, actor: Principal, role_ids: list[uuid.UUID]) -> list[Role]:
+    roles = (await session.scalars(readable(actor, Role).where(Role.id.in_(role_ids)))).all() if role_ids else []
+    if len(roles) != len(set(role_ids)):
+        raise InvalidInput("Some roles do not exist.", code="user.unknown_role",
+                           errors=[{"pointer": "/body/role_ids", "message": "unknown role"}])
+    for role in roles:
+        if role.is_system_admin and not actor.is_system_admin:
+            raise _hierarchy_error("Only the system administrator grants the administrator role.")
+        ensure_may_hand_out(actor, role.permissions, role.rank)
+    return list(roles)
+
+
+async def _check_placement(session: AsyncSession, actor: Principal, company_id: uuid.UUID,
+                           department_id: uuid.UUID | None, manager_id: uuid.UUID | None) -> None:
+    await get_readable(session, actor, Company, company_id)
+    if department_id is not None:
+        dept = await get_readable(session, actor, Department, department_id)
+        if dept.company_id != company_id:
+            raise InvalidInput("The department belongs to another company.", code="user.department_mismatch",
+                               errors=[{"pointer": "/body/department_id", "message": "other company"}])
+    if manager_id is not None:
+        await get_readable(session, actor, User, manager_id)
+
+
+async def create_user(session: AsyncSession, actor: Principal, data: UserCreate) -> User:
+    await _check_placement(session, actor, data.company_id, data.department_id, data.manager_id)
+    roles = await _roles_for_assignment(session, actor, data.role_ids)
+    if not actor.is_system_admin and max((r.rank for r in roles), default=0) >= actor.rank:
+        raise _hierarchy_error("A new user must rank below you.")
+    if await session.scalar(select(User.id).where(User.username == data.username)):
+        raise Conflict("This username is taken.", code="user.username_taken")
+    user = User(
+        group_id=actor.group_id, company_id=data.company_id, department_id=data.department_id,
+        manager_id=data.manager_id, username=data.username, display_name=data.display_name,
+        phone=data.phone, email=data.email, password_hash=await hash_password(data.password),
+    )
+    session.add(user)
+    await _flush_unique(session, "This username is taken.", "user.username_taken")
+    session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
+    await session.flush()
+    audit.record(session, actor, "user.created", "user", user.id, company_id=user.company_id,
+                 after={**audit.snapshot(user), "role_ids": [r.id for r in roles]})
+    return user
+
+
+async def update_user(session: AsyncSession, actor: Principal, user: User, data: UserUpdate) -> User:
+    await ensure_may_manage_user(session, actor, user)
+    changes = data.model_dump(exclude_unset=True)
+    before: dict[str, Any] = audit.snapshot(user)
+    if "department_id" in changes or "manager_id" in changes:
+        await _check_placement(session, actor, user.company_id, changes.get("department_id", user.department_id),
+                               changes.get("manager_id", user.manager_id))
+        if changes.get("manager_id") == user.id:
+            raise InvalidInput("A user cannot be their own manager.", code="user.self_manager",
+                               errors=[{"pointer": "/body/manager_id", "message": "self"}])
+    if changes.get("role_ids") is not None:
+        roles = await _roles_for_assignment(session, actor, changes["role_ids"])
+        await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+        session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
+    if changes.get("password"):
+        user.password_hash = await hash_password(changes["password"])
+        await revoke_all_for_user(session, user.id)
+    for key in ("display_name", "department_id", "manager_id", "phone", "email"):
+        if key in changes and not (key == "display_name" and changes[key] is None):
+            setattr(user, key, changes[key])
+    if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            await revoke_all_for_user(session, user.id)
+    user.version += 1
+    await session.flush()
+    audit.record(session, actor, "user.updated", "user", user.id, company_id=user.company_id, before=before,
+                 after={**audit.snapshot(user), **({"role_ids": changes["role_ids"]} if "role_ids" in changes else {})})
+    return user
+
+
+async def lock_user(session: AsyncSession, actor: Principal, user: User, reason: str) -> User:
+    await ensure_may_manage_user(session, actor, user)
+    if user.id == actor.user_id:
+        raise Conflict("You cannot lock yourself.", code="user.lock_self")
+    if user.locked_at is None:
+        user.locked_at, user.lock_reason = utcnow(), reason
+        user.version += 1
+    await revoke_all_for_user(session, user.id)
+    await session.flush()
+    audit.record(session, actor, "user.locked", "user", user.id, company_id=user.company_id,
+                 after={"reason": reason})
+    return user
+
+
+async def unlock_user(session: AsyncSession, actor: Principal, user: User) -> User:
+    await ensure_may_manage_user(session, actor, user)
+    if user.locked_at is not None:
+        user.locked_at, user.lock_reason = None, None
+        user.failed_login_count, user.failed_login_date = 0, None
+        user.version += 1
+    await session.flush()
+    audit.record(session, actor, "user.unlocked", "user", user.id, company_id=user.company_id)
+    return user
+
+
+async def set_permission_override(session: AsyncSession, actor: Principal, user: User, permission: str,
+                                  granted: bool | None) -> None:
+    """Grant (True) or withdraw (False) one permission for one user; None removes the override."""
+    await ensure_may_manage_user(session, actor, user)
+    if not is_known(permission):
+        raise NotFound(f"Unknown permission {permission}.", code="permission.unknown")
+    if granted and not actor.is_system_admin and permission not in actor.permissions:
+        raise _hierarchy_error("You cannot give away a permission you do not hold.")
+    await session.execute(delete(UserPermission).where(UserPermission.user_id == user.id,
+                                                       UserPermission.permission == permission))
+    if granted is not None:
+        session.add(UserPermission(user_id=user.id, permission=permission, granted=granted))
+    user.version += 1
+    await session.flush()
+    audit.record(session, actor, "user.permission_overridden", "user", user.id, company_id=user.company_id,
+                 after={"permission": permission, "granted": granted})
+
+
+async def get_user_for_change(session: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
+    return await get_writable(session, actor, User, user_id)

@@ -1,0 +1,120 @@
+"""Test harness: one throwaway embedded PostgreSQL per run (unless TEST_DATABASE_URL), migrated to
+head once, the demo organisation committed once; each test runs in a transaction rolled back at
+the end, handed to the app through its session provider."""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+os.environ["ENVIRONMENT"] = "test"
+os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 32)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+
+from app.core import db as core_db  # noqa: E402
+from app.core.config import get_settings  # noqa: E402
+from app.core.security import create_access_token  # noqa: E402
+from app.demo.seed import DEMO_PASSWORD, DemoOrg, seed_org  # noqa: E402
+
+
+def _database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    from app import embedded_db
+
+    data_dir = Path(tempfile.mkdtemp(prefix="recourse-test-"))
+    server, url = embedded_db.start(data_dir / "pg", cleanup="delete")
+    _keep_alive.append(server)
+    return url
+
+
+_keep_alive: list[object] = []
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _database_url()
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    from app.cli import migrate
+
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str):
+    engine = core_db.configure_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def org(engine) -> DemoOrg:
+    """The demo organisation, committed once for the whole run (tests never commit over it)."""
+    from passlib.context import CryptContext
+
+    # Cheap argon2 parameters for the fixtures only; the app's own context is untouched.
+    fast = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=1024, argon2__rounds=1)
+    async with core_db.session_factory()() as session:
+        demo = await seed_org(session, fast.hash(DEMO_PASSWORD))
+        await core_db.commit(session)
+    return demo
+
+
+@pytest.fixture
+async def db(engine, org) -> AsyncIterator[AsyncSession]:
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+def app(db: AsyncSession):
+    from app.main import create_app
+
+    application = create_app()
+
+    @asynccontextmanager
+    async def provider():
+        yield db
+
+    application.state.session_provider = provider
+    return application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def token_for(org: DemoOrg, username: str) -> str:
+    user = org.users[username]
+    return create_access_token(user_id=user.id, group_id=user.group_id)[0]
+
+
+@pytest.fixture
+def auth(org):
+    """auth("leader") → headers with a fresh access token for that demo user."""
+
+    def headers(username: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(org, username)}", **extra}
+
+    return headers
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
