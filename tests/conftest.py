@@ -88,6 +88,9 @@ def app(db: AsyncSession):
 
     @asynccontextmanager
     async def provider():
+        # Release the test's own setup (a savepoint) first, so a request that fails and rolls back
+        # undoes only itself. Everything is still inside the outer transaction rolled back at the end.
+        await db.commit()
         yield db
 
     application.state.session_provider = provider

@@ -1,10 +1,10 @@
 """One domain error type and one renderer: RFC 9457 problem+json for every error.
 
-Services raise `DomainError` (or a subclass with fixed status/code); FastAPI's own 404/405/422,
-body-size limits and unexpected exceptions are rendered by the same `problem_response`.
+Services raise `DomainError` (or a subclass with fixed status/code); FastAPI's own 404/405/422 are
+rendered by `problem_response`. Body-size limits and unexpected exceptions happen outside FastAPI's
+handlers and are rendered with the same shape by app/core/middleware.py.
 """
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,8 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import pick
 from app.core.requestctx import request_id_var
-
-log = logging.getLogger("recourse.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -202,16 +200,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                             headers=getattr(exc, "headers", None))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return problem_response(request, 500, "server.error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

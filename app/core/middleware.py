@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import get_settings
@@ -14,6 +15,7 @@ from app.core.i18n import current_language, negotiate, pick
 from app.core.requestctx import request_id_var
 
 access_log = logging.getLogger("recourse.access")
+log = logging.getLogger("recourse.errors")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -50,8 +52,22 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # Rendered here, inside the request context, so the 500 carries the request id.
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if response_started:
+                raise
+            await _send_problem(send_wrapper, scope, 500, "server.error", None)
         finally:
             access_log.info(
                 "request",
@@ -66,8 +82,11 @@ class RequestContextMiddleware:
             current_language.reset(lang_token)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through (it turns others into 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"The request body exceeds {limit} bytes.")
 
 
 class BodyLimitMiddleware:
@@ -107,7 +126,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -123,26 +142,24 @@ class BodyLimitMiddleware:
                 await self._reject(scope, send, limit)
 
     async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "type": "/problems/request.too_large",
-                "title": pick(STATUS_TITLES[413]),
-                "status": 413,
-                "detail": f"The request body exceeds {limit} bytes.",
-                "code": "request.too_large",
-                "instance": scope.get("path"),
-                "request_id": request_id_var.get(),
-            },
-            ensure_ascii=False,
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_problem(send, scope, 413, "request.too_large", f"The request body exceeds {limit} bytes.")
+
+
+async def _send_problem(send: Send, scope: Scope, status: int, code: str, detail: str | None) -> None:
+    """A problem response from middleware, where FastAPI's handlers cannot reach."""
+    problem = {"type": f"/problems/{code}", "title": pick(STATUS_TITLES[status]), "status": status, "code": code,
+               "instance": scope.get("path"), "request_id": request_id_var.get()}
+    if detail:
+        problem["detail"] = detail
+    body = json.dumps(problem, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,20 @@
+"""Liveness and readiness; readiness survives the database going away and coming back."""
+
+from app.core import db as core_db
+
+
+async def test_healthz_answers_without_the_database(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_readyz_is_200_with_the_database_and_503_without(client, database_url, engine):
+    assert (await client.get("/readyz")).status_code == 200
+    try:
+        core_db.configure_engine("postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none")
+        down = await client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["status"] == "unavailable"
+    finally:
+        await core_db.get_engine().dispose()
+        core_db._engine, core_db._sessionmaker = engine, core_db.async_sessionmaker(engine, expire_on_commit=False)
+    assert (await client.get("/readyz")).status_code == 200
