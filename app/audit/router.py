@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -12,6 +11,7 @@ from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
 from app.core.routing import get_session
 from app.core.scoping import readable
+from app.core.types import Timestamp
 from app.org.permissions import AUDIT_READ
 
 router = api_router(tags=["audit"])
@@ -28,8 +28,8 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=100)] = None,
     actor_id: uuid.UUID | None = None,
     company_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> Page[AuditEventOut]:
     stmt = readable(principal, AuditEvent)
     for column, value in ((AuditEvent.entity_type, entity_type), (AuditEvent.entity_id, entity_id),

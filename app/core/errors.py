@@ -196,8 +196,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     generic = STATUS_TITLES.get(status, {}).get("en")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != generic else None
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(request, status, STATUS_CODES.get(status, "request.bad"), detail=detail,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(request.url.path):
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

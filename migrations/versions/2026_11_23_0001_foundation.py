@@ -110,7 +110,6 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_department_company_id_company')),
     sa.ForeignKeyConstraint(['group_id'], ['org_group.id'], name=op.f('fk_department_group_id_org_group')),
-    sa.ForeignKeyConstraint(['head_user_id'], ['app_user.id'], name='fk_department_head_user_id_app_user', use_alter=True),
     sa.ForeignKeyConstraint(['parent_id'], ['department.id'], name=op.f('fk_department_parent_id_department')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_department')),
     sa.UniqueConstraint('company_id', 'parent_id', 'name', name=op.f('uq_department_company_id_parent_id_name'))
@@ -213,6 +212,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('user_id', 'role_id', name=op.f('pk_user_role'))
     )
     op.create_index(op.f('ix_user_role_role_id'), 'user_role', ['role_id'], unique=False)
+    # department ↔ app_user reference each other: this key is added once both exist.
+    op.create_foreign_key("fk_department_head_user_id_app_user", "department", "app_user", ["head_user_id"], ["id"])
     for statement in AUDIT_APPEND_ONLY:
         op.execute(statement)
 
@@ -221,6 +222,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
     op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
     op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
+    op.drop_constraint("fk_department_head_user_id_app_user", "department", type_="foreignkey")
     op.drop_index(op.f('ix_user_role_role_id'), table_name='user_role')
     op.drop_table('user_role')
     op.drop_table('user_permission')
