@@ -9,6 +9,7 @@ import uuid
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import metrics
 from app.core.config import get_settings
 from app.core.errors import PROBLEM_MEDIA_TYPE, STATUS_TITLES
 from app.core.i18n import current_language, negotiate, pick
@@ -69,13 +70,18 @@ class RequestContextMiddleware:
                 raise
             await _send_problem(send_wrapper, scope, 500, "server.error", None)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            # The route template, never the raw path: ids would explode the label cardinality.
+            metrics.observe(scope.get("method", ""), getattr(route, "path", "unmatched"), status_holder["status"],
+                            elapsed)
             access_log.info(
                 "request",
                 extra={
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                 },
             )
             request_id_var.reset(rid_token)

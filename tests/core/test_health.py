@@ -18,3 +18,10 @@ async def test_readyz_is_200_with_the_database_and_503_without(client, database_
         await core_db.get_engine().dispose()
         core_db._engine, core_db._sessionmaker = engine, core_db.async_sessionmaker(engine, expire_on_commit=False)
     assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_metrics_count_requests_by_route_template(client, auth, org):
+    await client.get(f"/api/v1/companies/{org.companies['C01'].id}", headers=auth("admin"))
+    text = (await client.get("/metrics")).text
+    assert 'route="/api/v1/companies/{company_id}"' in text
+    assert str(org.companies["C01"].id) not in text
