@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--check", action="store_true", help="fail if the committed files differ")
     sub.add_parser("verify-audit", help="recompute every group's audit hash chain")
     sub.add_parser("database-url", help="start the embedded database if needed and print its URL")
+    job = sub.add_parser("run-job", help="run one round of a periodic job now (for cron)")
+    job.add_argument("name")
     args = parser.parse_args(argv)
 
     if args.command == "export-openapi":
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "verify-audit":
         return asyncio.run(_verify_audit(database_url()[0]))
+    if args.command == "run-job":
+        return asyncio.run(_run_job(database_url()[0], args.name))
     if args.command == "database-url":
         print(database_url()[0])
         return 0
@@ -135,6 +139,22 @@ async def _verify_audit(url: str) -> int:
             failures += 0 if report.ok else 1
     await db.get_engine().dispose()
     return 1 if failures else 0
+
+
+async def _run_job(url: str, name: str) -> int:
+    import app.main  # noqa: F401, PLC0415 - every area registers its jobs on import
+    from app.core import db, jobs  # noqa: PLC0415
+
+    if name not in jobs.JOBS:
+        print(f"Unknown job {name!r}; known: {', '.join(sorted(jobs.JOBS))}", file=sys.stderr)
+        return 2
+    db.configure_engine(url)
+    try:
+        summary = await jobs.run_job(name)
+    finally:
+        await db.get_engine().dispose()
+    print(f"{name}: " + ("skipped, another runner holds the lock" if summary is None else str(summary)))
+    return 0
 
 
 def export_openapi(check: bool) -> int:

@@ -1,5 +1,6 @@
 """Builds the app: both API surfaces, ops endpoints, middleware and error handlers."""
 
+import asyncio
 import json
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,9 +25,13 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        yield
-        from app.core import db  # noqa: PLC0415
+        from app.core import db, jobs  # noqa: PLC0415
 
+        tasks = jobs.start_scheduler() if settings.run_scheduler else []
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if db._engine is not None:
             await db._engine.dispose()
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 os.environ["ENVIRONMENT"] = "test"
+os.environ["RUN_SCHEDULER"] = "false"  # tests run jobs explicitly
 os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 32)
 
 import httpx  # noqa: E402

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
 
     default_timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
+    # Periodic jobs (pool sweep, purges) inside the app; turn off where cron runs scripts/run-job.
+    run_scheduler: bool = True
     db_pool_size: int = 10
     db_max_overflow: int = 10
 

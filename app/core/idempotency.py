@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.config import get_settings
 from app.core.db import Base, utcnow
 from app.core.errors import Conflict, InvalidInput
+from app.core.jobs import periodic
 from app.core.principal import CurrentPrincipal
 from app.core.routing import ShortCircuit, get_session
 
@@ -140,6 +141,8 @@ def _canonical_body(body: bytes, content_type: str) -> bytes:
 Idempotent = Depends(idempotency)
 
 
-async def purge_expired(session: AsyncSession) -> int:
+@periodic("idempotency-purge", every_seconds=3600)
+async def purge_expired(session: AsyncSession) -> dict[str, int]:
+    """Drop records past their time to live (lookups already ignore them)."""
     result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= func.now()))
-    return result.rowcount or 0
+    return {"purged": result.rowcount or 0}
