@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.core.principal import Principal
 
 M = TypeVar("M")
@@ -120,7 +120,5 @@ async def get_writable(session: AsyncSession, principal: Principal, model: type[
     )
     if obj is None:
         await get_readable(session, principal, model, id_)  # 404 when invisible
-        from app.core.errors import Forbidden  # noqa: PLC0415
-
         raise Forbidden("You may read this record but not change it.", code="scope.read_only")
     return obj

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import revoke_all_for_user
@@ -124,8 +125,7 @@ async def update_department(session: AsyncSession, actor: Principal, dept: Depar
 
 
 async def _flush_unique(session: AsyncSession, detail: str, code: str) -> None:
-    from sqlalchemy.exc import IntegrityError  # noqa: PLC0415
-
+    """Flush, turning a unique-constraint race into a 409 instead of a 500."""
     try:
         async with session.begin_nested():
             await session.flush()
