@@ -17,6 +17,7 @@ from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, func, 
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.datastructures import UploadFile
 
 from app.core.config import get_settings
 from app.core.db import Base, utcnow
@@ -90,10 +91,9 @@ async def idempotency(
         return
     if not idempotency_key.strip() or not idempotency_key.isprintable():
         raise InvalidInput("Idempotency-Key must be printable text.", code="idempotency.invalid_key")
-    body = await request.body()
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.url.path.encode() + b"\n")
-    digest.update(_canonical_body(body, request.headers.get("content-type", "")))
+    await _hash_body(request, digest)
     request_hash = digest.hexdigest()
 
     await session.execute(
@@ -129,13 +129,36 @@ async def idempotency(
     )
 
 
-def _canonical_body(body: bytes, content_type: str) -> bytes:
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _hash_body(request: Request, digest: Any) -> None:
+    """Feed what the request means into `digest`, not its incidental bytes: a retried upload gets a
+    new multipart boundary and a re-serialised JSON body may order its keys differently.
+
+    Forms are read through `request.form()`, which Starlette caches on the request, so the handler
+    (or FastAPI's own form parameters) still gets the parsed form after this has run.
+    """
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(FORM_TYPES):
+        form = await request.form()
+        for name, value in form.multi_items():
+            digest.update(b"\0field\0" + name.encode())
+            if isinstance(value, UploadFile):
+                digest.update(b"\0file\0" + (value.filename or "").encode() + b"\0")
+                while chunk := await value.read(64 * 1024):
+                    digest.update(chunk)
+                await value.seek(0)
+            else:
+                digest.update(b"\0value\0" + value.encode())
+        return
+    body = await request.body()
     if content_type.startswith("application/json") and body:
         try:
-            return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+            body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
         except ValueError:
-            return body
-    return body
+            pass
+    digest.update(body)
 
 
 Idempotent = Depends(idempotency)

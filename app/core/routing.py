@@ -6,6 +6,7 @@ transaction. Any error, or an error response, rolls everything back. The commit 
 response leaves, so a client never sees a 2xx for a change that was not committed.
 """
 
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import compile_path
 
 from app.core import db
 
@@ -34,6 +36,13 @@ async def default_session_provider() -> AsyncIterator[AsyncSession]:
 
 
 class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(path, *args, **kwargs)
+        # Path parameters named `*_id` match only UUIDs, so `/customers/assign` never falls through
+        # to `/customers/{customer_id}`: another method on a static path answers 405 with the right
+        # `Allow`, not a 422. Only the matching regex changes; `path` and the OpenAPI stay as written.
+        self.path_regex = compile_path(re.sub(r"\{(\w+_id)\}", r"{\1:uuid}", self.path))[0]
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -65,10 +66,12 @@ def contract_server(database_url):
     org = asyncio.run(_seed(url))
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
+    # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would stall it.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -80,12 +83,15 @@ def contract_server(database_url):
             time.sleep(0.2)
     else:
         proc.kill()
-        raise RuntimeError("contract server did not start: " + proc.stderr.read().decode()[-2000:])
+        proc.wait(timeout=10)
+        log.seek(0)
+        raise RuntimeError("contract server did not start: " + log.read().decode(errors="replace")[-2000:])
     try:
         yield base, org
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="session")
