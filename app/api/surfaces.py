@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
 from app.auth.router import build_auth_routers
+from app.customers.router import router as customers_router
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
 
@@ -14,7 +15,7 @@ MOBILE_PREFIX = "/api/mobile/v1"
 def platform_router() -> APIRouter:
     router = APIRouter(prefix=PLATFORM_PREFIX)
     public, private = build_auth_routers("platform")
-    for sub in (public, private, org_router, audit_router, notifications_router):
+    for sub in (public, private, org_router, audit_router, notifications_router, customers_router):
         router.include_router(sub)
     return router
 

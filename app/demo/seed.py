@@ -14,6 +14,7 @@ import app.domains  # noqa: F401 - the full permission catalogue
 from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
+from app.customers.demo import seed_customers
 from app.org.models import Company, Department, Group, Role, User, UserRole
 
 DEMO_PASSWORD = "Demo@12345"
@@ -61,21 +62,24 @@ ROLES = {
     "leader": ("公司领导", 60, ScopeKind.COMPANIES, _reads),
     "approver_l2": ("二级审核人", 40, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
-        "approval.approve", "audit.read")),
+        "approval.approve", "audit.read", "expense.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
-        "approval.approve", "customer.assign")),
+        "approval.approve", "customer.assign", "expense.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
-        "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit")),
+        "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
+        "expense.read", "expense.create")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
-        "approval.read", "approval.submit")),
+        "approval.read", "approval.submit", "expense.read", "expense.create")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
-        "company.read", "customer.read", "contact.read", "approval.read", "approval.submit")),
+        "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
+        "expense.create")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
-        "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit")),
+        "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
+        "expense.create")),
     "investigator": ("调查人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "approval.read")),
 }
@@ -154,5 +158,6 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     """Seed everything; returns False (and does nothing) when the database already has a group."""
     if only_if_empty and await session.scalar(select(Group.id).limit(1)) is not None:
         return False
-    await seed_org(session, await hash_password(DEMO_PASSWORD))
+    org = await seed_org(session, await hash_password(DEMO_PASSWORD))
+    await seed_customers(session, org)
     return True

@@ -1,0 +1,86 @@
+"""Normalisation for the duplicate check, and masking of identity numbers, phones and e-mails."""
+
+import re
+import unicodedata
+
+import phonenumbers
+
+# Legal-form suffixes ignored when comparing company names, longest first.
+NAME_SUFFIXES = (
+    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "分公司", "集团公司", "公司",
+    "coltd", "limited", "co", "ltd", "inc", "corp", "llc",
+)
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_name(name: str) -> str:
+    """Width (NFKC), case, spaces and punctuation folded; common legal-form suffixes removed.
+
+    `上海宏达机械有限公司` and `上海 宏达机械` both become `上海宏达机械`.
+    """
+    folded = _NON_WORD.sub("", unicodedata.normalize("NFKC", name).casefold())
+    changed = True
+    while changed:
+        changed = False
+        for suffix in NAME_SUFFIXES:
+            if folded.endswith(suffix) and len(folded) > len(suffix):
+                folded = folded[: -len(suffix)]
+                changed = True
+                break
+    return folded
+
+
+def normalize_phone(raw: str) -> str | None:
+    """E.164 (region CN by default) or None when the text is not a possible phone number.
+
+    `138-1234-5678`, `+86 138 1234 5678` and `8613812345678` all become `+8613812345678`.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    value = unicodedata.normalize("NFKC", raw).strip().lower()
+    return value or None
+
+
+def display_phone(e164: str) -> str:
+    """The national form for Chinese numbers (13812345678), E.164 for others."""
+    return e164[3:] if e164.startswith("+86") else e164
+
+
+def mask_phone(e164: str | None) -> str | None:
+    """`138****5678`: the first three and last four digits stay."""
+    if e164 is None:
+        return None
+    shown = display_phone(e164)
+    if len(shown) <= 7:
+        return "*" * len(shown)
+    return shown[:3] + "****" + shown[-4:]
+
+
+def mask_identity(value: str | None) -> str | None:
+    """`91310000****1234` for credit codes; identity numbers keep only their region prefix."""
+    if value is None:
+        return None
+    keep = 8 if not value[:6].isdigit() or len(value) != 18 or not value[6:14].isdigit() else 6
+    if len(value) <= keep + 4:
+        return "*" * len(value)
+    return value[:keep] + "****" + value[-4:]
+
+
+def mask_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    local, _, domain = value.partition("@")
+    return (local[:1] + "***@" + domain) if domain else "***"

@@ -1,0 +1,437 @@
+"""Customers, contacts, the public pool, pool rules and handovers (/api/v1). Thin: parse, call
+the service, shape the response."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.routers import api_router
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import InvalidInput
+from app.core.etag import check_if_match, set_etag
+from app.core.idempotency import Idempotent
+from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.principal import Requires
+from app.core.routing import get_session
+from app.core.scoping import get_readable
+from app.customers import importexport, pool, service
+from app.customers import normalize as norm
+from app.customers import permissions as P
+from app.customers import repository as repo
+from app.customers.handover import hand_over
+from app.customers.models import Contact, Customer, PoolRule
+from app.customers.schemas import (
+    AssignIn,
+    AssignOut,
+    ContactCreate,
+    ContactOut,
+    ContactSaved,
+    ContactUpdate,
+    CustomerCreate,
+    CustomerCreated,
+    CustomerDetail,
+    CustomerOut,
+    CustomerUpdate,
+    DuplicateHit,
+    ExtendIn,
+    HandoverIn,
+    HandoverOut,
+    ImportResult,
+    LinkedContactOut,
+    LinkIn,
+    LinkOut,
+    PoolCustomerOut,
+    PoolRuleIn,
+    PoolRuleOut,
+    Rfc3339,
+    ShareIn,
+    ShareOut,
+)
+from app.org.models import Company, User
+
+router = api_router(tags=["customers"])
+Session = Annotated[AsyncSession, Depends(get_session)]
+Page_ = Annotated[PageParams, Depends(page_params)]
+CustomerId = Annotated[uuid.UUID, Path()]
+IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
+
+# Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
+CUSTOMER_SORTS = {"created_at": SortKey("created_at", Customer.created_at), "name": SortKey("name", Customer.name)}
+POOL_SORTS = {"name": SortKey("name", Customer.name), "created_at": SortKey("created_at", Customer.created_at)}
+CONTACT_SORTS = {"created_at": SortKey("created_at", Contact.created_at), "name": SortKey("name", Contact.name)}
+
+Category = Literal["intended", "signed", "partner", "supplier", "media", "personal_network"]
+Q = Annotated[str | None, Query(min_length=1, max_length=100, description="Name contains (normalised)")]
+
+
+def _located(response: Response, path: str, version: int) -> None:
+    response.headers["Location"] = path
+    set_etag(response, version)
+
+
+# --- customers: collection-level routes first (before /customers/{id}) ----------------------------
+
+@router.get("/customers", response_model=Page[CustomerOut], operation_id="list_customers",
+            summary="Customers the caller may see; identity numbers and phones masked unless allowed")
+async def list_customers(
+    session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
+    sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))],
+    owner_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None, category: Category | None = None,
+    grade: Literal["A", "B", "C"] | None = None, status: Literal["private", "pool"] | None = None,
+    protection_expiring_before: Rfc3339 | None = None, q: Q = None,
+) -> Page[CustomerOut]:
+    stmt = repo.filter_customers(
+        repo.readable_customers(principal), owner_id=owner_id, company_id=company_id, category=category,
+        grade=grade, status=status, protection_expiring_before=protection_expiring_before, q=q,
+        q_norm=norm.normalize_name(q) if q else None)
+    rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
+    return Page(items=await service.customer_views(session, principal, rows), next_cursor=cursor)
+
+
+@router.post("/customers", response_model=CustomerCreated, status_code=201, operation_id="create_customer",
+             dependencies=[Idempotent],
+             summary="Create a customer (duplicate check: identical names need confirm_duplicate)")
+async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREATE), body: CustomerCreate,
+                          response: Response) -> CustomerCreated:
+    customer, warnings = await service.create_customer(session, principal, body)
+    _located(response, f"/api/v1/customers/{customer.id}", customer.version)
+    view = (await service.customer_views(session, principal, [customer]))[0]
+    return CustomerCreated(**view.model_dump(), warnings=warnings)
+
+
+@router.get("/customers/duplicates", response_model=list[DuplicateHit], operation_id="check_customer_duplicates",
+            summary="Duplicate check across the whole group: name, follow status and claimability only")
+async def check_duplicates(
+    session: Session, principal: Requires(P.CUSTOMER_READ),
+    name: Annotated[str | None, Query(max_length=200, description="Company name (fuzzy, normalised)")] = None,
+    contact_name: Annotated[str | None, Query(max_length=100)] = None,
+    phone: Annotated[str | None, Query(max_length=40, description="Any format; normalised (CN)")] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    credit_code: Annotated[str | None, Query(max_length=18)] = None,
+    id_number: Annotated[str | None, Query(max_length=18)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[DuplicateHit]:
+    if not any(v and v.strip() for v in (name, contact_name, phone, email, credit_code, id_number)):
+        raise InvalidInput("Give at least one of name, contact_name, phone, email, credit_code, id_number.",
+                           code="customer.duplicate_check_empty",
+                           errors=[{"pointer": "/query/name", "message": "at least one search field"}])
+    return await service.duplicate_check(session, principal, name=name, contact_name=contact_name, phone=phone,
+                                         email=email, credit_code=credit_code, id_number=id_number, limit=limit)
+
+
+@router.get("/customers/pool", response_model=Page[PoolCustomerOut], operation_id="list_pool_customers",
+            summary="The public pool of the caller's companies: names only until claimed")
+async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
+                    sort: Annotated[SortKey, Depends(sort_param(POOL_SORTS, "name"))],
+                    company_id: uuid.UUID | None = None, q: Q = None) -> Page[PoolCustomerOut]:
+    stmt = repo.pool_customers(principal)
+    if company_id is not None:
+        stmt = stmt.where(Customer.company_id == company_id)
+    if q:
+        stmt = repo.filter_customers(stmt, q=q, q_norm=norm.normalize_name(q))
+    stmt = stmt.add_columns(Customer.created_at, Customer.status)
+    rows, cursor = await paginate(session, stmt, page, sort, Customer.id, scalars=False)
+    rules = await repo.pool_rules(session, principal.group_id)
+    now = utcnow()
+    return Page(items=[PoolCustomerOut(id=r.id, name=r.name, company_id=r.company_id, pooled_at=r.pooled_at,
+                                       claimable=service.may_claim(principal, r, rules, now)) for r in rows],
+                next_cursor=cursor)
+
+
+EXPORT_CONTENT = {importexport.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                  "text/csv": {"schema": {"type": "string"}}}
+
+
+@router.get("/customers/export", operation_id="export_customers", response_class=Response,
+            responses={200: {"content": EXPORT_CONTENT, "description": "The customers as .xlsx or CSV"}},
+            summary=f"Export what the caller may see (max {importexport.MAX_EXPORT_ROWS} rows), masked as in the API")
+async def export_customers(
+    session: Session, principal: Requires(P.CUSTOMER_EXPORT),
+    format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
+    owner_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None, category: Category | None = None,
+    grade: Literal["A", "B", "C"] | None = None, status: Literal["private", "pool"] | None = None, q: Q = None,
+) -> Response:
+    stmt = repo.filter_customers(repo.readable_customers(principal), owner_id=owner_id, company_id=company_id,
+                                 category=category, grade=grade, status=status, q=q,
+                                 q_norm=norm.normalize_name(q) if q else None)
+    customers = (await session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
+                                       .limit(importexport.MAX_EXPORT_ROWS))).all()
+    views = await service.customer_views(session, principal, customers)
+    companies = dict((await session.execute(select(Company.id, Company.code).where(
+        Company.group_id == principal.group_id))).all())
+    owners = {v.owner_id for v in views if v.owner_id}
+    usernames = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners))))
+                     .all()) if owners else {}
+    rows = importexport.export_rows(views, companies, usernames)
+    audit.record(session, principal, "customer.exported", "customer", None,
+                 after={"count": len(rows), "format": format})
+    if format == "csv":
+        return Response(importexport.to_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
+    return Response(importexport.to_xlsx(rows), media_type=importexport.XLSX_MEDIA_TYPE,
+                    headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'})
+
+
+@router.get("/customers/import-template", operation_id="get_customer_import_template", response_class=Response,
+            responses={200: {"content": {importexport.XLSX_MEDIA_TYPE: {"schema": {"type": "string",
+                                                                                   "format": "binary"}}},
+                             "description": "The import template (.xlsx) with a help sheet"}},
+            summary="The .xlsx template for customer import (column layout documented in its help sheet)")
+async def import_template(_: Requires(P.CUSTOMER_IMPORT)) -> Response:
+    return Response(importexport.template(), media_type=importexport.XLSX_MEDIA_TYPE,
+                    headers={"Content-Disposition": 'attachment; filename="customer-import-template.xlsx"'})
+
+
+@router.post("/customers/import", response_model=ImportResult, status_code=201, operation_id="import_customers",
+             dependencies=[Idempotent],
+             summary="Import customers from .xlsx: all rows or none; errors by row and column")
+async def import_customers(
+    session: Session, principal: Requires(P.CUSTOMER_IMPORT),
+    file: Annotated[UploadFile, File(description="An .xlsx in the template's layout (max 2 MiB, 1000 rows)")],
+) -> ImportResult:
+    content = await file.read(importexport.MAX_IMPORT_BYTES + 1)
+    outcome = await importexport.import_customers(session, principal, content)
+    return ImportResult(imported=len(outcome.customers), customer_ids=[c.id for c in outcome.customers],
+                        warnings=outcome.warnings)
+
+
+@router.post("/customers/assign", response_model=AssignOut, operation_id="assign_customers",
+             summary="A manager assigns customers to a subordinate in their scope")
+async def assign_customers(session: Session, principal: Requires(P.CUSTOMER_ASSIGN), body: AssignIn) -> AssignOut:
+    customers = await service.assign(session, principal, body)
+    return AssignOut(assigned=[c.id for c in customers], to_user_id=body.to_user_id)
+
+
+# --- one customer ----------------------------------------------------------------------------------
+
+@router.get("/customers/{customer_id}", response_model=CustomerDetail, operation_id="get_customer",
+            summary="A customer with its contacts, shares and recent activity")
+async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), customer_id: CustomerId,
+                       response: Response) -> CustomerDetail:
+    customer = await repo.get_customer(session, principal, customer_id)
+    set_etag(response, customer.version)
+    return await service.customer_detail(session, principal, customer)
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerOut, operation_id="update_customer",
+              description=IF_MATCH_DOC)
+async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDATE), customer_id: CustomerId,
+                          body: CustomerUpdate, request: Request, response: Response) -> CustomerOut:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    check_if_match(request, customer.version)
+    customer = await service.update_customer(session, principal, customer, body)
+    set_etag(response, customer.version)
+    return (await service.customer_views(session, principal, [customer]))[0]
+
+
+@router.delete("/customers/{customer_id}", status_code=204, operation_id="delete_customer",
+               description="Soft deletion, audited. " + IF_MATCH_DOC)
+async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELETE), customer_id: CustomerId,
+                          request: Request) -> None:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    check_if_match(request, customer.version)
+    await service.delete_customer(session, principal, customer)
+
+
+@router.post("/customers/{customer_id}/claim", response_model=CustomerOut, operation_id="claim_customer",
+             summary="Claim a pool customer (daily cap; starts protection)")
+async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
+                         response: Response) -> CustomerOut:
+    customer = await service.claim(session, principal, customer_id)
+    set_etag(response, customer.version)
+    return (await service.customer_views(session, principal, [customer]))[0]
+
+
+@router.post("/customers/{customer_id}/release", response_model=PoolCustomerOut, operation_id="release_customer",
+             summary="The owner gives the customer back to the pool", description=IF_MATCH_DOC)
+async def release_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
+                           request: Request) -> PoolCustomerOut:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    check_if_match(request, customer.version)
+    customer = await service.release(session, principal, customer)
+    return PoolCustomerOut(id=customer.id, name=customer.name, company_id=customer.company_id,
+                           pooled_at=customer.pooled_at, claimable=False)
+
+
+@router.post("/customers/{customer_id}/extend-protection", response_model=CustomerOut,
+             operation_id="extend_customer_protection",
+             summary="Extend protection (reason required; monthly quota)", description=IF_MATCH_DOC)
+async def extend_protection(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
+                            body: ExtendIn, request: Request, response: Response) -> CustomerOut:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    check_if_match(request, customer.version)
+    customer = await service.extend_protection(session, principal, customer, body.reason)
+    set_etag(response, customer.version)
+    return (await service.customer_views(session, principal, [customer]))[0]
+
+
+# --- shares ----------------------------------------------------------------------------------------
+
+async def _shares(session: AsyncSession, customer_id: uuid.UUID) -> list[ShareOut]:
+    return [ShareOut(user_id=s.user_id, display_name=s.display_name, can_edit=s.can_edit, created_at=s.created_at)
+            for s in await repo.shares_of(session, customer_id)]
+
+
+@router.get("/customers/{customer_id}/shares", response_model=list[ShareOut], operation_id="list_customer_shares")
+async def list_shares(session: Session, principal: Requires(P.CUSTOMER_READ),
+                      customer_id: CustomerId) -> list[ShareOut]:
+    customer = await repo.get_customer(session, principal, customer_id)
+    return await _shares(session, customer.id)
+
+
+@router.post("/customers/{customer_id}/shares", response_model=list[ShareOut], status_code=201,
+             operation_id="share_customer", dependencies=[Idempotent],
+             summary="The owner or an administrator shares the customer with users (read or edit)")
+async def share_customer(session: Session, principal: Requires(P.CUSTOMER_UPDATE), customer_id: CustomerId,
+                         body: ShareIn) -> list[ShareOut]:
+    customer = await repo.get_customer(session, principal, customer_id)
+    await service.share(session, principal, customer, body)
+    return await _shares(session, customer.id)
+
+
+@router.delete("/customers/{customer_id}/shares/{user_id}", status_code=204, operation_id="unshare_customer")
+async def unshare_customer(session: Session, principal: Requires(P.CUSTOMER_UPDATE), customer_id: CustomerId,
+                           user_id: Annotated[uuid.UUID, Path()]) -> None:
+    customer = await repo.get_customer(session, principal, customer_id)
+    await service.unshare(session, principal, customer, user_id)
+
+
+# --- customer ↔ contact links ----------------------------------------------------------------------
+
+@router.get("/customers/{customer_id}/contacts", response_model=list[LinkedContactOut],
+            operation_id="list_customer_contacts")
+async def list_customer_contacts(session: Session, principal: Requires(P.CUSTOMER_READ, P.CONTACT_READ),
+                                 customer_id: CustomerId) -> list[LinkedContactOut]:
+    customer = await repo.get_customer(session, principal, customer_id)
+    return (await service.customer_detail(session, principal, customer)).contacts
+
+
+@router.post("/customers/{customer_id}/contacts", response_model=LinkOut, status_code=201,
+             operation_id="link_customer_contact", dependencies=[Idempotent])
+async def link_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
+                       body: LinkIn) -> LinkOut:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    relation = await service.link_contact(session, principal, customer, body)
+    return LinkOut(customer_id=customer.id, contact_id=body.contact_id, relation=relation)  # type: ignore[arg-type]
+
+
+@router.delete("/customers/{customer_id}/contacts/{contact_id}", status_code=204,
+               operation_id="unlink_customer_contact")
+async def unlink_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
+                         contact_id: Annotated[uuid.UUID, Path()]) -> None:
+    customer = await repo.get_customer(session, principal, customer_id, write=True)
+    await service.unlink_contact(session, principal, customer, contact_id)
+
+
+# --- contacts --------------------------------------------------------------------------------------
+
+@router.get("/contacts", response_model=Page[ContactOut], operation_id="list_contacts", tags=["contacts"],
+            summary="Contacts the caller may see; phones and e-mail masked unless allowed")
+async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), page: Page_,
+                        sort: Annotated[SortKey, Depends(sort_param(CONTACT_SORTS, "-created_at"))],
+                        owner_id: uuid.UUID | None = None,
+                        q: Annotated[str | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
+    stmt = repo.readable_contacts(principal)
+    if owner_id is not None:
+        stmt = stmt.where(Contact.owner_id == owner_id)
+    if q:
+        stmt = stmt.where(Contact.name.ilike("%" + q.replace("\\", "\\\\").replace("%", "\\%")
+                                             .replace("_", "\\_") + "%"))
+    rows, cursor = await paginate(session, stmt, page, sort, Contact.id)
+    return Page(items=await service.contact_views(session, principal, rows), next_cursor=cursor)
+
+
+@router.post("/contacts", response_model=ContactSaved, status_code=201, operation_id="create_contact",
+             tags=["contacts"], dependencies=[Idempotent],
+             summary="Create a contact; duplicate mobile numbers in the group need confirm_duplicate")
+async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE), body: ContactCreate,
+                         response: Response) -> ContactSaved:
+    contact, warnings = await service.create_contact(session, principal, body)
+    _located(response, f"/api/v1/contacts/{contact.id}", contact.version)
+    view = (await service.contact_views(session, principal, [contact]))[0]
+    return ContactSaved(**view.model_dump(), warnings=warnings)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut, operation_id="get_contact", tags=["contacts"])
+async def get_contact(session: Session, principal: Requires(P.CONTACT_READ),
+                      contact_id: Annotated[uuid.UUID, Path()], response: Response) -> ContactOut:
+    contact = await repo.get_contact(session, principal, contact_id)
+    set_etag(response, contact.version)
+    return (await service.contact_views(session, principal, [contact]))[0]
+
+
+@router.patch("/contacts/{contact_id}", response_model=ContactSaved, operation_id="update_contact",
+              tags=["contacts"], description=IF_MATCH_DOC)
+async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE),
+                         contact_id: Annotated[uuid.UUID, Path()], body: ContactUpdate, request: Request,
+                         response: Response) -> ContactSaved:
+    contact = await repo.get_contact(session, principal, contact_id, write=True)
+    check_if_match(request, contact.version)
+    contact, warnings = await service.update_contact(session, principal, contact, body)
+    set_etag(response, contact.version)
+    view = (await service.contact_views(session, principal, [contact]))[0]
+    return ContactSaved(**view.model_dump(), warnings=warnings)
+
+
+# --- pool rules ------------------------------------------------------------------------------------
+
+def _rule_out(company_id: uuid.UUID, row: PoolRule | None) -> PoolRuleOut:
+    rules = pool.rules_from_row(row)
+    return PoolRuleOut(company_id=company_id, is_default=row is None,
+                       **{name: getattr(rules, name) for name in pool.RULE_FIELDS})
+
+
+@router.get("/pool-rules", response_model=list[PoolRuleOut], operation_id="list_pool_rules", tags=["pool"],
+            summary="The public pool rules of every company in scope (defaults where none are set)")
+async def list_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)) -> list[PoolRuleOut]:
+    companies = await repo.companies_for_rules(session, principal)
+    rows = await repo.pool_rules(session, principal.group_id)
+    return [_rule_out(c.id, rows.get(c.id)) for c in companies]
+
+
+@router.get("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="get_pool_rules", tags=["pool"])
+async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ),
+                         company_id: Annotated[uuid.UUID, Path()], response: Response) -> PoolRuleOut:
+    company = await get_readable(session, principal, Company, company_id)
+    row = (await repo.pool_rules(session, principal.group_id)).get(company.id)
+    set_etag(response, row.version if row else 0)
+    return _rule_out(company.id, row)
+
+
+@router.put("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="set_pool_rules", tags=["pool"],
+            summary="Set a company's pool rules (administrators)", description=IF_MATCH_DOC)
+async def set_pool_rules(session: Session, principal: Requires(P.POOL_RULE_MANAGE),
+                         company_id: Annotated[uuid.UUID, Path()], body: PoolRuleIn, request: Request,
+                         response: Response) -> PoolRuleOut:
+    company = await get_readable(session, principal, Company, company_id, for_update=True)
+    row = await session.scalar(select(PoolRule).where(PoolRule.company_id == company.id).with_for_update())
+    check_if_match(request, row.version if row else 0)
+    before = audit.snapshot(row, *pool.RULE_FIELDS) if row else None
+    if row is None:
+        row = PoolRule(group_id=principal.group_id, company_id=company.id, version=1, **body.model_dump())
+        session.add(row)
+    else:
+        for key, value in body.model_dump().items():
+            setattr(row, key, value)
+        row.version += 1
+    await session.flush()
+    audit.record(session, principal, "pool_rule.updated", "pool_rule", company.id, company_id=company.id,
+                 before=before, after=audit.snapshot(row, *pool.RULE_FIELDS))
+    set_etag(response, row.version)
+    return _rule_out(company.id, row)
+
+
+# --- handovers -------------------------------------------------------------------------------------
+
+@router.post("/handovers", response_model=HandoverOut, status_code=201, operation_id="create_handover",
+             tags=["organisation"], dependencies=[Idempotent],
+             summary="Move everything a (leaving) user owns to another user; optionally lock the leaver")
+async def create_handover(session: Session, principal: Requires(P.HANDOVER_CREATE), body: HandoverIn) -> HandoverOut:
+    result = await hand_over(session, principal, body.from_user_id, body.to_user_id, lock=body.lock_from_user,
+                             reason=body.reason)
+    return HandoverOut(from_user_id=body.from_user_id, to_user_id=body.to_user_id, moved=result.moved,
+                       locked=result.locked)

@@ -1,0 +1,295 @@
+"""Request and response models of customers, contacts, the pool and handovers."""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+Kind = Literal["company", "individual"]
+Category = Literal["intended", "signed", "partner", "supplier", "media", "personal_network"]
+Grade = Literal["A", "B", "C"]
+Status = Literal["private", "pool"]
+Relation = Literal["legal_representative", "guarantor", "purchaser", "other", "self"]
+# What the duplicate check and the pool say about a customer: somebody is negotiating, it is
+# signed, or nobody is following it (in the pool).
+FollowStatus = Literal["negotiating", "signed", "unfollowed"]
+
+Name = Field(min_length=1, max_length=200)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+
+
+def _rfc3339(value: Any) -> Any:
+    # Pydantic would read numbers as Unix timestamps; the contract says RFC 3339 text only.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-23T10:00:00Z")
+    return value
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
+Phone = Field(min_length=3, max_length=40)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- customers -------------------------------------------------------------------------------------
+
+class CustomerCreate(_In):
+    kind: Kind = "company"
+    name: str = Name
+    credit_code: str | None = Field(None, min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$",
+                                    description="统一社会信用代码 (companies)")
+    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$",
+                                  description="身份证号 (individuals)")
+    addresses: list[str] = Field(default_factory=list, max_length=10)
+    phones: list[str] = Field(default_factory=list, max_length=10,
+                              description="Any common format; stored normalised (E.164, region CN)")
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    industry: str | None = Field(None, max_length=100)
+    category: Category = "intended"
+    grade: Grade | None = None
+    credit_score: int | None = Field(None, ge=0, le=1000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    company_id: uuid.UUID | None = Field(None, description="Our company it belongs to (default: the caller's)")
+    owner_id: uuid.UUID | None = Field(None, description="Owner (default: the caller); another user needs "
+                                                        "customer.assign and authority over them")
+    notes: str | None = Field(None, max_length=4000)
+    confirm_duplicate: bool = Field(False, description="Create although a customer with the same name exists")
+
+
+class CustomerUpdate(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    credit_code: str | None = Field(None, min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
+    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
+    addresses: list[str] | None = Field(None, max_length=10)
+    phones: list[str] | None = Field(None, max_length=10)
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    industry: str | None = Field(None, max_length=100)
+    category: Category | None = None
+    grade: Grade | None = None
+    credit_score: int | None = Field(None, ge=0, le=1000)
+    tags: list[str] | None = Field(None, max_length=20)
+    last_follow_up_at: Rfc3339 | None = None
+    notes: str | None = Field(None, max_length=4000)
+    confirm_duplicate: bool = False
+
+
+class CustomerOut(BaseModel):
+    id: uuid.UUID
+    kind: Kind
+    name: str
+    credit_code: str | None
+    id_number: str | None
+    addresses: list[str]
+    phones: list[str]
+    email: str | None
+    industry: str | None
+    category: Category
+    grade: Grade | None
+    credit_score: int | None
+    tags: list[str]
+    company_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    status: Status
+    protected_until: datetime | None
+    secured_at: datetime | None
+    last_follow_up_at: datetime | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    masked: bool = Field(description="True when identity numbers, phones and e-mail are masked for the caller")
+
+
+class ShareIn(_In):
+    user_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    can_edit: bool = False
+
+
+class ShareOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    user_id: uuid.UUID
+    display_name: str
+    can_edit: bool
+    created_at: datetime
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    user_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    occurred_at: datetime
+    detail: str | None
+
+
+class LinkedContactOut(BaseModel):
+    contact_id: uuid.UUID
+    relation: Relation
+    name: str
+    position: str | None
+    mobile: str | None
+    office_phone: str | None
+    email: str | None
+    masked: bool
+
+
+class CustomerDetail(CustomerOut):
+    contacts: list[LinkedContactOut]
+    shares: list[ShareOut]
+    recent_activity: list[ActivityOut]
+
+
+class CustomerCreated(CustomerOut):
+    warnings: list["DuplicateHit"] = Field(default_factory=list,
+                                           description="Similar customers found by the duplicate check")
+
+
+class PoolCustomerOut(BaseModel):
+    """All a salesperson sees of a pool customer before claiming it."""
+
+    id: uuid.UUID
+    name: str
+    company_id: uuid.UUID
+    pooled_at: datetime | None
+    claimable: bool
+
+
+class ExtendIn(_In):
+    reason: str = Field(min_length=2, max_length=500, description="Why the protection needs more time (required)")
+
+
+class AssignIn(_In):
+    customer_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
+    to_user_id: uuid.UUID
+
+
+class AssignOut(BaseModel):
+    assigned: list[uuid.UUID]
+    to_user_id: uuid.UUID
+
+
+# --- duplicate check -------------------------------------------------------------------------------
+
+class DuplicateHit(BaseModel):
+    """Deliberately narrow: no owner, no phone, nothing else of a record the caller may not see."""
+
+    type: Literal["customer", "contact"]
+    id: uuid.UUID
+    name: str
+    status: FollowStatus
+    claimable: bool
+    matched_on: Literal["name", "contact_name", "phone", "email", "credit_code", "id_number"]
+
+
+CustomerCreated.model_rebuild()
+
+
+# --- contacts --------------------------------------------------------------------------------------
+
+class ContactCreate(_In):
+    name: str = Field(min_length=1, max_length=100)
+    mobile: str | None = Field(None, min_length=3, max_length=40)
+    office_phone: str | None = Field(None, min_length=3, max_length=40)
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    position: str | None = Field(None, max_length=100)
+    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
+    notes: str | None = Field(None, max_length=4000)
+    owner_id: uuid.UUID | None = Field(None, description="Default: the caller")
+    confirm_duplicate: bool = Field(False, description="Save although another contact has this mobile number")
+
+
+class ContactUpdate(_In):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    mobile: str | None = Field(None, min_length=3, max_length=40)
+    office_phone: str | None = Field(None, min_length=3, max_length=40)
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    position: str | None = Field(None, max_length=100)
+    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
+    notes: str | None = Field(None, max_length=4000)
+    confirm_duplicate: bool = False
+
+
+class ContactOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    mobile: str | None
+    office_phone: str | None
+    email: str | None
+    position: str | None
+    id_number: str | None
+    notes: str | None
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    masked: bool = Field(description="True when phones, e-mail and identity number are masked for the caller")
+
+
+class ContactWarning(BaseModel):
+    """Another contact with the same mobile, office phone or e-mail. `contact_id` and `name` are
+    given only when the caller may see that contact."""
+
+    field: Literal["mobile", "office_phone", "email"]
+    contact_id: uuid.UUID | None
+    name: str | None
+
+
+class ContactSaved(ContactOut):
+    warnings: list[ContactWarning] = Field(default_factory=list)
+
+
+class LinkIn(_In):
+    contact_id: uuid.UUID
+    relation: Relation = "other"
+
+
+class LinkOut(BaseModel):
+    customer_id: uuid.UUID
+    contact_id: uuid.UUID
+    relation: Relation
+
+
+# --- pool rules ------------------------------------------------------------------------------------
+
+class PoolRuleIn(_In):
+    protection_days: int = Field(15, ge=1, le=365)
+    reminder_days: int = Field(5, ge=0, le=60)
+    extension_days: int = Field(1, ge=1, le=30)
+    max_extensions_per_month: int = Field(5, ge=5, le=10)
+    daily_claim_cap: int = Field(20, ge=1, le=1000)
+    daily_reminder_floor: int = Field(12, ge=0, le=1000)
+    count_weekends: bool = True
+    reclaim_cooldown_days: int = Field(7, ge=0, le=365)
+
+
+class PoolRuleOut(PoolRuleIn):
+    company_id: uuid.UUID
+    is_default: bool = Field(description="True when the company has no rules of its own")
+
+
+# --- handover --------------------------------------------------------------------------------------
+
+class HandoverIn(_In):
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    lock_from_user: bool = Field(True, description="Lock the leaver's account in the same transaction")
+    reason: str = Field("离职交接", min_length=1, max_length=200)
+
+
+class HandoverOut(BaseModel):
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    moved: dict[str, int] = Field(description="What moved, per kind (customers, contacts, and later areas')")
+    locked: bool
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+class ImportResult(BaseModel):
+    imported: int
+    customer_ids: list[uuid.UUID]
+    warnings: list[str] = Field(default_factory=list, description="Similar existing customers, by row")
