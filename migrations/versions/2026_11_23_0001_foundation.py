@@ -7,8 +7,8 @@ Create Date: 2026-11-23 09:07:25.469967+00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None
