@@ -1,10 +1,15 @@
 """Imports every domain's models and permissions so that metadata and the permission catalogue
 are complete (alembic, seeding, tests) without building the app."""
 
+from app.approvals import models as approval_models  # noqa: F401
+from app.approvals import permissions as approval_permissions  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.core import audit, idempotency  # noqa: F401
 from app.customers import models as customer_models  # noqa: F401
 from app.customers import permissions as customer_permissions  # noqa: F401
+from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
+from app.expenses import models as expense_models  # noqa: F401
+from app.expenses import permissions as expense_permissions  # noqa: F401
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401

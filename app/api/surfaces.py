@@ -2,9 +2,12 @@
 
 from fastapi import APIRouter
 
+from app.approvals.router import mobile_router as approvals_mobile_router
+from app.approvals.router import router as approvals_router
 from app.audit.router import router as audit_router
 from app.auth.router import build_auth_routers
 from app.customers.router import router as customers_router
+from app.expenses.router import router as expenses_router
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
 
@@ -15,7 +18,8 @@ MOBILE_PREFIX = "/api/mobile/v1"
 def platform_router() -> APIRouter:
     router = APIRouter(prefix=PLATFORM_PREFIX)
     public, private = build_auth_routers("platform")
-    for sub in (public, private, org_router, audit_router, notifications_router, customers_router):
+    for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
+                approvals_router, expenses_router):
         router.include_router(sub)
     return router
 
@@ -25,4 +29,5 @@ def mobile_router() -> APIRouter:
     public, private = build_auth_routers("mobile")
     for sub in (public, private):
         router.include_router(sub)
+    router.include_router(approvals_mobile_router)
     return router

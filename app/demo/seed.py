@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.domains  # noqa: F401 - the full permission catalogue
+from app.approvals.demo import seed_approvals
 from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
@@ -159,5 +160,6 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     if only_if_empty and await session.scalar(select(Group.id).limit(1)) is not None:
         return False
     org = await seed_org(session, await hash_password(DEMO_PASSWORD))
+    await seed_approvals(session, org)
     await seed_customers(session, org)
     return True

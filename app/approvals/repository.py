@@ -1,0 +1,258 @@
+"""Every query of the approval engine. Reads of instances start from `readable(principal, ...)`."""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.approvals.models import (
+    ApprovalAction,
+    ApprovalAssignment,
+    ApprovalFlow,
+    ApprovalFlowVersion,
+    ApprovalInstance,
+    ApprovalStep,
+    AssignmentStatus,
+    InstanceStatus,
+)
+from app.core.errors import NotFound
+from app.core.principal import Principal
+from app.core.scoping import readable
+from app.org.models import Company, Department, Role, User, UserRole
+
+# --- flows ---------------------------------------------------------------------------------------------
+
+
+async def effective_flow(session: AsyncSession, group_id: uuid.UUID, request_type: str,
+                         company_id: uuid.UUID) -> tuple[ApprovalFlow, ApprovalFlowVersion] | None:
+    """The company's active flow for the type, else the group's; with its current version."""
+    row = (await session.execute(
+        select(ApprovalFlow, ApprovalFlowVersion)
+        .join(ApprovalFlowVersion, and_(ApprovalFlowVersion.flow_id == ApprovalFlow.id,
+                                        ApprovalFlowVersion.number == ApprovalFlow.current_version))
+        .where(ApprovalFlow.group_id == group_id, ApprovalFlow.request_type == request_type,
+               ApprovalFlow.is_active.is_(True),
+               (ApprovalFlow.company_id == company_id) | ApprovalFlow.company_id.is_(None))
+        .order_by(ApprovalFlow.company_id.is_(None))  # the company's own flow first
+        .limit(1)
+    )).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def active_flow_exists(session: AsyncSession, group_id: uuid.UUID, request_type: str,
+                             company_id: uuid.UUID | None, *, excluding: uuid.UUID | None = None) -> bool:
+    stmt = select(ApprovalFlow.id).where(
+        ApprovalFlow.group_id == group_id, ApprovalFlow.request_type == request_type,
+        ApprovalFlow.is_active.is_(True),
+        ApprovalFlow.company_id == company_id if company_id is not None else ApprovalFlow.company_id.is_(None),
+    )
+    if excluding is not None:
+        stmt = stmt.where(ApprovalFlow.id != excluding)
+    return await session.scalar(stmt.limit(1)) is not None
+
+
+async def flow_version(session: AsyncSession, flow_id: uuid.UUID, number: int) -> ApprovalFlowVersion:
+    version = await session.scalar(select(ApprovalFlowVersion).where(ApprovalFlowVersion.flow_id == flow_id,
+                                                                      ApprovalFlowVersion.number == number))
+    if version is None:  # pragma: no cover - written with the flow
+        raise NotFound("Flow version not found.")
+    return version
+
+
+async def current_versions(session: AsyncSession, flows: list[ApprovalFlow]) -> dict[uuid.UUID, ApprovalFlowVersion]:
+    if not flows:
+        return {}
+    rows = (await session.scalars(
+        select(ApprovalFlowVersion).join(ApprovalFlow, ApprovalFlow.id == ApprovalFlowVersion.flow_id)
+        .where(ApprovalFlowVersion.flow_id.in_([f.id for f in flows]),
+               ApprovalFlowVersion.number == ApprovalFlow.current_version)
+    )).all()
+    return {v.flow_id: v for v in rows}
+
+
+async def versions_of(session: AsyncSession, flow_id: uuid.UUID) -> list[ApprovalFlowVersion]:
+    return list((await session.scalars(
+        select(ApprovalFlowVersion).where(ApprovalFlowVersion.flow_id == flow_id)
+        .order_by(ApprovalFlowVersion.number.desc()))).all())
+
+
+# --- organisation lookups used to resolve approvers -----------------------------------------------
+
+
+async def user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.scalar(select(User).where(User.id == user_id))
+
+
+def _active(stmt: Select) -> Select:  # type: ignore[type-arg]
+    return stmt.where(User.is_active.is_(True), User.locked_at.is_(None))
+
+
+async def role_holders(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID,
+                       company_id: uuid.UUID | None) -> list[uuid.UUID]:
+    stmt = _active(select(User.id).join(UserRole, UserRole.user_id == User.id)
+                   .where(UserRole.role_id == role_id, User.group_id == group_id))
+    if company_id is not None:
+        stmt = stmt.where(User.company_id == company_id)
+    return list((await session.scalars(stmt.order_by(User.username))).all())
+
+
+async def active_users(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    ids = list(user_ids)
+    if not ids:
+        return []
+    found = set((await session.scalars(_active(select(User.id).where(User.group_id == group_id,
+                                                                        User.id.in_(ids))))).all())
+    return [u for u in ids if u in found]
+
+
+async def users_in_group(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    return set((await session.scalars(select(User.id).where(User.group_id == group_id, User.id.in_(ids)))).all())
+
+
+async def department_head(session: AsyncSession, department_id: uuid.UUID | None) -> uuid.UUID | None:
+    if department_id is None:
+        return None
+    return await session.scalar(select(Department.head_user_id).where(Department.id == department_id))
+
+
+async def system_admins(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
+    return list((await session.scalars(
+        _active(select(User.id).join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id)
+                .where(User.group_id == group_id, Role.group_id == group_id, Role.is_system_admin.is_(True)))
+        .distinct().order_by(User.id)
+    )).all())
+
+
+async def role_in_group(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID) -> Role | None:
+    return await session.scalar(select(Role).where(Role.id == role_id, Role.group_id == group_id))
+
+
+async def company_code(session: AsyncSession, company_id: uuid.UUID) -> str | None:
+    return await session.scalar(select(Company.code).where(Company.id == company_id))
+
+
+async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID) -> bool:
+    return await session.scalar(
+        select(Company.id).where(Company.id == company_id, Company.group_id == group_id)) is not None
+
+
+# --- instances -----------------------------------------------------------------------------------------
+
+
+async def get_instance(session: AsyncSession, principal: Principal, instance_id: uuid.UUID,
+                       *, for_update: bool = False) -> ApprovalInstance:
+    """The instance if the principal may see it (404 otherwise); row-locked for actions.
+
+    The row lock serialises every action on one instance: two approvers acting at once are
+    decided one after the other, and the second sees the step has moved on.
+    """
+    stmt = readable(principal, ApprovalInstance).where(ApprovalInstance.id == instance_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=ApprovalInstance)
+    instance = await session.scalar(stmt)
+    if instance is None:
+        raise NotFound(f"Approval {instance_id} not found.", code="approval.not_found")
+    return instance
+
+
+async def instance_for_request(session: AsyncSession, request_type: str, request_id: uuid.UUID,
+                               *, for_update: bool = False) -> ApprovalInstance | None:
+    stmt = select(ApprovalInstance).where(ApprovalInstance.request_type == request_type,
+                                          ApprovalInstance.request_id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def steps_of_round(session: AsyncSession, instance_id: uuid.UUID, round_: int) -> list[ApprovalStep]:
+    return list((await session.scalars(
+        select(ApprovalStep).where(ApprovalStep.instance_id == instance_id, ApprovalStep.round == round_)
+        .order_by(ApprovalStep.position))).all())
+
+
+async def step(session: AsyncSession, step_id: uuid.UUID) -> ApprovalStep | None:
+    return await session.scalar(select(ApprovalStep).where(ApprovalStep.id == step_id))
+
+
+async def assignments_of_step(session: AsyncSession, step_id: uuid.UUID) -> list[ApprovalAssignment]:
+    return list((await session.scalars(
+        select(ApprovalAssignment).where(ApprovalAssignment.step_id == step_id)
+        .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+
+
+async def pending_assignments(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAssignment]:
+    return list((await session.scalars(
+        select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id,
+                                         ApprovalAssignment.status == AssignmentStatus.PENDING))).all())
+
+
+async def has_decided_in_round(session: AsyncSession, instance: ApprovalInstance, user_id: uuid.UUID) -> bool:
+    """Whether the user had an assignment in this round that is no longer pending (acted, or moved on)."""
+    found = await session.scalar(
+        select(ApprovalAssignment.id)
+        .join(ApprovalStep, ApprovalStep.id == ApprovalAssignment.step_id)
+        .where(ApprovalAssignment.instance_id == instance.id, ApprovalAssignment.user_id == user_id,
+               ApprovalAssignment.status != AssignmentStatus.PENDING, ApprovalStep.round == instance.round)
+        .limit(1))
+    return found is not None
+
+
+async def steps_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalStep]:
+    return list((await session.scalars(
+        select(ApprovalStep).where(ApprovalStep.instance_id == instance_id)
+        .order_by(ApprovalStep.round, ApprovalStep.position))).all())
+
+
+async def assignments_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAssignment]:
+    return list((await session.scalars(
+        select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id)
+        .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+
+
+async def actions_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAction]:
+    return list((await session.scalars(
+        select(ApprovalAction).where(ApprovalAction.instance_id == instance_id)
+        .order_by(ApprovalAction.created_at, ApprovalAction.id))).all())
+
+
+def list_statement(principal: Principal, *, waiting_on_me: bool = False, submitted_by_me: bool = False,
+                   status: str | None = None, request_type: str | None = None,
+                   waiting_before: datetime | None = None) -> Select:  # type: ignore[type-arg]
+    """The scoped list; the inbox joins the pending assignments (partial index on user_id)."""
+    stmt = readable(principal, ApprovalInstance)
+    if waiting_on_me:
+        stmt = stmt.join(ApprovalAssignment, and_(ApprovalAssignment.instance_id == ApprovalInstance.id,
+                                                  ApprovalAssignment.user_id == principal.user_id,
+                                                  ApprovalAssignment.status == AssignmentStatus.PENDING))
+    if submitted_by_me:
+        stmt = stmt.where(ApprovalInstance.submitter_id == principal.user_id)
+    if status is not None:
+        stmt = stmt.where(ApprovalInstance.status == status)
+    if request_type is not None:
+        stmt = stmt.where(ApprovalInstance.request_type == request_type)
+    if waiting_before is not None:
+        stmt = stmt.where(ApprovalInstance.status == InstanceStatus.PENDING,
+                          ApprovalInstance.waiting_since <= waiting_before)
+    return stmt
+
+
+async def current_steps_and_waiting(session: AsyncSession, instances: list[ApprovalInstance]
+                                    ) -> tuple[dict[uuid.UUID, ApprovalStep], dict[uuid.UUID, list[uuid.UUID]]]:
+    """Current step and pending approvers of each listed instance: two queries for a whole page."""
+    step_ids = [i.current_step_id for i in instances if i.current_step_id is not None]
+    if not step_ids:
+        return {}, {}
+    steps = {s.id: s for s in (await session.scalars(select(ApprovalStep).where(ApprovalStep.id.in_(step_ids))))}
+    waiting: dict[uuid.UUID, list[uuid.UUID]] = {}
+    rows = (await session.execute(
+        select(ApprovalAssignment.step_id, ApprovalAssignment.user_id)
+        .where(ApprovalAssignment.step_id.in_(step_ids), ApprovalAssignment.status == AssignmentStatus.PENDING)
+        .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all()
+    for step_id, user_id in rows:
+        waiting.setdefault(step_id, []).append(user_id)
+    return steps, waiting

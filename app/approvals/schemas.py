@@ -1,0 +1,223 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_LIST_MAX = 50
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RoleInCompanyRule(_In):
+    """Holders of the role working in the request's company."""
+
+    kind: Literal["role_in_company"]
+    role_id: uuid.UUID
+
+
+class RoleAnyCompanyRule(_In):
+    """Holders of the role in any company of the group (cross-company approval)."""
+
+    kind: Literal["role_any_company"]
+    role_id: uuid.UUID
+
+
+class UsersRule(_In):
+    kind: Literal["users"]
+    user_ids: list[uuid.UUID] = Field(min_length=1, max_length=ID_LIST_MAX)
+
+
+class DepartmentHeadRule(_In):
+    """The head of the submitter's department."""
+
+    kind: Literal["department_head"]
+
+
+class ManagerRule(_In):
+    """The submitter's manager."""
+
+    kind: Literal["manager"]
+
+
+class AdministratorsRule(_In):
+    """The group's system administrators."""
+
+    kind: Literal["administrators"]
+
+
+Rule = Annotated[
+    RoleInCompanyRule | RoleAnyCompanyRule | UsersRule | DepartmentHeadRule | ManagerRule | AdministratorsRule,
+    Field(discriminator="kind"),
+]
+
+
+class StepIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    rule: Rule
+    mode: Literal["any", "all"] = Field("any", description="any: one approver suffices; all: countersign")
+    condition: str | None = Field(
+        None, max_length=500,
+        description="Optional condition on the request's fields, e.g. `amount > 1000 and amount <= 5000`, "
+                    "`company in [C01, C02]`. The step applies only when it holds.")
+
+
+class FlowCreate(_In):
+    request_type: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
+    company_id: uuid.UUID | None = Field(None, description="Omit for the group's flow; a company's flow overrides it")
+    name: str = Field(min_length=1, max_length=200)
+    steps: list[StepIn] = Field(min_length=1, max_length=20)
+
+
+class FlowUpdate(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    steps: list[StepIn] | None = Field(None, min_length=1, max_length=20,
+                                       description="New steps: creates a new version; running instances keep theirs")
+    is_active: bool | None = None
+
+
+class StepDef(BaseModel):
+    name: str
+    rule: dict[str, Any]
+    mode: Literal["any", "all"]
+    condition: str | None = None
+
+
+class FlowOut(BaseModel):
+    id: uuid.UUID
+    request_type: str
+    company_id: uuid.UUID | None
+    name: str
+    is_active: bool
+    current_version: int
+    steps: list[StepDef]
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    number: int
+    steps: list[StepDef]
+    created_by_id: uuid.UUID | None
+    created_at: datetime
+
+
+class RequestTypeOut(BaseModel):
+    name: str
+    title: str
+    fields: dict[str, Literal["decimal", "string"]]
+
+
+# --- instances ---------------------------------------------------------------------------------------
+
+InstanceStatusLiteral = Literal["pending", "approved", "rejected", "withdrawn"]
+
+
+class CurrentStep(BaseModel):
+    id: uuid.UUID
+    name: str
+    position: int
+    mode: Literal["any", "all"]
+
+
+class ApprovalSummary(BaseModel):
+    id: uuid.UUID
+    request_type: str
+    request_id: uuid.UUID
+    title: str
+    company_id: uuid.UUID
+    submitter_id: uuid.UUID
+    status: InstanceStatusLiteral
+    round: int
+    current_step: CurrentStep | None
+    waiting_on: list[uuid.UUID] = Field(description="Users the instance waits on now")
+    submitted_at: datetime
+    waiting_since: datetime | None
+    waiting_seconds: int | None = Field(description="How long it has waited on its current step")
+    decided_at: datetime | None
+
+
+class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    user_id: uuid.UUID
+    origin: Literal["rule", "manager", "administrators", "transfer"]
+    status: Literal["pending", "approved", "rejected", "transferred", "cancelled"]
+    comment: str | None
+    transferred_from_id: uuid.UUID | None
+    assigned_at: datetime
+    acted_at: datetime | None
+
+
+class StepOut(BaseModel):
+    id: uuid.UUID
+    round: int
+    position: int
+    name: str
+    rule: dict[str, Any]
+    mode: Literal["any", "all"]
+    condition: str | None
+    status: Literal["waiting", "active", "approved", "rejected", "skipped", "cancelled"]
+    note: str | None
+    started_at: datetime | None
+    decided_at: datetime | None
+    assignments: list[AssignmentOut]
+
+
+class ActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    round: int
+    step_id: uuid.UUID | None
+    actor_id: uuid.UUID
+    action: Literal["submit", "approve", "reject", "withdraw", "urge", "transfer"]
+    comment: str | None
+    target_user_id: uuid.UUID | None
+    created_at: datetime
+
+
+class ApprovalDetail(ApprovalSummary):
+    flow_id: uuid.UUID
+    flow_version_id: uuid.UUID
+    snapshot: dict[str, Any] = Field(description="The request as submitted (what is being approved)")
+    steps: list[StepOut]
+    actions: list[ActionOut]
+
+
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip() if value is not None else None
+
+
+StepGuard = Field(None, description="The step the caller is deciding; 409 if the instance has moved on")
+
+
+class ApproveBody(_In):
+    comment: str | None = Field(None, max_length=2000)
+    step_id: uuid.UUID | None = StepGuard
+
+
+class RejectBody(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+    step_id: uuid.UUID | None = StepGuard
+
+    _reason = field_validator("reason")(_not_blank)
+
+
+class WithdrawBody(_In):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class UrgeBody(_In):
+    comment: str | None = Field(None, max_length=500)
+
+
+class TransferBody(_In):
+    to_user_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=2000)
+    step_id: uuid.UUID | None = StepGuard
+
+    _reason = field_validator("reason")(_not_blank)

@@ -1,0 +1,600 @@
+"""The approval engine's rules: flow configuration and the life of an instance.
+
+Instance state machine (`TRANSITIONS`): pending → approved | rejected | withdrawn; rejected and
+withdrawn → pending again on resubmission (a new round, the flow restarts); approved is final.
+Every action runs under the instance's row lock (repository.get_instance(for_update=True)), so
+two approvers acting at once are decided one after the other.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.approvals import conditions, registry
+from app.approvals import repository as repo
+from app.approvals.models import (
+    ActionKind,
+    ApprovalAction,
+    ApprovalAssignment,
+    ApprovalFlow,
+    ApprovalFlowVersion,
+    ApprovalInstance,
+    ApprovalStep,
+    AssignmentOrigin,
+    AssignmentStatus,
+    InstanceStatus,
+    StepStatus,
+)
+from app.approvals.permissions import APPROVAL_APPROVE
+from app.approvals.schemas import FlowCreate, FlowUpdate, StepIn
+from app.core import audit
+from app.core.config import get_settings
+from app.core.db import utcnow
+from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.core.principal import Principal
+from app.notifications.service import notify
+from app.org.repository import load_principal
+
+# --- the state machine ---------------------------------------------------------------------------------
+
+# (state, action) → state after; "approve" keeps the instance pending until the last step.
+TRANSITIONS: dict[tuple[str | None, str], tuple[str, ...]] = {
+    (None, ActionKind.SUBMIT): (InstanceStatus.PENDING,),
+    (InstanceStatus.REJECTED, ActionKind.SUBMIT): (InstanceStatus.PENDING,),
+    (InstanceStatus.WITHDRAWN, ActionKind.SUBMIT): (InstanceStatus.PENDING,),
+    (InstanceStatus.PENDING, ActionKind.APPROVE): (InstanceStatus.PENDING, InstanceStatus.APPROVED),
+    (InstanceStatus.PENDING, ActionKind.REJECT): (InstanceStatus.REJECTED,),
+    (InstanceStatus.PENDING, ActionKind.WITHDRAW): (InstanceStatus.WITHDRAWN,),
+    (InstanceStatus.PENDING, ActionKind.URGE): (InstanceStatus.PENDING,),
+    (InstanceStatus.PENDING, ActionKind.TRANSFER): (InstanceStatus.PENDING,),
+}
+
+NOT_PENDING = {"zh-CN": "审批已结束或未在进行中", "en": "The approval is not in progress"}
+MOVED_ON = {"zh-CN": "该审批步骤已处理", "en": "The step has moved on"}
+
+
+def ensure_transition(status: str | None, action: str) -> tuple[str, ...]:
+    """The states an action may lead to from `status`; 409 when the action is illegal there."""
+    targets = TRANSITIONS.get((status, action))
+    if targets is None:
+        raise Conflict(f"Cannot {action} an approval that is {status or 'not submitted'}.",
+                       code="approval.illegal_transition", titles=NOT_PENDING)
+    return targets
+
+
+def _set_status(instance: ApprovalInstance, action: str, new: str) -> None:
+    if new not in ensure_transition(instance.status, action):  # pragma: no cover - a programming error
+        raise RuntimeError(f"illegal transition {instance.status} -{action}-> {new}")
+    instance.status = new
+
+
+# --- flows -----------------------------------------------------------------------------------------------
+
+
+def _invalid(errors: list[dict[str, str]]) -> InvalidInput:
+    return InvalidInput("The approval flow is not valid: " + "; ".join(e["message"] for e in errors),
+                        code="approval_flow.invalid", errors=errors,
+                        titles={"zh-CN": "审批流程无效", "en": "Invalid approval flow"})
+
+
+async def _can_approve(session: AsyncSession, user_id: uuid.UUID, company_id: uuid.UUID | None) -> bool:
+    """May this user act as an approver for a request of `company_id` (None: of some company)?"""
+    principal = await load_principal(session, user_id)
+    if principal is None or not principal.has(APPROVAL_APPROVE):
+        return False
+    if company_id is None:
+        return principal.scope.all_companies or bool(principal.scope.company_ids)
+    return principal.scope.covers_company(company_id)
+
+
+async def validate_steps(session: AsyncSession, group_id: uuid.UUID, request_type: str,
+                         company_id: uuid.UUID | None, steps: list[StepIn]) -> list[dict[str, Any]]:
+    """Refuse a flow whose conditions do not parse or a step whose rule can never find an approver.
+
+    Dynamic rules (department head, manager) depend on the submitter and fall back at run time.
+    """
+    rt = registry.get(request_type)
+    fields = rt.condition_fields()
+    errors: list[dict[str, str]] = []
+    for i, step in enumerate(steps):
+        pointer = f"/body/steps/{i}"
+        if step.condition is not None:
+            try:
+                conditions.parse(step.condition, fields)
+            except conditions.ConditionError as exc:
+                errors.append({"pointer": f"{pointer}/condition", "message": f"step {i + 1}: {exc}"})
+        rule = step.rule
+        candidates: list[uuid.UUID] = []
+        if rule.kind in ("role_in_company", "role_any_company"):
+            role = await repo.role_in_group(session, group_id, rule.role_id)  # type: ignore[union-attr]
+            if role is None:
+                errors.append({"pointer": f"{pointer}/rule/role_id", "message": f"step {i + 1}: unknown role"})
+                continue
+            if APPROVAL_APPROVE not in role.permissions:
+                errors.append({"pointer": f"{pointer}/rule/role_id",
+                               "message": f"step {i + 1}: role {role.code} does not grant {APPROVAL_APPROVE}"})
+                continue
+            in_company = company_id if rule.kind == "role_in_company" else None
+            candidates = await repo.role_holders(session, group_id, role.id, in_company)
+        elif rule.kind == "users":
+            wanted = list(dict.fromkeys(rule.user_ids))  # type: ignore[union-attr]
+            candidates = await repo.active_users(session, group_id, wanted)
+            if len(candidates) != len(wanted):
+                errors.append({"pointer": f"{pointer}/rule/user_ids",
+                               "message": f"step {i + 1}: unknown or inactive users"})
+                continue
+        elif rule.kind == "administrators":
+            candidates = await repo.system_admins(session, group_id)
+        else:
+            continue  # department_head / manager: resolved per submitter, with fallbacks
+        reachable = False
+        for user_id in candidates:
+            if await _can_approve(session, user_id, company_id):
+                reachable = True
+                break
+        if not reachable:
+            errors.append({"pointer": f"{pointer}/rule",
+                           "message": f"step {i + 1}: the rule finds no user who may approve"})
+    if errors:
+        raise _invalid(errors)
+    return [{"name": s.name, "rule": s.rule.model_dump(mode="json"), "mode": s.mode, "condition": s.condition}
+            for s in steps]
+
+
+async def create_flow(session: AsyncSession, actor: Principal,
+                      data: FlowCreate) -> tuple[ApprovalFlow, ApprovalFlowVersion]:
+    """One active flow per (request type, company or group); steps validated; version 1."""
+    if not registry.is_registered(data.request_type):
+        raise InvalidInput(f"Unknown request type {data.request_type!r}.", code="approval_flow.unknown_request_type",
+                           errors=[{"pointer": "/body/request_type", "message": "unknown request type"}])
+    if data.company_id is not None and not await repo.company_in_group(session, actor.group_id, data.company_id):
+        raise InvalidInput("Unknown company.", code="approval_flow.unknown_company",
+                           errors=[{"pointer": "/body/company_id", "message": "unknown company"}])
+    steps = await validate_steps(session, actor.group_id, data.request_type, data.company_id, data.steps)
+    await _lock_flow_key(session, actor.group_id, data.request_type)
+    if await repo.active_flow_exists(session, actor.group_id, data.request_type, data.company_id):
+        raise Conflict("An active flow already exists for this request type and company; edit it instead.",
+                       code="approval_flow.exists")
+    flow = ApprovalFlow(group_id=actor.group_id, company_id=data.company_id, request_type=data.request_type,
+                        name=data.name, is_active=True, current_version=1)
+    session.add(flow)
+    await session.flush()
+    version = ApprovalFlowVersion(flow_id=flow.id, number=1, steps=steps, created_by_id=actor.user_id)
+    session.add(version)
+    await session.flush()
+    audit.record(session, actor, "approval_flow.created", "approval_flow", flow.id, company_id=flow.company_id,
+                 after={**audit.snapshot(flow), "steps": steps})
+    return flow, version
+
+
+async def update_flow(session: AsyncSession, actor: Principal, flow: ApprovalFlow,
+                      data: FlowUpdate) -> tuple[ApprovalFlow, ApprovalFlowVersion]:
+    """New steps make a new version; running instances keep the version they started with."""
+    before = audit.snapshot(flow)
+    version = await repo.flow_version(session, flow.id, flow.current_version)
+    changes = data.model_dump(exclude_unset=True)
+    if data.steps is not None:
+        steps = await validate_steps(session, flow.group_id, flow.request_type, flow.company_id, data.steps)
+        if steps != version.steps:
+            version = ApprovalFlowVersion(flow_id=flow.id, number=flow.current_version + 1, steps=steps,
+                                          created_by_id=actor.user_id)
+            session.add(version)
+            flow.current_version += 1
+    if changes.get("name") is not None:
+        flow.name = changes["name"]
+    if changes.get("is_active") is not None and changes["is_active"] != flow.is_active:
+        if changes["is_active"]:
+            await _lock_flow_key(session, flow.group_id, flow.request_type)
+            if await repo.active_flow_exists(session, flow.group_id, flow.request_type, flow.company_id,
+                                             excluding=flow.id):
+                raise Conflict("Another active flow exists for this request type and company.",
+                               code="approval_flow.exists")
+        flow.is_active = changes["is_active"]
+    flow.version += 1
+    await session.flush()
+    audit.record(session, actor, "approval_flow.updated", "approval_flow", flow.id, company_id=flow.company_id,
+                 before=before, after={**audit.snapshot(flow), "steps": version.steps})
+    return flow, version
+
+
+async def _lock_flow_key(session: AsyncSession, group_id: uuid.UUID, request_type: str) -> None:
+    from sqlalchemy import text  # noqa: PLC0415
+
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                          {"k": f"approval_flow:{group_id}:{request_type}"})
+
+
+# --- resolving approvers -------------------------------------------------------------------------------
+
+
+async def _rule_candidates(session: AsyncSession, instance: ApprovalInstance, rule: dict[str, Any],
+                           submitter_department_id: uuid.UUID | None,
+                           submitter_manager_id: uuid.UUID | None) -> list[uuid.UUID]:
+    kind = rule.get("kind")
+    if kind == "role_in_company":
+        return await repo.role_holders(session, instance.group_id, uuid.UUID(rule["role_id"]), instance.company_id)
+    if kind == "role_any_company":
+        return await repo.role_holders(session, instance.group_id, uuid.UUID(rule["role_id"]), None)
+    if kind == "users":
+        return await repo.active_users(session, instance.group_id, [uuid.UUID(u) for u in rule["user_ids"]])
+    if kind == "department_head":
+        head = await repo.department_head(session, submitter_department_id)
+        return await repo.active_users(session, instance.group_id, [head] if head else [])
+    if kind == "manager":
+        return await repo.active_users(session, instance.group_id,
+                                       [submitter_manager_id] if submitter_manager_id else [])
+    if kind == "administrators":
+        return await repo.system_admins(session, instance.group_id)
+    return []
+
+
+async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
+                            step: ApprovalStep) -> tuple[list[uuid.UUID], str, str | None]:
+    """Whom a step waits on, decided at the moment it is reached: (users, origin, note).
+
+    - only users who may approve now (approval.approve, the company in scope) count;
+    - the submitter is skipped; if they were the only one, the step goes to their manager;
+    - a rule that finds nobody goes to the group's administrators (never approves itself).
+    """
+    submitter = await repo.user(session, instance.submitter_id)
+    department_id = submitter.department_id if submitter else None
+    manager_id = submitter.manager_id if submitter else None
+    candidates = await _rule_candidates(session, instance, step.rule, department_id, manager_id)
+    eligible = [u for u in dict.fromkeys(candidates) if await _can_approve(session, u, instance.company_id)]
+    if instance.submitter_id in eligible:
+        others = [u for u in eligible if u != instance.submitter_id]
+        if others:
+            return others, AssignmentOrigin.RULE, "submitter skipped"
+        if manager_id and manager_id != instance.submitter_id and await _can_approve(session, manager_id,
+                                                                                    instance.company_id):
+            return [manager_id], AssignmentOrigin.MANAGER, "the submitter was the only approver: their manager"
+    elif eligible:
+        return eligible, AssignmentOrigin.RULE, None
+    admins = [u for u in await repo.system_admins(session, instance.group_id)
+              if u != instance.submitter_id and await _can_approve(session, u, instance.company_id)]
+    if not admins:
+        raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
+                          status=409, code="approval.no_approver",
+                          titles={"zh-CN": "没有可用的审批人", "en": "No approver available"})
+    return admins, AssignmentOrigin.ADMINISTRATORS, "the rule found nobody: the group's administrators"
+
+
+async def _still_holds(session: AsyncSession, actor: Principal, instance: ApprovalInstance, step: ApprovalStep,
+                       assignment: ApprovalAssignment) -> bool:
+    """Whether the approver still holds what put them on the step (checked when they act)."""
+    if assignment.origin == AssignmentOrigin.TRANSFER:
+        return True
+    if assignment.origin == AssignmentOrigin.ADMINISTRATORS:
+        return actor.is_system_admin
+    submitter = await repo.user(session, instance.submitter_id)
+    if assignment.origin == AssignmentOrigin.MANAGER:
+        return submitter is not None and submitter.manager_id == actor.user_id
+    rule = step.rule
+    kind = rule.get("kind")
+    if kind == "role_in_company":
+        return uuid.UUID(rule["role_id"]) in actor.role_ids and actor.company_id == instance.company_id
+    if kind == "role_any_company":
+        return uuid.UUID(rule["role_id"]) in actor.role_ids
+    if kind == "users":
+        return str(actor.user_id) in rule["user_ids"]
+    if kind == "department_head":
+        head = await repo.department_head(session, submitter.department_id if submitter else None)
+        return head == actor.user_id
+    if kind == "manager":
+        return submitter is not None and submitter.manager_id == actor.user_id
+    if kind == "administrators":
+        return actor.is_system_admin
+    return False
+
+
+# --- the life of an instance -----------------------------------------------------------------------
+
+
+def _action(session: AsyncSession, instance: ApprovalInstance, actor: Principal, kind: str, *,
+            step: ApprovalStep | None = None, comment: str | None = None, target: uuid.UUID | None = None,
+            data: dict[str, Any] | None = None) -> None:
+    session.add(ApprovalAction(instance_id=instance.id, round=instance.round, step_id=step.id if step else None,
+                               actor_id=actor.user_id, action=kind, comment=comment, target_user_id=target,
+                               data=data, created_at=utcnow()))
+
+
+async def _activate(session: AsyncSession, instance: ApprovalInstance, step: ApprovalStep) -> None:
+    users, origin, note = await resolve_approvers(session, instance, step)
+    now = utcnow()
+    step.status, step.started_at, step.note = StepStatus.ACTIVE, now, note
+    if origin != AssignmentOrigin.RULE:
+        step.mode = "any"  # one fallback approver suffices
+    for user_id in users:
+        session.add(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=user_id, origin=origin,
+                                       status=AssignmentStatus.PENDING, assigned_at=now))
+    instance.current_step_id, instance.waiting_since = step.id, now
+    await notify(session, group_id=instance.group_id, user_ids=users, kind="approval.waiting",
+                 title=f"待审批: {instance.title}", body=f"{step.name} · {instance.request_type}",
+                 entity_type="approval", entity_id=instance.id)
+
+
+async def _advance(session: AsyncSession, actor: Principal, instance: ApprovalInstance,
+                   after_position: int, comment: str | None) -> None:
+    """Reach the next applicable step of the round, or finish: final approval and its effect."""
+    for step in await repo.steps_of_round(session, instance.id, instance.round):
+        if step.position > after_position and step.status == StepStatus.WAITING:
+            await _activate(session, instance, step)
+            return
+    _set_status(instance, ActionKind.APPROVE, InstanceStatus.APPROVED)
+    instance.current_step_id, instance.waiting_since, instance.decided_at = None, None, utcnow()
+    await _apply_final_effect(session, actor, instance, comment)
+    await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.approved",
+                 title=f"审批通过: {instance.title}", entity_type="approval", entity_id=instance.id)
+
+
+async def _apply_final_effect(session: AsyncSession, actor: Principal, instance: ApprovalInstance,
+                              comment: str | None) -> None:
+    """The request type's final-approval effect, exactly once per instance, in this transaction."""
+    if instance.effect_applied_at is not None:  # pragma: no cover - the state machine prevents it
+        raise Conflict("The approval's effect was already applied.", code="approval.effect_already_applied")
+    instance.effect_applied_at = utcnow()
+    await registry.get(instance.request_type).on_approved(registry.EffectContext(session, actor, instance, comment))
+
+
+def _state(instance: ApprovalInstance) -> dict[str, Any]:
+    return {"status": instance.status, "round": instance.round,
+            "current_step_id": instance.current_step_id, "version": instance.version}
+
+
+async def submit(session: AsyncSession, actor: Principal, request_type: str,
+                 request_id: uuid.UUID) -> ApprovalInstance:
+    """Start (or, after a rejection or withdrawal, restart) the approval of a request.
+
+    The request is loaded through its type's loader and its snapshot is kept; the effective flow
+    (the company's, else the group's) is copied into the round's steps; conditions are evaluated on
+    the submitted values; the first applicable step is reached. No applicable step at all goes to
+    the administrators (never approves itself).
+    """
+    rt = registry.get(request_type)
+    submission = await rt.load(session, request_id)
+    if submission is None or submission.group_id != actor.group_id:
+        raise NotFound(f"{request_type} {request_id} not found.")
+    instance = await repo.instance_for_request(session, request_type, request_id, for_update=True)
+    ensure_transition(instance.status if instance else None, ActionKind.SUBMIT)
+    found = await repo.effective_flow(session, actor.group_id, request_type, submission.company_id)
+    if found is None:
+        raise DomainError(f"No approval flow is configured for {request_type}.", status=409,
+                          code="approval.no_flow", titles={"zh-CN": "未配置审批流程", "en": "No approval flow"})
+    flow, version = found
+    now = utcnow()
+    before = _state(instance) if instance else None
+    if instance is None:
+        instance = ApprovalInstance(group_id=submission.group_id, request_type=request_type, request_id=request_id,
+                                    round=1, status=InstanceStatus.PENDING, version=1)
+        session.add(instance)
+    else:
+        _set_status(instance, ActionKind.SUBMIT, InstanceStatus.PENDING)
+        instance.round += 1
+        instance.version += 1
+    instance.status = InstanceStatus.PENDING
+    instance.company_id, instance.submitter_id = submission.company_id, submission.submitter_id
+    instance.title = submission.title[:200]
+    instance.flow_id, instance.flow_version_id = flow.id, version.id
+    instance.snapshot = audit.to_jsonable(submission.snapshot)
+    instance.submitted_at, instance.decided_at, instance.last_urged_at = now, None, None
+    instance.effect_applied_at = None
+    await session.flush()
+
+    fields = rt.condition_fields()
+    values = {**submission.values, "company": await repo.company_code(session, submission.company_id)}
+    steps: list[ApprovalStep] = []
+    for position, definition in enumerate(version.steps):
+        applies = conditions.holds(definition.get("condition"), fields, values)
+        steps.append(ApprovalStep(
+            instance_id=instance.id, round=instance.round, position=position, name=definition["name"],
+            rule=definition["rule"], mode=definition["mode"], condition=definition.get("condition"),
+            status=StepStatus.WAITING if applies else StepStatus.SKIPPED,
+            note=None if applies else "condition not met"))
+    if all(s.status == StepStatus.SKIPPED for s in steps):
+        steps.append(ApprovalStep(instance_id=instance.id, round=instance.round, position=len(steps),
+                                  name="管理员审批 (no step applied)", rule={"kind": "administrators"}, mode="any",
+                                  condition=None, status=StepStatus.WAITING))
+    session.add_all(steps)
+    await session.flush()
+    _action(session, instance, actor, ActionKind.SUBMIT, data={"snapshot": instance.snapshot,
+                                                               "flow_version": version.number})
+    await _activate(session, instance, next(s for s in steps if s.status == StepStatus.WAITING))
+    await rt.on_submitted(registry.EffectContext(session, actor, instance))
+    await session.flush()
+    audit.record(session, actor, "approval.submitted", "approval", instance.id, company_id=instance.company_id,
+                 before=before, after={**_state(instance), "request_type": request_type,
+                                       "request_id": request_id, "snapshot": instance.snapshot})
+    return instance
+
+
+async def _current(session: AsyncSession, instance: ApprovalInstance, action: str,
+                   step_id: uuid.UUID | None) -> ApprovalStep:
+    ensure_transition(instance.status, action)
+    step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
+    if step is None or step.status != StepStatus.ACTIVE:  # pragma: no cover - pending always has one
+        raise Conflict("The approval has no active step.", code="approval.step_moved_on", titles=MOVED_ON)
+    if step_id is not None and step_id != step.id:
+        raise Conflict("That step has moved on; reload the approval.", code="approval.step_moved_on", titles=MOVED_ON)
+    return step
+
+
+async def _approver_assignment(session: AsyncSession, actor: Principal, instance: ApprovalInstance,
+                               step: ApprovalStep) -> ApprovalAssignment:
+    """The actor's pending assignment on the current step, after the rules every approver must meet:
+    never the submitter; approval.approve (route), the company in scope and the step's rule held now.
+    """
+    if actor.user_id == instance.submitter_id:
+        raise Forbidden("The submitter never approves their own request.", code="approval.own_request",
+                        titles={"zh-CN": "不能审批自己提交的申请", "en": "Own request"})
+    assignment = next((a for a in await repo.assignments_of_step(session, step.id)
+                       if a.user_id == actor.user_id and a.status == AssignmentStatus.PENDING), None)
+    if assignment is None:
+        if await repo.has_decided_in_round(session, instance, actor.user_id):
+            raise Conflict("You have already acted on this approval, or the step has moved on.",
+                           code="approval.step_moved_on", titles=MOVED_ON)
+        raise Forbidden("The approval is not waiting on you.", code="approval.not_an_approver")
+    if not actor.scope.covers_company(instance.company_id):
+        raise Forbidden("The request's company is outside your data scope.", code="approval.company_out_of_scope")
+    if not await _still_holds(session, actor, instance, step, assignment):
+        raise Forbidden("You no longer hold the step's approver rule.", code="approval.rule_not_held")
+    return assignment
+
+
+async def _finish_round(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
+    """Cancel what is still open in the round; answers who was still waiting."""
+    waiting: list[uuid.UUID] = []
+    now = utcnow()
+    for assignment in await repo.pending_assignments(session, instance.id):
+        assignment.status, assignment.acted_at = AssignmentStatus.CANCELLED, now
+        waiting.append(assignment.user_id)
+    for step in await repo.steps_of_round(session, instance.id, instance.round):
+        if step.status in (StepStatus.WAITING, StepStatus.ACTIVE):
+            step.status, step.decided_at = StepStatus.CANCELLED, now
+    instance.current_step_id, instance.waiting_since, instance.decided_at = None, None, now
+    return waiting
+
+
+async def approve(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *,
+                  comment: str | None = None, step_id: uuid.UUID | None = None) -> ApprovalInstance:
+    """Approve the current step. "any": the first approval decides it; "all" (countersign): every
+    assignee must approve. The last step's approval applies the final effect, exactly once."""
+    step = await _current(session, instance, ActionKind.APPROVE, step_id)
+    assignment = await _approver_assignment(session, actor, instance, step)
+    before = _state(instance)
+    now = utcnow()
+    assignment.status, assignment.comment, assignment.acted_at = AssignmentStatus.APPROVED, comment, now
+    _action(session, instance, actor, ActionKind.APPROVE, step=step, comment=comment)
+    assignments = await repo.assignments_of_step(session, step.id)
+    open_ = [a for a in assignments if a.status == AssignmentStatus.PENDING]
+    if step.mode == "any" or not open_:
+        for other in open_:
+            other.status, other.acted_at = AssignmentStatus.CANCELLED, now
+        step.status, step.decided_at = StepStatus.APPROVED, now
+        await session.flush()
+        await _advance(session, actor, instance, step.position, comment)
+    instance.version += 1
+    await session.flush()
+    audit.record(session, actor, "approval.approved", "approval", instance.id, company_id=instance.company_id,
+                 before=before, after={**_state(instance), "step": step.name, "comment": comment})
+    return instance
+
+
+async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *, reason: str,
+                 step_id: uuid.UUID | None = None) -> ApprovalInstance:
+    """Reject with a reason: back to the submitter, who may revise and resubmit (the flow restarts)."""
+    if not reason or not reason.strip():
+        raise InvalidInput("A rejection needs a reason.", code="approval.reason_required",
+                           errors=[{"pointer": "/body/reason", "message": "required"}])
+    step = await _current(session, instance, ActionKind.REJECT, step_id)
+    assignment = await _approver_assignment(session, actor, instance, step)
+    before = _state(instance)
+    now = utcnow()
+    assignment.status, assignment.comment, assignment.acted_at = AssignmentStatus.REJECTED, reason, now
+    step.status, step.decided_at = StepStatus.REJECTED, now
+    _action(session, instance, actor, ActionKind.REJECT, step=step, comment=reason)
+    await session.flush()
+    await _finish_round(session, instance)
+    _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
+    instance.version += 1
+    await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
+    await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
+                 title=f"审批被拒绝: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
+    await session.flush()
+    audit.record(session, actor, "approval.rejected", "approval", instance.id, company_id=instance.company_id,
+                 before=before, after={**_state(instance), "step": step.name, "reason": reason})
+    return instance
+
+
+def _ensure_submitter(actor: Principal, instance: ApprovalInstance, what: str) -> None:
+    if actor.user_id != instance.submitter_id:
+        raise Forbidden(f"Only the submitter may {what} this approval.", code="approval.not_submitter")
+
+
+async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *,
+                   reason: str | None = None) -> ApprovalInstance:
+    """The submitter takes the request back before the final approval."""
+    _ensure_submitter(actor, instance, "withdraw")
+    ensure_transition(instance.status, ActionKind.WITHDRAW)
+    before = _state(instance)
+    step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
+    _action(session, instance, actor, ActionKind.WITHDRAW, step=step, comment=reason)
+    waiting = await _finish_round(session, instance)
+    _set_status(instance, ActionKind.WITHDRAW, InstanceStatus.WITHDRAWN)
+    instance.version += 1
+    await registry.get(instance.request_type).on_withdrawn(registry.EffectContext(session, actor, instance, reason))
+    await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.withdrawn",
+                 title=f"申请已撤回: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
+    await session.flush()
+    audit.record(session, actor, "approval.withdrawn", "approval", instance.id, company_id=instance.company_id,
+                 before=before, after={**_state(instance), "reason": reason})
+    return instance
+
+
+async def urge(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *,
+               comment: str | None = None, now: datetime | None = None) -> ApprovalInstance:
+    """The submitter reminds the current approvers; at most once per `urge_interval_seconds`."""
+    _ensure_submitter(actor, instance, "urge")
+    ensure_transition(instance.status, ActionKind.URGE)
+    now = now or utcnow()
+    interval = timedelta(seconds=get_settings().urge_interval_seconds)
+    if instance.last_urged_at is not None and now - instance.last_urged_at < interval:
+        retry = int((instance.last_urged_at + interval - now).total_seconds()) + 1
+        raise DomainError("This approval was urged recently; try again later.", status=429,
+                          code="approval.urge_too_soon", headers={"Retry-After": str(retry)},
+                          titles={"zh-CN": "催办过于频繁", "en": "Urged too recently"})
+    step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
+    instance.last_urged_at = now
+    instance.version += 1
+    _action(session, instance, actor, ActionKind.URGE, step=step, comment=comment)
+    waiting = [a.user_id for a in await repo.pending_assignments(session, instance.id)]
+    await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.urged",
+                 title=f"催办: {instance.title}", body=comment, entity_type="approval", entity_id=instance.id)
+    await session.flush()
+    audit.record(session, actor, "approval.urged", "approval", instance.id, company_id=instance.company_id,
+                 after={"waiting_on": waiting, "comment": comment})
+    return instance
+
+
+async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *, to_user_id: uuid.UUID,
+                   reason: str, step_id: uuid.UUID | None = None) -> ApprovalInstance:
+    """A current approver hands their part of the step to another user who may approve it
+    (approval.approve, the company in scope, not the submitter, not already waited on)."""
+    step = await _current(session, instance, ActionKind.TRANSFER, step_id)
+    assignment = await _approver_assignment(session, actor, instance, step)
+    pointer = [{"pointer": "/body/to_user_id", "message": "not an eligible approver"}]
+    if to_user_id in (actor.user_id, instance.submitter_id) or not await repo.users_in_group(
+            session, instance.group_id, [to_user_id]) or not await _can_approve(session, to_user_id,
+                                                                                instance.company_id):
+        raise InvalidInput("The approval can only be transferred to another user who may approve it.",
+                           code="approval.transfer_target_ineligible", errors=pointer)
+    if any(a.user_id == to_user_id and a.status == AssignmentStatus.PENDING
+           for a in await repo.assignments_of_step(session, step.id)):
+        raise Conflict("That user is already an approver of this step.", code="approval.already_assigned")
+    before = _state(instance)
+    now = utcnow()
+    assignment.status, assignment.comment, assignment.acted_at = AssignmentStatus.TRANSFERRED, reason, now
+    await session.flush()
+    session.add(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=to_user_id,
+                                   origin=AssignmentOrigin.TRANSFER, status=AssignmentStatus.PENDING,
+                                   transferred_from_id=actor.user_id, assigned_at=now))
+    _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment=reason, target=to_user_id)
+    instance.version += 1
+    await notify(session, group_id=instance.group_id, user_ids=[to_user_id], kind="approval.waiting",
+                 title=f"待审批(转交): {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
+    await session.flush()
+    audit.record(session, actor, "approval.transferred", "approval", instance.id, company_id=instance.company_id,
+                 before=before, after={**_state(instance), "from": actor.user_id, "to": to_user_id,
+                                       "reason": reason})
+    return instance
+
+
+async def withdraw_request(session: AsyncSession, actor: Principal, request_type: str,
+                           request_id: uuid.UUID) -> ApprovalInstance:
+    """Withdraw through the request (e.g. POST /expense-requests/{id}/withdraw)."""
+    found = await repo.instance_for_request(session, request_type, request_id)
+    if found is None:
+        raise Conflict("The request has not been submitted.", code="approval.illegal_transition", titles=NOT_PENDING)
+    instance = await repo.get_instance(session, actor, found.id, for_update=True)
+    return await withdraw(session, actor, instance)

@@ -1,0 +1,71 @@
+"""The first consumer: expense requests (CRUD, offline ids, scope, editing rules)."""
+
+from tests.conftest import new_id
+
+
+async def test_create_read_update_delete_a_draft(client, auth, org):
+    created = await client.post("/api/v1/expense-requests", headers=auth("sales1"),
+                                json={"title": "油费", "amount": "123.4", "category": "travel"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["amount"] == "123.40" and body["status"] == "draft" and body["approval_id"] is None
+    assert body["company_id"] == str(org.companies["C01"].id)
+    url = f"/api/v1/expense-requests/{body['id']}"
+    etag = created.headers["etag"]
+    stale = await client.patch(url, json={"title": "x"}, headers=auth("sales1", **{"If-Match": 'W/"7"'}))
+    assert stale.status_code == 412
+    updated = await client.patch(url, json={"amount": "200"}, headers=auth("sales1", **{"If-Match": etag}))
+    assert updated.status_code == 200 and updated.json()["amount"] == "200.00"
+    assert (await client.patch(url, json={"amount": "1"}, headers=auth("sales2"))).status_code == 404
+    listed = await client.get("/api/v1/expense-requests", params={"mine": True}, headers=auth("sales1"))
+    assert [e["id"] for e in listed.json()["items"]] == [body["id"]]
+    assert (await client.delete(url, headers=auth("sales1"))).status_code == 204
+    assert (await client.get(url, headers=auth("sales1"))).status_code == 404
+
+
+async def test_a_repeated_client_id_returns_the_first_record(client, auth):
+    expense_id = new_id()
+    first = await client.post("/api/v1/expense-requests", headers=auth("collector1"),
+                              json={"id": expense_id, "title": "拖车费", "amount": "800.00"})
+    again = await client.post("/api/v1/expense-requests", headers=auth("collector1"),
+                              json={"id": expense_id, "title": "拖车费", "amount": "800.00"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == expense_id
+    stolen = await client.post("/api/v1/expense-requests", headers=auth("collector2"),
+                               json={"id": expense_id, "title": "x", "amount": "1"})
+    assert stolen.status_code == 409
+
+
+async def test_invalid_amounts_are_refused(client, auth):
+    for amount in ("0", "-1", "1.234", "abc", "1e30"):
+        response = await client.post("/api/v1/expense-requests", headers=auth("sales1"),
+                                     json={"title": "x", "amount": amount})
+        assert response.status_code == 422, (amount, response.text)
+
+
+async def test_scope_of_expenses(client, auth, org):
+    created = (await client.post("/api/v1/expense-requests", headers=auth("sales1"),
+                                 json={"title": "x", "amount": "10"})).json()
+    url = f"/api/v1/expense-requests/{created['id']}"
+    seen = {u: (await client.get(url, headers=auth(u))).status_code
+            for u in ("sales1", "approver1", "leader", "sales2", "collector3", "other-admin")}
+    assert seen == {"sales1": 200, "approver1": 200, "leader": 200, "sales2": 404, "collector3": 404,
+                    "other-admin": 404}
+    # visible is not changeable: only the requester edits or submits
+    assert (await client.post(f"{url}/submit", headers=auth("dispatcher"))).status_code == 403
+
+
+async def test_only_a_draft_is_deleted_and_an_approved_request_is_final(client, auth, org, make_flow, act):
+    await make_flow([{"name": "L1", "rule": {"kind": "users", "user_ids": [str(org.users["approver1"].id)]}}])
+    created = (await client.post("/api/v1/expense-requests", headers=auth("sales1"),
+                                 json={"title": "x", "amount": "10"})).json()
+    url = f"/api/v1/expense-requests/{created['id']}"
+    submitted = (await client.post(f"{url}/submit", headers=auth("sales1"))).json()
+    assert submitted["status"] == "pending"
+    assert (await client.post(f"{url}/submit", headers=auth("sales1"))).status_code == 409
+    assert (await client.delete(url, headers=auth("sales1"))).status_code == 409
+    await act("approver1", submitted["approval_id"], "approve")
+    for attempt in (client.patch(url, json={"title": "y"}, headers=auth("sales1")),
+                    client.post(f"{url}/submit", headers=auth("sales1")),
+                    client.post(f"{url}/withdraw", headers=auth("sales1"))):
+        assert (await attempt).status_code == 409
