@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import conditions, registry
@@ -200,8 +201,6 @@ async def update_flow(session: AsyncSession, actor: Principal, flow: ApprovalFlo
 
 
 async def _lock_flow_key(session: AsyncSession, group_id: uuid.UUID, request_type: str) -> None:
-    from sqlalchemy import text  # noqa: PLC0415
-
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                           {"k": f"approval_flow:{group_id}:{request_type}"})
 
