@@ -15,6 +15,7 @@ os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 32)
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from app.core import db as core_db  # noqa: E402
@@ -118,6 +119,30 @@ def auth(org):
         return {"Authorization": f"Bearer {token_for(org, username)}", **extra}
 
     return headers
+
+
+@pytest.fixture
+def count_queries(engine):
+    """`async with count_queries() as counted:` … `counted.n` is how many SQL statements ran inside;
+    for asserting that a request's query count does not grow with the data."""
+
+    class Counted:
+        n = 0
+
+    @asynccontextmanager
+    async def counting() -> AsyncIterator[Counted]:
+        counted = Counted()
+
+        def before(*_args: object, **_kwargs: object) -> None:
+            counted.n += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", before)
+        try:
+            yield counted
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+    return counting
 
 
 def new_id() -> str:

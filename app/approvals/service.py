@@ -7,6 +7,7 @@ two approvers acting at once are decided one after the other.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.core.principal import Principal
 from app.notifications.service import notify
-from app.org.repository import load_principal
+from app.org.repository import load_principals
 
 # --- the state machine ---------------------------------------------------------------------------------
 
@@ -80,14 +81,22 @@ def _invalid(errors: list[dict[str, str]]) -> InvalidInput:
                         titles={"zh-CN": "审批流程无效", "en": "Invalid approval flow"})
 
 
-async def _can_approve(session: AsyncSession, user_id: uuid.UUID, company_id: uuid.UUID | None) -> bool:
-    """May this user act as an approver for a request of `company_id` (None: of some company)?"""
-    principal = await load_principal(session, user_id)
-    if principal is None or not principal.has(APPROVAL_APPROVE):
-        return False
-    if company_id is None:
-        return principal.scope.all_companies or bool(principal.scope.company_ids)
-    return principal.scope.covers_company(company_id)
+async def _may_approve(session: AsyncSession, user_ids: Iterable[uuid.UUID],
+                       company_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """Those of `user_ids` (in their order) who may act as approvers for a request of `company_id`
+    (None: of some company): active, approval.approve, the company in scope. A bounded number of
+    queries however many candidates a rule finds."""
+    wanted = list(dict.fromkeys(user_ids))
+    principals = await load_principals(session, wanted)
+
+    def eligible(principal: Principal | None) -> bool:
+        if principal is None or not principal.has(APPROVAL_APPROVE):
+            return False
+        if company_id is None:
+            return principal.scope.all_companies or bool(principal.scope.company_ids)
+        return principal.scope.covers_company(company_id)
+
+    return [u for u in wanted if eligible(principals.get(u))]
 
 
 async def validate_steps(session: AsyncSession, group_id: uuid.UUID, request_type: str,
@@ -130,12 +139,7 @@ async def validate_steps(session: AsyncSession, group_id: uuid.UUID, request_typ
             candidates = await repo.system_admins(session, group_id)
         else:
             continue  # department_head / manager: resolved per submitter, with fallbacks
-        reachable = False
-        for user_id in candidates:
-            if await _can_approve(session, user_id, company_id):
-                reachable = True
-                break
-        if not reachable:
+        if not await _may_approve(session, candidates, company_id):
             errors.append({"pointer": f"{pointer}/rule",
                            "message": f"step {i + 1}: the rule finds no user who may approve"})
     if errors:
@@ -241,18 +245,18 @@ async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
     department_id = submitter.department_id if submitter else None
     manager_id = submitter.manager_id if submitter else None
     candidates = await _rule_candidates(session, instance, step.rule, department_id, manager_id)
-    eligible = [u for u in dict.fromkeys(candidates) if await _can_approve(session, u, instance.company_id)]
+    eligible = await _may_approve(session, candidates, instance.company_id)
     if instance.submitter_id in eligible:
         others = [u for u in eligible if u != instance.submitter_id]
         if others:
             return others, AssignmentOrigin.RULE, "submitter skipped"
-        if manager_id and manager_id != instance.submitter_id and await _can_approve(session, manager_id,
-                                                                                    instance.company_id):
+        if manager_id and manager_id != instance.submitter_id and await _may_approve(
+                session, [manager_id], instance.company_id):
             return [manager_id], AssignmentOrigin.MANAGER, "the submitter was the only approver: their manager"
     elif eligible:
         return eligible, AssignmentOrigin.RULE, None
-    admins = [u for u in await repo.system_admins(session, instance.group_id)
-              if u != instance.submitter_id and await _can_approve(session, u, instance.company_id)]
+    admins = await _may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
+                                          if u != instance.submitter_id], instance.company_id)
     if not admins:
         raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
                           status=409, code="approval.no_approver",
@@ -564,7 +568,7 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     assignment = await _approver_assignment(session, actor, instance, step)
     pointer = [{"pointer": "/body/to_user_id", "message": "not an eligible approver"}]
     if to_user_id in (actor.user_id, instance.submitter_id) or not await repo.users_in_group(
-            session, instance.group_id, [to_user_id]) or not await _can_approve(session, to_user_id,
+            session, instance.group_id, [to_user_id]) or not await _may_approve(session, [to_user_id],
                                                                                 instance.company_id):
         raise InvalidInput("The approval can only be transferred to another user who may approve it.",
                            code="approval.transfer_target_ineligible", errors=pointer)

@@ -11,30 +11,66 @@ from app.org.models import Company, Department, Role, User, UserPermission, User
 
 
 async def department_subtree(session: AsyncSession, root_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The departments under any of `root_ids`, the roots included."""
+    return set().union(*(await department_subtrees(session, root_ids)).values())
+
+
+async def department_subtrees(session: AsyncSession,
+                              root_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Each root's subtree (itself included), in one recursive query."""
     roots = list(root_ids)
     if not roots:
-        return set()
-    tree = select(Department.id).where(Department.id.in_(roots)).cte("tree", recursive=True)
-    tree = tree.union(select(Department.id).join(tree, Department.parent_id == tree.c.id))
-    return set((await session.scalars(select(tree.c.id))).all())
+        return {}
+    tree = (select(Department.id.label("root"), Department.id.label("id"))
+            .where(Department.id.in_(roots)).cte("tree", recursive=True))
+    tree = tree.union(select(tree.c.root, Department.id).join(tree, Department.parent_id == tree.c.id))
+    result: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for root, department_id in (await session.execute(select(tree.c.root, tree.c.id))).all():
+        result.setdefault(root, set()).add(department_id)
+    return result
 
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal | None:
-    """The principal of an active, unlocked user: permissions and scope unioned over roles.
+    """The principal of an active, unlocked user, or None."""
+    return (await load_principals(session, [user_id])).get(user_id)
 
-    Three queries at most (user, roles + overrides, department subtree when a role needs it).
+
+async def load_principals(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Principal]:
+    """The principals of the active, unlocked users among `user_ids`: permissions and scope unioned
+    over their roles, single-user overrides applied.
+
+    Four queries at most however many users are asked for (users, roles, overrides, and the
+    department subtrees when a role needs them), so resolving a step's approvers stays bounded.
     """
-    user = await session.scalar(select(User).where(User.id == user_id))
-    if user is None or not user.is_active or user.locked_at is not None:
-        return None
-    roles = (await session.scalars(
-        select(Role).join(UserRole, UserRole.role_id == Role.id)
-        .where(UserRole.user_id == user.id, Role.group_id == user.group_id)
-    )).all()
-    overrides = (await session.execute(
-        select(UserPermission.permission, UserPermission.granted).where(UserPermission.user_id == user.id)
-    )).all()
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return {}
+    users = [u for u in (await session.scalars(select(User).where(User.id.in_(wanted)))).all()
+             if u.is_active and u.locked_at is None]
+    if not users:
+        return {}
+    ids = [u.id for u in users]
+    roles: dict[uuid.UUID, list[Role]] = {uid: [] for uid in ids}
+    for uid, role in (await session.execute(
+        select(UserRole.user_id, Role).join(Role, Role.id == UserRole.role_id)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.user_id.in_(ids), Role.group_id == User.group_id)
+    )).all():
+        roles[uid].append(role)
+    overrides: dict[uuid.UUID, list[tuple[str, bool]]] = {uid: [] for uid in ids}
+    for uid, permission, granted in (await session.execute(
+        select(UserPermission.user_id, UserPermission.permission, UserPermission.granted)
+        .where(UserPermission.user_id.in_(ids))
+    )).all():
+        overrides[uid].append((permission, granted))
+    tree_roots = {u.department_id for u in users if u.department_id is not None
+                  and any(r.scope_kind == ScopeKind.DEPARTMENT_TREE for r in roles[u.id])}
+    subtrees = await department_subtrees(session, tree_roots)
+    return {u.id: _principal(u, roles[u.id], overrides[u.id], subtrees) for u in users}
 
+
+def _principal(user: User, roles: list[Role], overrides: list[tuple[str, bool]],
+               subtrees: dict[uuid.UUID, set[uuid.UUID]]) -> Principal:
     permissions: set[str] = set()
     for role in roles:
         permissions.update(role.permissions)
@@ -51,7 +87,7 @@ async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal
         company_ids.add(user.company_id)
     if user.department_id is not None:
         if ScopeKind.DEPARTMENT_TREE in kinds:
-            department_ids |= await department_subtree(session, [user.department_id])
+            department_ids |= subtrees.get(user.department_id, {user.department_id})
         elif ScopeKind.DEPARTMENT in kinds:
             department_ids.add(user.department_id)
     return Principal(

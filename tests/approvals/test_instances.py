@@ -385,28 +385,36 @@ async def test_a_retried_approval_with_the_same_idempotency_key_replays(org, mak
     assert retry.headers.get("idempotent-replayed") == "true" and retry.json() == first.json()
 
 
-async def test_the_inbox_costs_a_fixed_number_of_queries(client, auth, org, db, make_flow, submit_expense):
-    from sqlalchemy import event
-
+async def test_the_inbox_costs_a_fixed_number_of_queries(client, auth, org, make_flow, submit_expense,
+                                                         count_queries):
     await make_flow(seed_steps(org))
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001
-        statements.append(statement)
 
     async def inbox_queries() -> int:
-        statements.clear()
-        sync_engine = (await db.connection()).engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", count)
-        try:
+        async with count_queries() as counted:
             response = await client.get("/api/v1/approvals", params={"waiting_on": "me"}, headers=auth("approver1"))
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", count)
         assert response.status_code == 200
-        return len(statements)
+        return counted.n
 
     await submit_expense()
     one = await inbox_queries()
     for _ in range(5):
         await submit_expense()
     assert await inbox_queries() == one
+
+
+async def test_resolving_a_steps_approvers_costs_the_same_however_many_candidates_the_rule_finds(
+        client, auth, org, make_flow, submit_expense, count_queries):
+    everyone = [u for u in org.users if org.users[u].group_id == org.users["admin"].group_id and u != "sales1"]
+    counts = []
+    for usernames in (["approver1", "approver2"], everyone):
+        flow = await make_flow([{"name": "L1", "rule": users_rule(org, *usernames), "mode": "any"}])
+        async with count_queries() as counted:
+            _, approval = await submit_expense()
+        counts.append(counted.n)
+        # Only those who may approve are waited on, whoever else the rule names.
+        may_approve = {"approver1", "approver2", "admin"} & set(usernames)
+        assert set(approval["waiting_on"]) == {str(org.users[u].id) for u in may_approve}
+        response = await client.patch(f"/api/v1/approval-flows/{flow['id']}", json={"is_active": False},
+                                      headers=auth("admin"))
+        assert response.status_code == 200, response.text
+    assert len(everyone) > 8 and counts[0] == counts[1]

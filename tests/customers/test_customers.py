@@ -216,23 +216,12 @@ async def test_the_detail_lists_contacts_only_to_those_who_may_read_contacts(cli
     assert detail["contacts"] == [] and detail["name"] == customer["name"]
 
 
-async def test_lists_run_a_bounded_number_of_queries(client, auth, org, db, engine):
-    from sqlalchemy import event
-
+async def test_lists_run_a_bounded_number_of_queries(client, auth, org, db, count_queries):
     async def statements_for_list() -> int:
-        count = 0
-
-        def before(*_args, **_kwargs):
-            nonlocal count
-            count += 1
-
-        event.listen(engine.sync_engine, "before_cursor_execute", before)
-        try:
+        async with count_queries() as counted:
             response = await client.get("/api/v1/customers", params={"limit": 200}, headers=auth("clerk1"))
-            assert response.status_code == 200
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", before)
-        return count
+        assert response.status_code == 200
+        return counted.n
 
     for _ in range(2):
         await insert_customer(db, org, owner="sales1")
