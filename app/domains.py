@@ -1,10 +1,13 @@
-"""Imports every domain's models and permissions so that metadata and the permission catalogue
-are complete (alembic, seeding, tests) without building the app."""
+"""Imports every domain's models, permissions and registrations (request types, handover hooks,
+periodic jobs) so that metadata, the permission catalogue and the registries are complete in every
+entry point: the app, alembic, the CLI, seeding and tests."""
 
+from app.approvals import handover as approval_handover  # noqa: F401 - registers its handover hook
 from app.approvals import models as approval_models  # noqa: F401
 from app.approvals import permissions as approval_permissions  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.core import audit, idempotency  # noqa: F401
+from app.customers import handover as customer_handover  # noqa: F401 - registers handover hooks
 from app.customers import models as customer_models  # noqa: F401
 from app.customers import permissions as customer_permissions  # noqa: F401
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type

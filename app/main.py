@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+import app.domains  # noqa: F401 - every registration, before the routers are built
 from app.api import ops
 from app.api.openapi import SURFACES, build_document
 from app.api.surfaces import mobile_router, platform_router

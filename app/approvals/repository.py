@@ -160,6 +160,20 @@ async def get_instance(session: AsyncSession, principal: Principal, instance_id:
     return instance
 
 
+async def pending_instances_waiting_on(session: AsyncSession, group_id: uuid.UUID,
+                                       user_id: uuid.UUID) -> list[ApprovalInstance]:
+    """Pending instances with a step waiting on `user_id`, row-locked in id order (the same lock
+    an approver's action takes, so a handover and an approval are decided one after the other)."""
+    waiting = select(ApprovalAssignment.instance_id).where(ApprovalAssignment.user_id == user_id,
+                                                           ApprovalAssignment.status == AssignmentStatus.PENDING)
+    return list((await session.scalars(
+        select(ApprovalInstance).where(ApprovalInstance.group_id == group_id,
+                                       ApprovalInstance.status == InstanceStatus.PENDING,
+                                       ApprovalInstance.id.in_(waiting))
+        .order_by(ApprovalInstance.id).with_for_update()
+    )).all())
+
+
 async def instance_for_request(session: AsyncSession, request_type: str, request_id: uuid.UUID,
                                *, for_update: bool = False) -> ApprovalInstance | None:
     stmt = select(ApprovalInstance).where(ApprovalInstance.request_type == request_type,

@@ -593,6 +593,60 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     return instance
 
 
+async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_id: uuid.UUID,
+                            to_user_id: uuid.UUID) -> int:
+    """A leaver's place on every step waiting on them goes to `to_user_id` (a handover), so no step
+    stalls on an account that is about to be locked; answers how many steps the receiver took over.
+
+    Where the receiver may not take the place (they submitted the request, are already waited on
+    by that step, or may not approve for its company) the leaver's place is cancelled; a step left
+    waiting on nobody goes to the group's administrators, as a rule that finds nobody does.
+    """
+    moved = 0
+    now = utcnow()
+    for instance in await repo.pending_instances_waiting_on(session, actor.group_id, from_user_id):
+        step = await _current(session, instance, ActionKind.TRANSFER, None)
+        assignments = await repo.assignments_of_step(session, step.id)
+        leaving = next(a for a in assignments if a.user_id == from_user_id and a.status == AssignmentStatus.PENDING)
+        takes_over = (to_user_id != instance.submitter_id
+                      and not any(a.user_id == to_user_id and a.status == AssignmentStatus.PENDING
+                                  for a in assignments)
+                      and bool(await _may_approve(session, [to_user_id], instance.company_id)))
+        leaving.status = AssignmentStatus.TRANSFERRED if takes_over else AssignmentStatus.CANCELLED
+        leaving.comment, leaving.acted_at = "handover", now
+        await session.flush()
+        if takes_over:
+            session.add(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=to_user_id,
+                                           origin=AssignmentOrigin.TRANSFER, status=AssignmentStatus.PENDING,
+                                           transferred_from_id=from_user_id, assigned_at=now))
+            waiting_now = [to_user_id]
+            moved += 1
+        elif not any(a.status == AssignmentStatus.PENDING for a in assignments):
+            admins = await _may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
+                                                  if u != instance.submitter_id], instance.company_id)
+            if not admins:
+                raise DomainError("Nobody could take over a step waiting on the leaver.", status=409,
+                                  code="approval.no_approver",
+                                  titles={"zh-CN": "没有可用的审批人", "en": "No approver available"})
+            step.mode, step.note = "any", "handover: the group's administrators"
+            session.add_all(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=u,
+                                               origin=AssignmentOrigin.ADMINISTRATORS,
+                                               status=AssignmentStatus.PENDING, transferred_from_id=from_user_id,
+                                               assigned_at=now) for u in admins)
+            waiting_now = admins
+        else:
+            waiting_now = []
+        _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment="handover",
+                target=to_user_id if takes_over else None, data={"handover_from": str(from_user_id)})
+        instance.version += 1
+        await notify(session, group_id=instance.group_id, user_ids=waiting_now, kind="approval.waiting",
+                     title=f"待审批(交接): {instance.title}", entity_type="approval", entity_id=instance.id)
+    # The handover itself is the one audit event (app.org.handover); each instance's history keeps
+    # the transfer as an action.
+    await session.flush()
+    return moved
+
+
 async def withdraw_request(session: AsyncSession, actor: Principal, request_type: str,
                            request_id: uuid.UUID) -> ApprovalInstance:
     """Withdraw through the request (e.g. POST /expense-requests/{id}/withdraw)."""

@@ -18,11 +18,15 @@ from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
 from app.core.routing import get_session
 from app.core.scoping import get_readable
-from app.customers import importexport, pool, service
+from app.customers import (
+    handover,  # noqa: F401 - registers the CRM handover hooks
+    importexport,
+    pool,
+    service,
+)
 from app.customers import normalize as norm
 from app.customers import permissions as P
 from app.customers import repository as repo
-from app.customers.handover import hand_over
 from app.customers.models import Contact, Customer, PoolRule
 from app.customers.schemas import (
     AssignIn,
@@ -38,8 +42,6 @@ from app.customers.schemas import (
     CustomerUpdate,
     DuplicateHit,
     ExtendIn,
-    HandoverIn,
-    HandoverOut,
     ImportResult,
     LinkedContactOut,
     LinkIn,
@@ -423,15 +425,3 @@ async def set_pool_rules(session: Session, principal: Requires(P.POOL_RULE_MANAG
                  before=before, after=audit.snapshot(row, *pool.RULE_FIELDS))
     set_etag(response, row.version)
     return _rule_out(company.id, row)
-
-
-# --- handovers -------------------------------------------------------------------------------------
-
-@router.post("/handovers", response_model=HandoverOut, status_code=201, operation_id="create_handover",
-             tags=["organisation"], dependencies=[Idempotent],
-             summary="Move everything a (leaving) user owns to another user; optionally lock the leaver")
-async def create_handover(session: Session, principal: Requires(P.HANDOVER_CREATE), body: HandoverIn) -> HandoverOut:
-    result = await hand_over(session, principal, body.from_user_id, body.to_user_id, lock=body.lock_from_user,
-                             reason=body.reason)
-    return HandoverOut(from_user_id=body.from_user_id, to_user_id=body.to_user_id, moved=result.moved,
-                       locked=result.locked)

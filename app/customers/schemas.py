@@ -273,20 +273,6 @@ class PoolRuleOut(PoolRuleIn):
 
 # --- handover --------------------------------------------------------------------------------------
 
-class HandoverIn(_In):
-    from_user_id: uuid.UUID
-    to_user_id: uuid.UUID
-    lock_from_user: bool = Field(True, description="Lock the leaver's account in the same transaction")
-    reason: str = Field("离职交接", min_length=1, max_length=200)
-
-
-class HandoverOut(BaseModel):
-    from_user_id: uuid.UUID
-    to_user_id: uuid.UUID
-    moved: dict[str, int] = Field(description="What moved, per kind (customers, contacts, and later areas')")
-    locked: bool
-
-
 # --- import ----------------------------------------------------------------------------------------
 
 class ImportResult(BaseModel):

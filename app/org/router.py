@@ -17,6 +17,7 @@ from app.core.scoping import get_readable, readable
 from app.org import permissions as P
 from app.org import repository as repo
 from app.org import service
+from app.org.handover import hand_over
 from app.org.models import Company, Department, Role, User
 from app.org.schemas import (
     CompanyCreate,
@@ -25,6 +26,8 @@ from app.org.schemas import (
     DepartmentCreate,
     DepartmentOut,
     DepartmentUpdate,
+    HandoverIn,
+    HandoverOut,
     LockRequest,
     PermissionOut,
     PermissionOverride,
@@ -273,3 +276,15 @@ async def clear_user_permission(session: Session, principal: Requires(P.USER_MAN
                                 permission: Annotated[str, Path(max_length=80)]) -> None:
     user = await service.get_user_for_change(session, principal, user_id)
     await service.set_permission_override(session, principal, user, permission, None)
+
+
+# --- handovers -------------------------------------------------------------------------------------
+
+@router.post("/handovers", response_model=HandoverOut, status_code=201, operation_id="create_handover",
+             dependencies=[Idempotent],
+             summary="Move everything a (leaving) user owns to another user; optionally lock the leaver")
+async def create_handover(session: Session, principal: Requires(P.HANDOVER_CREATE), body: HandoverIn) -> HandoverOut:
+    result = await hand_over(session, principal, body.from_user_id, body.to_user_id, lock=body.lock_from_user,
+                             reason=body.reason)
+    return HandoverOut(from_user_id=body.from_user_id, to_user_id=body.to_user_id, moved=result.moved,
+                       locked=result.locked)

@@ -151,3 +151,18 @@ class PermissionOut(BaseModel):
     code: str
     area: str
     name: str
+
+
+class HandoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    lock_from_user: bool = Field(True, description="Lock the leaver's account in the same transaction")
+    reason: str = Field("离职交接", min_length=1, max_length=200)
+
+
+class HandoverOut(BaseModel):
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    moved: dict[str, int] = Field(description="What moved, per kind (customers, contacts, approvals, and later areas')")
+    locked: bool

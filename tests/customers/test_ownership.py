@@ -71,7 +71,8 @@ async def test_handover_moves_everything_locks_the_leaver_and_is_one_audit_event
     events = (await db.scalars(select(AuditEvent).where(
         AuditEvent.request_id == response.headers["x-request-id"]))).all()
     assert [e.action for e in events] == ["user.handed_over"]
-    assert events[0].after["moved"] == {"customers": 3, "contacts": 2} and events[0].after["locked"] is True
+    assert events[0].after["moved"] == {"customers": 3, "contacts": 2, "approvals": 0}
+    assert events[0].after["locked"] is True
 
 
 async def test_handover_without_lock_keeps_the_account(client, auth, org):
@@ -95,7 +96,7 @@ async def test_handover_respects_the_hierarchy(client, auth, org):
 
 
 async def test_handover_hooks_of_later_areas_run_in_the_same_transaction(client, auth, org):
-    from app.customers import handover
+    from app.org import handover
 
     calls = []
 
