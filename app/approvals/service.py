@@ -255,13 +255,19 @@ async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
             return [manager_id], AssignmentOrigin.MANAGER, "the submitter was the only approver: their manager"
     elif eligible:
         return eligible, AssignmentOrigin.RULE, None
+    return (await _fallback_administrators(session, instance), AssignmentOrigin.ADMINISTRATORS,
+            "the rule found nobody: the group's administrators")
+
+
+async def _fallback_administrators(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
+    """The group's administrators who may approve the instance, never its submitter; 409 if none."""
     admins = await _may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
                                           if u != instance.submitter_id], instance.company_id)
     if not admins:
         raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
                           status=409, code="approval.no_approver",
                           titles={"zh-CN": "没有可用的审批人", "en": "No approver available"})
-    return admins, AssignmentOrigin.ADMINISTRATORS, "the rule found nobody: the group's administrators"
+    return admins
 
 
 async def _still_holds(session: AsyncSession, actor: Principal, instance: ApprovalInstance, step: ApprovalStep,
@@ -622,12 +628,7 @@ async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_i
             waiting_now = [to_user_id]
             moved += 1
         elif not any(a.status == AssignmentStatus.PENDING for a in assignments):
-            admins = await _may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
-                                                  if u != instance.submitter_id], instance.company_id)
-            if not admins:
-                raise DomainError("Nobody could take over a step waiting on the leaver.", status=409,
-                                  code="approval.no_approver",
-                                  titles={"zh-CN": "没有可用的审批人", "en": "No approver available"})
+            admins = await _fallback_administrators(session, instance)
             step.mode, step.note = "any", "handover: the group's administrators"
             session.add_all(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=u,
                                                origin=AssignmentOrigin.ADMINISTRATORS,

@@ -115,6 +115,17 @@ async def identity_taken(session: AsyncSession, group_id: uuid.UUID, column: Any
     return await session.scalar(stmt.limit(1)) is not None
 
 
+async def company_codes(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    return dict((await session.execute(select(Company.id, Company.code).where(Company.group_id == group_id))).all())
+
+
+async def usernames(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    return dict((await session.execute(select(User.id, User.username).where(User.id.in_(ids)))).all())
+
+
 # --- the pool --------------------------------------------------------------------------------------
 
 def pool_companies_condition(principal: Principal) -> Any:
@@ -206,6 +217,14 @@ async def contacts_matching(session: AsyncSession, group_id: uuid.UUID, conditio
 
 def readable_contacts(principal: Principal) -> Select[Any]:
     return readable(principal, Contact).where(Contact.deleted_at.is_(None))
+
+
+def filter_contacts(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, q: str | None = None) -> Select[Any]:
+    if owner_id is not None:
+        stmt = stmt.where(Contact.owner_id == owner_id)
+    if q:
+        stmt = stmt.where(Contact.name.ilike("%" + _like_escape(q) + "%"))
+    return stmt
 
 
 async def get_contact(session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *,

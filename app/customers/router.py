@@ -2,10 +2,11 @@
 the service, shape the response."""
 
 import uuid
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.routers import api_router
@@ -53,7 +54,7 @@ from app.customers.schemas import (
     ShareIn,
     ShareOut,
 )
-from app.org.models import Company, User
+from app.org.models import Company
 
 router = api_router(tags=["customers"])
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -70,6 +71,28 @@ Category = Literal["intended", "signed", "partner", "supplier", "media", "person
 Q = Annotated[str | None, Query(min_length=1, max_length=100, description="Name contains (normalised)")]
 
 
+@dataclass(frozen=True)
+class CustomerFilters:
+    """The filters the customer list and the export share, so an export holds what the list shows."""
+
+    owner_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    category: Category | None = None
+    grade: Literal["A", "B", "C"] | None = None
+    status: Literal["private", "pool"] | None = None
+    protection_expiring_before: Rfc3339 | None = None
+    q: Q = None
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        return repo.filter_customers(
+            stmt, owner_id=self.owner_id, company_id=self.company_id, category=self.category, grade=self.grade,
+            status=self.status, protection_expiring_before=self.protection_expiring_before, q=self.q,
+            q_norm=norm.normalize_name(self.q) if self.q else None)
+
+
+Filters = Annotated[CustomerFilters, Depends()]
+
+
 def _located(response: Response, path: str, version: int) -> None:
     response.headers["Location"] = path
     set_etag(response, version)
@@ -81,15 +104,9 @@ def _located(response: Response, path: str, version: int) -> None:
             summary="Customers the caller may see; identity numbers and phones masked unless allowed")
 async def list_customers(
     session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
-    sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))],
-    owner_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None, category: Category | None = None,
-    grade: Literal["A", "B", "C"] | None = None, status: Literal["private", "pool"] | None = None,
-    protection_expiring_before: Rfc3339 | None = None, q: Q = None,
+    sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))], filters: Filters,
 ) -> Page[CustomerOut]:
-    stmt = repo.filter_customers(
-        repo.readable_customers(principal), owner_id=owner_id, company_id=company_id, category=category,
-        grade=grade, status=status, protection_expiring_before=protection_expiring_before, q=q,
-        q_norm=norm.normalize_name(q) if q else None)
+    stmt = filters.apply(repo.readable_customers(principal))
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
     return Page(items=await service.customer_views(session, principal, rows), next_cursor=cursor)
 
@@ -153,21 +170,14 @@ EXPORT_CONTENT = {importexport.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "f
             summary=f"Export what the caller may see (max {importexport.MAX_EXPORT_ROWS} rows), masked as in the API")
 async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
-    format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
-    owner_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None, category: Category | None = None,
-    grade: Literal["A", "B", "C"] | None = None, status: Literal["private", "pool"] | None = None, q: Q = None,
+    filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
-    stmt = repo.filter_customers(repo.readable_customers(principal), owner_id=owner_id, company_id=company_id,
-                                 category=category, grade=grade, status=status, q=q,
-                                 q_norm=norm.normalize_name(q) if q else None)
+    stmt = filters.apply(repo.readable_customers(principal))
     customers = (await session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
                                        .limit(importexport.MAX_EXPORT_ROWS))).all()
     views = await service.customer_views(session, principal, customers)
-    companies = dict((await session.execute(select(Company.id, Company.code).where(
-        Company.group_id == principal.group_id))).all())
-    owners = {v.owner_id for v in views if v.owner_id}
-    usernames = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners))))
-                     .all()) if owners else {}
+    companies = await repo.company_codes(session, principal.group_id)
+    usernames = await repo.usernames(session, {v.owner_id for v in views if v.owner_id})
     rows = importexport.export_rows(views, companies, usernames)
     audit.record(session, principal, "customer.exported", "customer", None,
                  after={"count": len(rows), "format": format})
@@ -337,12 +347,7 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
                         sort: Annotated[SortKey, Depends(sort_param(CONTACT_SORTS, "-created_at"))],
                         owner_id: uuid.UUID | None = None,
                         q: Annotated[str | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
-    stmt = repo.readable_contacts(principal)
-    if owner_id is not None:
-        stmt = stmt.where(Contact.owner_id == owner_id)
-    if q:
-        stmt = stmt.where(Contact.name.ilike("%" + q.replace("\\", "\\\\").replace("%", "\\%")
-                                             .replace("_", "\\_") + "%"))
+    stmt = repo.filter_contacts(repo.readable_contacts(principal), owner_id=owner_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Contact.id)
     return Page(items=await service.contact_views(session, principal, rows), next_cursor=cursor)
 

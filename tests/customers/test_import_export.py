@@ -135,3 +135,18 @@ async def test_export_as_xlsx_masks_for_read_only_sharers(client, auth, org, db)
     ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     assert len(rows) == 2 and rows[1][2] == "表格共享有限公司" and rows[1][5] == "138****6666"
+
+
+async def test_export_takes_the_same_filters_as_the_list(client, auth):
+    await create_customer(client, auth, "sales1", name="导出筛选有限公司")
+    params = {"q": "导出筛选", "protection_expiring_before": "2000-01-01T00:00:00Z"}
+    listed = await client.get("/api/v1/customers", params=params, headers=auth("clerk1"))
+    exported = await client.get("/api/v1/customers/export", params={**params, "format": "csv"},
+                                headers=auth("clerk1"))
+    assert listed.status_code == exported.status_code == 200
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert listed.json()["items"] == [] and rows[1:] == []
+    unfiltered = await client.get("/api/v1/customers/export", params={"q": "导出筛选", "format": "csv"},
+                                  headers=auth("clerk1"))
+    assert [r[2] for r in list(csv.reader(io.StringIO(unfiltered.content.decode("utf-8-sig"))))[1:]] == \
+        ["导出筛选有限公司"]
