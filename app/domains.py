@@ -6,7 +6,9 @@ from app.approvals import handover as approval_handover  # noqa: F401 - register
 from app.approvals import models as approval_models  # noqa: F401
 from app.approvals import permissions as approval_permissions  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
+from app.auth.service import principal_from_access_token
 from app.core import audit, idempotency  # noqa: F401
+from app.core.principal import register_principal_resolver
 from app.customers import handover as customer_handover  # noqa: F401 - registers handover hooks
 from app.customers import models as customer_models  # noqa: F401
 from app.customers import permissions as customer_permissions  # noqa: F401
@@ -16,3 +18,5 @@ from app.expenses import permissions as expense_permissions  # noqa: F401
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401
+
+register_principal_resolver(principal_from_access_token)

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router
 from app.approvals import permissions as P
 from app.approvals import registry, service, views
 from app.approvals import repository as repo
@@ -34,6 +33,7 @@ from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
+from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable, readable
 

@@ -4,11 +4,11 @@ from typing import Annotated
 from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router
 from app.audit.schemas import AuditEventOut
 from app.core.audit import AuditEvent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
+from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import readable
 from app.core.types import Timestamp

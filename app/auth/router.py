@@ -4,7 +4,6 @@ from fastapi import Depends, Form
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router, public_router
 from app.auth import service
 from app.auth.schemas import (
     EffectiveScope,
@@ -16,6 +15,7 @@ from app.auth.schemas import (
 )
 from app.core.db import commit
 from app.core.principal import Principal, require
+from app.core.routers import api_router, public_router
 from app.core.routing import get_session
 from app.org import repository as org_repo
 from app.org.models import Company, Department, Group, User

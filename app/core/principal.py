@@ -1,14 +1,16 @@
 """Who is calling: the authenticated principal, its permissions and data scope, and `require()`."""
 
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Forbidden
+from app.core.routing import get_session
 
 # tokenUrl is relative to the document's server; both surfaces serve /auth/token.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -53,14 +55,25 @@ class Principal:
         return permission in self.permissions
 
 
+# Turning a bearer token into a Principal is the auth area's business; core only calls it. The
+# auth area registers its resolver at import (app/domains.py imports it everywhere), so core never
+# imports a domain package.
+PrincipalResolver = Callable[[AsyncSession, str | None], Awaitable[Principal]]
+_resolver: PrincipalResolver | None = None
+
+
+def register_principal_resolver(resolver: PrincipalResolver) -> None:
+    global _resolver
+    _resolver = resolver
+
+
 async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    from app.auth.service import principal_from_access_token  # noqa: PLC0415 - core must not import domains at load
-    from app.core.routing import get_session  # noqa: PLC0415
-
-    principal = await principal_from_access_token(get_session(request), token)
+    if _resolver is None:  # pragma: no cover - app.domains registers it in every entry point
+        raise RuntimeError("no principal resolver registered (import app.domains)")
+    principal = await _resolver(get_session(request), token)
     request.state.principal = principal
     return principal
 

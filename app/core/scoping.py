@@ -56,10 +56,22 @@ def spec_of(model: type) -> ScopeSpec:
         raise TypeError(f"{model.__name__} has no ScopeSpec; decorate it with @scoped") from None
 
 
-def _users_in_departments(department_ids: frozenset[uuid.UUID]) -> Any:
-    from app.org.models import User  # noqa: PLC0415 - org registers its models with this module
+# Rows owned by users (no department column of their own) are in a department scope when their
+# owner is in one of the departments. Which users those are is the organisation's knowledge: org
+# registers the subquery here, so core does not import a domain package.
+DepartmentMembers = Callable[[frozenset[uuid.UUID]], Any]
+_department_members: DepartmentMembers | None = None
 
-    return select(User.id).where(User.department_id.in_(department_ids))
+
+def register_department_members(members: DepartmentMembers) -> None:
+    global _department_members
+    _department_members = members
+
+
+def _users_in_departments(department_ids: frozenset[uuid.UUID]) -> Any:
+    if _department_members is None:  # pragma: no cover - app.org.models registers it at import
+        raise RuntimeError("no department membership registered (import app.domains)")
+    return _department_members(department_ids)
 
 
 def scope_condition(principal: Principal, model: type, *, write: bool = False) -> ColumnElement[bool]:

@@ -9,7 +9,6 @@ from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
@@ -17,6 +16,7 @@ from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
+from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable
 from app.customers import (

@@ -4,11 +4,11 @@ from typing import Annotated, Literal
 from fastapi import Depends, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
+from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable, readable
 from app.expenses import permissions as P

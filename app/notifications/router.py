@@ -6,11 +6,11 @@ from fastapi import Depends, Path
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.routers import api_router
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Principal, require
+from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import readable
 from app.notifications.models import Notification

@@ -11,13 +11,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned
 from app.core.principal import ScopeKind
-from app.core.scoping import ScopeSpec, scoped
+from app.core.scoping import ScopeSpec, register_department_members, scoped
 
 
 class Group(UUIDPk, Timestamps, Base):
@@ -117,3 +118,6 @@ class UserPermission(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     permission: Mapped[str] = mapped_column(String(80), primary_key=True)
     granted: Mapped[bool] = mapped_column(Boolean)
+
+
+register_department_members(lambda department_ids: select(User.id).where(User.department_id.in_(department_ids)))

@@ -1,5 +1,6 @@
-"""Router factories: every API route is transactional, documents its problems, and is
-authenticated unless it is explicitly public (token, refresh)."""
+"""Router factories: every API route is transactional, documents its problems, and is authenticated
+unless it is explicitly public (token, refresh). In core, so areas never import the app.api layer
+that assembles them."""
 
 from typing import Any
 

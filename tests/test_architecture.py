@@ -1,0 +1,43 @@
+"""The import contract (pyproject's [tool.importlinter]) holds, and it would catch a wrong import."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
+    # A subprocess with the project first on the path, so grimp analyses exactly this tree.
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+         "sys.exit(lint_imports_command())", "--no-cache", "--config", str(project / "pyproject.toml")],
+        cwd=project, env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        check=False,
+    )
+
+
+def test_the_import_contract_is_kept() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_import_contract_fails_when_core_imports_an_area(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "app" / "core" / "pagination.py").open("a") as module:
+        module.write("\nfrom app.customers import models as _customers  # a deliberate violation\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "app.core.pagination -> app.customers.models" in result.stdout
+
+
+def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "app" / "customers" / "service.py").open("a") as module:
+        module.write("\n\ndef _late() -> None:\n    from app.api import surfaces  # noqa: F401 - hidden in a function\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "app.customers.service -> app.api.surfaces" in result.stdout
