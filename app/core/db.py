@@ -8,10 +8,11 @@ change (audit events, idempotency records) before the single COMMIT.
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from app.core.config import get_settings
 
@@ -46,9 +47,18 @@ class Timestamps:
 
 
 class Versioned:
-    """Optimistic concurrency: `version` backs the ETag and SQLAlchemy's stale-row check."""
+    """Optimistic concurrency: `version` backs the ETag and SQLAlchemy's stale-row check.
+
+    The mapper's `version_id_col`: every ORM UPDATE bumps it and carries `WHERE version = <loaded>`,
+    so a write over a row changed since it was loaded raises `StaleDataError` (answered 409) instead
+    of silently overwriting. Set-based UPDATE statements must bump it themselves (`version + 1`).
+    """
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr takes the class
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def to_async_url(url: str) -> str:

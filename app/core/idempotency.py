@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, func, select, text
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,7 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.jobs import periodic
 from app.core.principal import CurrentPrincipal
 from app.core.routing import ShortCircuit, get_session
+from app.core.sql import advisory_xact_lock
 
 REPLAYED_HEADERS = ("location", "etag", "content-type")
 
@@ -96,10 +97,7 @@ async def idempotency(
     await _hash_body(request, digest)
     request_hash = digest.hexdigest()
 
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"idem:{principal.user_id}:{idempotency_key}"},
-    )
+    await advisory_xact_lock(session, f"idem:{principal.user_id}:{idempotency_key}")
     record = await session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == principal.user_id,

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
+from app.core.sql import try_advisory_xact_lock
 
 log = logging.getLogger("recourse.jobs")
 
@@ -45,9 +45,7 @@ async def run_job(name: str) -> dict[str, Any] | None:
     """Run one round now. Returns the job's summary, or None when another runner holds the lock."""
     job = JOBS[name]
     async with db.session_factory()() as session:
-        got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-                                   {"k": f"job:{name}"})
-        if not got:
+        if not await try_advisory_xact_lock(session, f"job:{name}"):
             await session.rollback()
             return None
         summary = await job.run(session)
