@@ -48,6 +48,8 @@ class EffectContext:
 
 
 Loader = Callable[[AsyncSession, uuid.UUID], Awaitable[Submission | None]]
+# Locks the request row (the first lock of every action on a request; see app/approvals/requests.py).
+Locker = Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
 Effect = Callable[[EffectContext], Awaitable[None]]
 
 
@@ -65,6 +67,7 @@ class RequestType:
     on_approved: Effect = _nothing
     on_rejected: Effect = _nothing
     on_withdrawn: Effect = _nothing
+    lock: Locker | None = None
 
     def condition_fields(self) -> dict[str, str]:
         return {**self.fields, "company": conditions.STRING}

@@ -1,122 +1,25 @@
-"""Expense requests: drafts the requester edits, then approval through the engine.
+"""Expense requests: the request kit's rules (app/approvals/requests.py) and nothing of their own
+beyond their fields. Service functions for callers outside HTTP (demo data, tests)."""
 
-State machine (`TRANSITIONS`): draft | rejected | withdrawn --submit--> pending;
-pending --approve--> approved | --reject--> rejected | --withdraw--> withdrawn. Only the
-engine's effects move a request out of pending, and a pending request cannot be edited.
-"""
-
-import uuid
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.approvals import service as approvals
-from app.core import audit
-from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden
+from app.approvals import requests as kit
 from app.core.principal import Principal
-from app.expenses.models import ExpenseRequest, ExpenseStatus
-from app.expenses.schemas import ExpenseCreate, ExpenseUpdate
+from app.expenses.approval import EXPENSE
+from app.expenses.models import ExpenseRequest
+from app.expenses.schemas import ExpenseCreate
 
-REQUEST_TYPE = "expense"
-
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (ExpenseStatus.DRAFT, "submit"): ExpenseStatus.PENDING,
-    (ExpenseStatus.REJECTED, "submit"): ExpenseStatus.PENDING,
-    (ExpenseStatus.WITHDRAWN, "submit"): ExpenseStatus.PENDING,
-    (ExpenseStatus.PENDING, "approve"): ExpenseStatus.APPROVED,
-    (ExpenseStatus.PENDING, "reject"): ExpenseStatus.REJECTED,
-    (ExpenseStatus.PENDING, "withdraw"): ExpenseStatus.WITHDRAWN,
-}
-
-
-def transition(expense: ExpenseRequest, action: str) -> str:
-    """Move the request along its state machine; 409 for an illegal transition."""
-    target = TRANSITIONS.get((expense.status, action))
-    if target is None:
-        raise Conflict(f"Cannot {action} an expense request that is {expense.status}.",
-                       code="expense.illegal_transition")
-    expense.status = target
-    expense.version += 1
-    return target
-
-
-def _ensure_requester(actor: Principal, expense: ExpenseRequest) -> None:
-    if actor.user_id != expense.requester_id:
-        raise Forbidden("Only the requester may change or submit this expense request.",
-                        code="expense.not_requester")
+REQUEST_TYPE = EXPENSE.name
 
 
 async def create(session: AsyncSession, actor: Principal, data: ExpenseCreate) -> tuple[ExpenseRequest, bool]:
     """A draft owned by the caller, in their company. A repeated client id returns the first (False)."""
-    if data.id is not None:
-        existing = await session.scalar(select(ExpenseRequest).where(ExpenseRequest.id == data.id))
-        if existing is not None:
-            if existing.requester_id != actor.user_id:
-                raise Conflict("This id is already taken.", code="expense.id_taken")
-            return existing, False
-    expense = ExpenseRequest(id=data.id or uuid.uuid4(), group_id=actor.group_id, company_id=actor.company_id,
-                             department_id=actor.department_id, requester_id=actor.user_id, title=data.title,
-                             category=data.category, amount=data.amount, description=data.description,
-                             status=ExpenseStatus.DRAFT, version=1)
-    session.add(expense)
-    await session.flush()
-    audit.record(session, actor, "expense.created", "expense_request", expense.id, company_id=expense.company_id,
-                 after=audit.snapshot(expense))
-    return expense, True
-
-
-async def update(session: AsyncSession, actor: Principal, expense: ExpenseRequest,
-                 data: ExpenseUpdate) -> ExpenseRequest:
-    """What is approved is what was submitted: a request under approval (or approved) is not edited."""
-    _ensure_requester(actor, expense)
-    if expense.status not in ExpenseStatus.EDITABLE:
-        raise Conflict(f"An expense request that is {expense.status} cannot be edited; withdraw it first.",
-                       code="expense.not_editable")
-    before = audit.snapshot(expense)
-    for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or key == "description":
-            setattr(expense, key, value)
-    expense.version += 1
-    await session.flush()
-    audit.record(session, actor, "expense.updated", "expense_request", expense.id, company_id=expense.company_id,
-                 before=before, after=audit.snapshot(expense))
-    return expense
-
-
-async def delete(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> None:
-    """Only a draft that was never submitted may be deleted."""
-    _ensure_requester(actor, expense)
-    if expense.status != ExpenseStatus.DRAFT:
-        raise Conflict("Only a draft can be deleted.", code="expense.not_deletable")
-    before = audit.snapshot(expense)
-    await session.delete(expense)
-    await session.flush()
-    audit.record(session, actor, "expense.deleted", "expense_request", expense.id, company_id=expense.company_id,
-                 before=before)
+    return await kit.create(session, actor, EXPENSE, data.model_dump(exclude={"id"}), client_id=data.id)
 
 
 async def submit(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> ExpenseRequest:
-    """The requester submits (or resubmits after a rejection/withdrawal): the engine takes over."""
-    _ensure_requester(actor, expense)
-    if (expense.status, "submit") not in TRANSITIONS:
-        raise Conflict(f"An expense request that is {expense.status} cannot be submitted.",
-                       code="expense.illegal_transition")
-    await approvals.submit(session, actor, REQUEST_TYPE, expense.id)
-    return expense
+    return await kit.submit(session, actor, EXPENSE, expense)
 
 
 async def withdraw(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> ExpenseRequest:
-    _ensure_requester(actor, expense)
-    await approvals.withdraw_request(session, actor, REQUEST_TYPE, expense.id)
-    return expense
-
-
-async def mark_approved(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> None:
-    """The final-approval effect: the request is approved and the approval recorded, once."""
-    before = audit.snapshot(expense, "status", "approved_at")
-    transition(expense, "approve")
-    expense.approved_at = utcnow()
-    await session.flush()
-    audit.record(session, actor, "expense.approved", "expense_request", expense.id, company_id=expense.company_id,
-                 before=before, after=audit.snapshot(expense, "status", "approved_at", "amount"))
+    return await kit.withdraw(session, actor, EXPENSE, expense)

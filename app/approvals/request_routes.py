@@ -1,0 +1,119 @@
+"""The route factory of the request kit: the seven routes every request type answers the same way.
+
+    request_routes(router, EXPENSE, path="/expense-requests", resource="expense_request",
+                   create=ExpenseCreate, update=ExpenseUpdate, out=ExpenseOut,
+                   read=P.EXPENSE_READ, write=P.EXPENSE_CREATE)
+
+gives `GET/POST {path}`, `GET/PATCH/DELETE {path}/{id}` and `POST {path}/{id}/submit|withdraw`,
+with scoping (404 out of scope), If-Match on every change, ETags, idempotent POSTs, a client-chosen
+id on create (a retry answers 200 with the first record) and the lock order of the kit.
+"""
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.approvals import requests as kit
+from app.core.etag import check_if_match, set_etag
+from app.core.idempotency import Idempotent
+from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.principal import Principal, Requires
+from app.core.routing import get_session
+from app.core.scoping import get_readable, readable
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Status = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
+
+
+def request_routes(
+    router: APIRouter,
+    kind: kit.RequestKind[Any],
+    *,
+    path: str,
+    resource: str,
+    create: type[BaseModel],
+    update: type[BaseModel],
+    out: type[BaseModel],
+    read: str,
+    write: str,
+    id_name: str | None = None,
+    sorts: dict[str, SortKey] | None = None,
+    create_fields: Callable[[BaseModel], dict[str, Any]] | None = None,
+) -> None:
+    """Add the request routes of `kind` to `router` (operation ids `list_{resource}s`, `create_{resource}`…)."""
+    model = kind.model
+    sorts = {"created_at": SortKey("created_at", model.created_at), **(sorts or {})}
+    fields_of = create_fields or (lambda body: body.model_dump(exclude={"id"}))
+    Reader = Requires(read)  # noqa: N806 - a type in the signatures below
+    Writer = Requires(write)  # noqa: N806
+    id_name = id_name or f"{resource}_id"
+    Id = Annotated[uuid.UUID, Path(alias=id_name)]  # noqa: N806
+    item = f"{path}/{{{id_name}}}"
+
+    def shaped(request: Any, response: Response) -> Any:
+        set_etag(response, request.version)
+        return out.model_validate(request)
+
+    async def for_change(session: AsyncSession, principal: Principal, request_id: uuid.UUID,
+                         http: Request) -> Any:
+        # The request row first, locked, then (inside the engine) the instance: the kit's lock order.
+        request = await get_readable(session, principal, model, request_id, for_update=True)
+        check_if_match(http, request.version)
+        return request
+
+    @router.get(path, response_model=Page[out], operation_id=f"list_{resource}s")  # type: ignore[valid-type]
+    async def list_requests(session: Session, principal: Reader, page: Annotated[PageParams, Depends(page_params)],
+                            sort: Annotated[SortKey, Depends(sort_param(sorts, "-created_at"))],
+                            status: Status | None = None, mine: bool = False) -> Any:
+        stmt = readable(principal, model)
+        if status is not None:
+            stmt = stmt.where(model.status == status)
+        if mine:
+            stmt = stmt.where(model.requester_id == principal.user_id)
+        rows, cursor = await paginate(session, stmt, page, sort, model.id)
+        return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
+
+    @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
+                 dependencies=[Idempotent],
+                 responses={200: {"description": "The client-chosen id was already uploaded: the first record"}})
+    async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
+                             http: Request, response: Response) -> Any:
+        request, created = await kit.create(session, principal, kind, fields_of(body),
+                                            client_id=getattr(body, "id", None))
+        if not created:
+            response.status_code = 200
+        response.headers["Location"] = f"{http.url.path}/{request.id}"
+        return shaped(request, response)
+
+    @router.get(f"{item}", response_model=out, operation_id=f"get_{resource}")
+    async def get_request(session: Session, principal: Reader, request_id: Id, response: Response) -> Any:
+        return shaped(await get_readable(session, principal, model, request_id), response)
+
+    @router.patch(f"{item}", response_model=out, operation_id=f"update_{resource}")
+    async def update_request(session: Session, principal: Writer, request_id: Id, body: update,  # type: ignore[valid-type]
+                             http: Request, response: Response) -> Any:
+        request = await for_change(session, principal, request_id, http)
+        return shaped(await kit.update(session, principal, kind, request, body), response)
+
+    @router.delete(f"{item}", status_code=204, operation_id=f"delete_{resource}")
+    async def delete_request(session: Session, principal: Writer, request_id: Id, http: Request) -> Response:
+        await kit.delete(session, principal, kind, await for_change(session, principal, request_id, http))
+        return Response(status_code=204)
+
+    @router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}",
+                 dependencies=[Idempotent])
+    async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
+                             response: Response) -> Any:
+        request = await for_change(session, principal, request_id, http)
+        return shaped(await kit.submit(session, principal, kind, request), response)
+
+    @router.post(f"{item}/withdraw", response_model=out, operation_id=f"withdraw_{resource}",
+                 dependencies=[Idempotent])
+    async def withdraw_request(session: Session, principal: Writer, request_id: Id, http: Request,
+                               response: Response) -> Any:
+        request = await for_change(session, principal, request_id, http)
+        return shaped(await kit.withdraw(session, principal, kind, request), response)

@@ -1,0 +1,267 @@
+"""The request kit: everything a request type on the approval engine shares, written once.
+
+A request (expense, interest waiver, tow, settlement, lock/unlock…) is a row its requester drafts
+and edits, then submits; the engine decides it; the request's own status mirrors the engine's. An
+area brings only its own fields and rules:
+
+    class WaiverRequest(RequestMixin, Base):           # the state columns come from the mixin
+        __tablename__ = "interest_waiver"
+        __table_args__ = request_table_args("interest_waiver")
+        amount: Mapped[Decimal] = ...
+
+    WAIVER = register_request(WaiverRequest, name="interest_waiver", titles=..., fields=...,
+                              title=..., snapshot=..., values=..., on_approved=post_the_waiver)
+
+and `request_routes(...)` (app/approvals/request_routes.py) for create/list/detail/update/delete/
+submit/withdraw. `register_request` derives the engine's loader, the row lock and the status
+mirror, and files the type under its kind for the field surface's `POST /requests/{kind}`.
+
+Lock order (never the other way round, or a submit and an approval can deadlock): the request row
+first (`lock_request`), then the approval instance. Request routes lock the request before calling
+the engine; the engine's own actions lock the request through `RequestType.lock` before the
+instance.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import DateTime, ForeignKey, Index, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.approvals import registry
+from app.approvals import service as engine
+from app.core import audit
+from app.core.db import Timestamps, UUIDPk, Versioned, utcnow
+from app.core.errors import Conflict, Forbidden
+from app.core.principal import Principal
+from app.core.scoping import ScopeSpec
+from app.core.sql import check_in
+from app.core.updates import audited_update
+
+
+class RequestStatus:
+    DRAFT = "draft"
+    PENDING = "pending"  # under approval: cannot be edited
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CHOICES = (DRAFT, PENDING, APPROVED, REJECTED, WITHDRAWN)
+    EDITABLE = (DRAFT, REJECTED, WITHDRAWN)
+
+
+# The request's state machine mirrors the engine's instance: only the engine's effects move a
+# request out of pending; a pending (or approved) request is never edited.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (RequestStatus.DRAFT, "submit"): RequestStatus.PENDING,
+    (RequestStatus.REJECTED, "submit"): RequestStatus.PENDING,
+    (RequestStatus.WITHDRAWN, "submit"): RequestStatus.PENDING,
+    (RequestStatus.PENDING, "approve"): RequestStatus.APPROVED,
+    (RequestStatus.PENDING, "reject"): RequestStatus.REJECTED,
+    (RequestStatus.PENDING, "withdraw"): RequestStatus.WITHDRAWN,
+}
+
+
+class RequestMixin(UUIDPk, Timestamps, Versioned):
+    """The columns every request has: who, where, and where it stands in its approval."""
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"))
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.DRAFT)
+    approval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("approval_instance.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def request_table_args(tablename: str, *extra: Any) -> tuple[Any, ...]:
+    """`__table_args__` for a request table: the status CHECK and the list index, plus `extra`."""
+    return (check_in("status", RequestStatus.CHOICES, name="status_valid"),
+            Index(f"ix_{tablename}_group_id_created_at", "group_id", "created_at"), *extra)
+
+
+def request_scope(model: Any) -> ScopeSpec:
+    """Requests are seen by their company's scope, their department's, and their requester."""
+    return ScopeSpec(group=model.group_id, company=model.company_id, department=model.department_id,
+                     owners=(model.requester_id,))
+
+
+R = TypeVar("R", bound=RequestMixin)
+RequestEffect = Callable[[registry.EffectContext, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RequestKind(Generic[R]):
+    """A registered request type: its model, its engine name and how it shows in an approval."""
+
+    name: str
+    model: type[R]
+    entity_type: str
+    engine_type: registry.RequestType
+
+    async def lock(self, session: AsyncSession, request_id: uuid.UUID) -> R | None:
+        return await lock_request(session, self.model, request_id)
+
+
+_KINDS: dict[str, RequestKind[Any]] = {}
+
+
+async def lock_request(session: AsyncSession, model: type[R], request_id: uuid.UUID) -> R | None:
+    """The request row, locked for this transaction (the first lock of any request action)."""
+    return await session.scalar(select(model).where(model.id == request_id).with_for_update())
+
+
+def transition(request: RequestMixin, action: str, name: str) -> str:
+    """Move the request (of type `name`) along its state machine; 409 for an illegal transition."""
+    target = TRANSITIONS.get((request.status, action))
+    if target is None:
+        raise Conflict(f"Cannot {action} a request that is {request.status}.", code=f"{name}.illegal_transition")
+    request.status = target
+    return target
+
+
+def register_request(
+    model: type[R],
+    *,
+    name: str,
+    entity_type: str,
+    titles: dict[str, str],
+    fields: dict[str, str],
+    title: Callable[[R], str],
+    snapshot: Callable[[R], dict[str, Any]],
+    values: Callable[[R], dict[str, Any]],
+    on_approved: RequestEffect | None = None,
+) -> RequestKind[R]:
+    """Register `model` as request type `name`: the engine's loader, lock and status mirror derived.
+
+    `on_approved(ctx, request)` is the request's business effect (post the waiver, open the tow
+    task…); it runs once, in the transaction of the final approval, after the status moved."""
+
+    async def load(session: AsyncSession, request_id: uuid.UUID) -> registry.Submission | None:
+        request = await lock_request(session, model, request_id)
+        if request is None:
+            return None
+        return registry.Submission(group_id=request.group_id, company_id=request.company_id,
+                                   submitter_id=request.requester_id, title=title(request),
+                                   snapshot={**snapshot(request), "version": request.version},
+                                   values=values(request))
+
+    async def locked(ctx: registry.EffectContext) -> R:
+        request = await lock_request(ctx.session, model, ctx.instance.request_id)
+        assert request is not None  # an instance exists only for an existing request
+        return request
+
+    async def submitted(ctx: registry.EffectContext) -> None:
+        request = await locked(ctx)
+        transition(request, "submit", name)
+        request.approval_id, request.submitted_at, request.approved_at = ctx.instance.id, utcnow(), None
+
+    async def approved(ctx: registry.EffectContext) -> None:
+        request = await locked(ctx)
+        before = audit.snapshot(request, "status", "approved_at")
+        transition(request, "approve", name)
+        request.approved_at = utcnow()
+        await ctx.session.flush()
+        if on_approved is not None:
+            await on_approved(ctx, request)
+        audit.record(ctx.session, ctx.actor, f"{name}.approved", entity_type, request.id,
+                     company_id=request.company_id, before=before, after=audit.snapshot(request, "status",
+                                                                                         "approved_at"))
+
+    def mirror(action: str, past: str) -> registry.Effect:
+        async def effect(ctx: registry.EffectContext) -> None:
+            request = await locked(ctx)
+            transition(request, action, name)
+            audit.record(ctx.session, ctx.actor, f"{name}.{past}", entity_type, request.id,
+                         company_id=request.company_id, after={"status": request.status, "reason": ctx.comment})
+        return effect
+
+    engine_type = registry.register(registry.RequestType(
+        name=name, titles=titles, fields=fields, load=load, on_submitted=submitted, on_approved=approved,
+        on_rejected=mirror("reject", "rejected"), on_withdrawn=mirror("withdraw", "withdrawn"),
+        lock=lambda session, request_id: lock_request(session, model, request_id)))
+    kind = RequestKind(name=name, model=model, entity_type=entity_type, engine_type=engine_type)
+    _KINDS[name] = kind
+    return kind
+
+
+def kinds() -> dict[str, RequestKind[Any]]:
+    """Every registered request kind by name (the field surface's `POST /requests/{kind}`)."""
+    return dict(_KINDS)
+
+
+# --- the generic request actions the routes call ------------------------------------------------------
+
+
+def _ensure_requester(actor: Principal, kind: RequestKind[Any], request: RequestMixin) -> None:
+    if actor.user_id != request.requester_id:
+        raise Forbidden("Only the requester may change or submit this request.", code=f"{kind.name}.not_requester")
+
+
+def new_request(kind: RequestKind[R], actor: Principal, fields: dict[str, Any]) -> R:
+    """A draft owned by the caller, in their company and department."""
+    return kind.model(group_id=actor.group_id, company_id=actor.company_id, department_id=actor.department_id,
+                      requester_id=actor.user_id, status=RequestStatus.DRAFT, **fields)
+
+
+async def create(session: AsyncSession, actor: Principal, kind: RequestKind[R], fields: dict[str, Any],
+                 *, client_id: uuid.UUID | None = None) -> tuple[R, bool]:
+    """A new draft (True), or, when the phone retries its own client-chosen id, the first one (False)."""
+    if client_id is not None:
+        existing = await session.scalar(select(kind.model).where(kind.model.id == client_id))
+        if existing is not None:
+            if existing.requester_id != actor.user_id:
+                raise Conflict("This id is already taken.", code=f"{kind.name}.id_taken")
+            return existing, False
+        fields = {**fields, "id": client_id}
+    request = new_request(kind, actor, fields)
+    session.add(request)
+    await session.flush()
+    audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
+                 company_id=request.company_id, after=audit.snapshot(request))
+    return request, True
+
+
+async def update(session: AsyncSession, actor: Principal, kind: RequestKind[R], request: R,
+                 patch: BaseModel) -> R:
+    """What is approved is what was submitted: only a draft (or a returned request) is edited."""
+    _ensure_requester(actor, kind, request)
+    if request.status not in RequestStatus.EDITABLE:
+        raise Conflict(f"A request that is {request.status} cannot be edited; withdraw it first.",
+                       code=f"{kind.name}.not_editable")
+    await audited_update(session, actor, request, patch, action=f"{kind.name}.updated",
+                         entity_type=kind.entity_type, company_id=request.company_id)
+    return request
+
+
+async def delete(session: AsyncSession, actor: Principal, kind: RequestKind[R], request: R) -> None:
+    """Only a draft that was never submitted may be deleted."""
+    _ensure_requester(actor, kind, request)
+    if request.status != RequestStatus.DRAFT:
+        raise Conflict("Only a draft can be deleted.", code=f"{kind.name}.not_deletable")
+    before = audit.snapshot(request)
+    await session.delete(request)
+    await session.flush()
+    audit.record(session, actor, f"{kind.name}.deleted", kind.entity_type, request.id,
+                 company_id=request.company_id, before=before)
+
+
+async def submit(session: AsyncSession, actor: Principal, kind: RequestKind[R], request: R) -> R:
+    """The requester submits (or resubmits after a rejection or withdrawal): the engine takes over."""
+    _ensure_requester(actor, kind, request)
+    if (request.status, "submit") not in TRANSITIONS:
+        raise Conflict(f"A request that is {request.status} cannot be submitted.",
+                       code=f"{kind.name}.illegal_transition")
+    await engine.submit(session, actor, kind.name, request.id)
+    return request
+
+
+async def withdraw(session: AsyncSession, actor: Principal, kind: RequestKind[R], request: R) -> R:
+    _ensure_requester(actor, kind, request)
+    await engine.withdraw_request(session, actor, kind.name, request.id)
+    return request
