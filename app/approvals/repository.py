@@ -98,6 +98,22 @@ async def role_holders(session: AsyncSession, group_id: uuid.UUID, role_id: uuid
     return list((await session.scalars(stmt.order_by(User.username))).all())
 
 
+async def role_holders_by_role(session: AsyncSession, group_id: uuid.UUID, role_ids: Iterable[uuid.UUID]
+                               ) -> dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
+    """Active holders of each of `role_ids` as (user, company), by username: one query for every
+    role-based step of a flow."""
+    wanted = list(dict.fromkeys(role_ids))
+    result: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {r: [] for r in wanted}
+    if not wanted:
+        return result
+    rows = (await session.execute(_active(
+        select(UserRole.role_id, User.id, User.company_id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_id.in_(wanted), User.group_id == group_id)).order_by(User.username))).all()
+    for role_id, user_id, company_id in rows:
+        result[role_id].append((user_id, company_id))
+    return result
+
+
 async def active_users(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     ids = list(user_ids)
     if not ids:
