@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.models import (
@@ -13,6 +13,7 @@ from app.approvals.models import (
     ApprovalFlow,
     ApprovalFlowVersion,
     ApprovalInstance,
+    ApprovalRound,
     ApprovalStep,
     AssignmentStatus,
     InstanceStatus,
@@ -242,6 +243,18 @@ async def assignments_of(session: AsyncSession, instance_id: uuid.UUID) -> list[
     return list((await session.scalars(
         select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id)
         .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+
+
+async def rounds_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalRound]:
+    return list((await session.scalars(
+        select(ApprovalRound).where(ApprovalRound.instance_id == instance_id).order_by(ApprovalRound.round))).all())
+
+
+async def close_round(session: AsyncSession, instance: ApprovalInstance) -> None:
+    """Record how the instance's current round ended (its status now) and when."""
+    await session.execute(
+        update(ApprovalRound).where(ApprovalRound.instance_id == instance.id, ApprovalRound.round == instance.round)
+        .values(outcome=instance.status, decided_at=instance.decided_at))
 
 
 async def actions_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAction]:

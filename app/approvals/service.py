@@ -24,6 +24,7 @@ from app.approvals.models import (
     ApprovalFlow,
     ApprovalFlowVersion,
     ApprovalInstance,
+    ApprovalRound,
     ApprovalStep,
     AssignmentOrigin,
     AssignmentStatus,
@@ -392,6 +393,7 @@ async def _advance(session: AsyncSession, actor: Principal, instance: ApprovalIn
             return
     _set_status(instance, ActionKind.APPROVE, InstanceStatus.APPROVED)
     instance.current_step_id, instance.waiting_since, instance.decided_at = None, None, utcnow()
+    await repo.close_round(session, instance)
     await _apply_final_effect(session, actor, instance, comment)
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.approved",
                  title=f"审批通过: {instance.title}", entity_type="approval", entity_id=instance.id)
@@ -495,6 +497,8 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     instance.submitted_at, instance.decided_at, instance.last_urged_at = now, None, None
     instance.effect_applied_at = None
     await session.flush()
+    session.add(ApprovalRound(instance_id=instance.id, round=instance.round, flow_version_id=version.id,
+                              snapshot=instance.snapshot, submitted_at=now, outcome=InstanceStatus.PENDING))
 
     for planned in steps:
         planned.step.instance_id, planned.step.round = instance.id, instance.round
@@ -600,6 +604,7 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
     await session.flush()
     await _finish_round(session, instance)
     _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
+    await repo.close_round(session, instance)
     instance.version += 1
     await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
@@ -625,6 +630,7 @@ async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalIn
     _action(session, instance, actor, ActionKind.WITHDRAW, step=step, comment=reason)
     waiting = await _finish_round(session, instance)
     _set_status(instance, ActionKind.WITHDRAW, InstanceStatus.WITHDRAWN)
+    await repo.close_round(session, instance)
     instance.version += 1
     await registry.get(instance.request_type).on_withdrawn(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.withdrawn",

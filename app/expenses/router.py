@@ -78,8 +78,14 @@ async def delete_expense(session: Session, principal: Requires(P.EXPENSE_CREATE)
     return Response(status_code=204)
 
 
+SUBMIT_DOC = ("Starts (or, after a rejection or withdrawal, restarts) the request's approval. 409 "
+              "`approval.no_flow` when no flow is configured; 409 `approval.step_without_approver` when a step "
+              "that applies to the request could be approved by nobody but the requester (the problem's `step` "
+              "names it), so it never sits at the step before.")
+
+
 @router.post("/expense-requests/{expense_id}/submit", response_model=ExpenseOut,
-             operation_id="submit_expense_request", dependencies=[Idempotent])
+             operation_id="submit_expense_request", dependencies=[Idempotent], description=SUBMIT_DOC)
 async def submit_expense(session: Session, principal: Requires(P.EXPENSE_CREATE), expense_id: Id,
                          request: Request, response: Response) -> ExpenseOut:
     expense = await get_readable(session, principal, ExpenseRequest, expense_id, for_update=True)
