@@ -127,7 +127,10 @@ def _involved(model: type, principal: Any) -> Any:
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, owners=(m.submitter_id,),
                             extra_read=lambda p: _involved(m, p)))
 class ApprovalInstance(UUIDPk, Timestamps, Versioned, Base):
-    """The approval of one request (one row per request; a resubmission starts a new round)."""
+    """The approval of one request (one row per request; a resubmission starts a new round).
+
+    `snapshot` is the current round's; every round's is kept in `ApprovalRound`.
+    """
 
     __tablename__ = "approval_instance"
     __table_args__ = (
@@ -156,6 +159,29 @@ class ApprovalInstance(UUIDPk, Timestamps, Versioned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_urged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     effect_applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApprovalRound(UUIDPk, Base):
+    """One submission of a request: what was submitted, under which flow version, and how it ended.
+
+    A resubmission after a rejection or withdrawal adds a round; earlier rounds are never rewritten,
+    so the record keeps what each approver decided on. Steps and actions carry their round number.
+    """
+
+    __tablename__ = "approval_round"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "round"),
+        CheckConstraint(_in("outcome", InstanceStatus.CHOICES), name="outcome_valid"),
+    )
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_instance.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    # Unknown (NULL) only for rounds backfilled from a history whose flow version cannot be found.
+    flow_version_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("approval_flow_version.id"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(20))  # pending until the round is decided
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApprovalStep(UUIDPk, Base):

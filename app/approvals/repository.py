@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.models import (
@@ -13,6 +13,7 @@ from app.approvals.models import (
     ApprovalFlow,
     ApprovalFlowVersion,
     ApprovalInstance,
+    ApprovalRound,
     ApprovalStep,
     AssignmentStatus,
     InstanceStatus,
@@ -96,6 +97,22 @@ async def role_holders(session: AsyncSession, group_id: uuid.UUID, role_id: uuid
     if company_id is not None:
         stmt = stmt.where(User.company_id == company_id)
     return list((await session.scalars(stmt.order_by(User.username))).all())
+
+
+async def role_holders_by_role(session: AsyncSession, group_id: uuid.UUID, role_ids: Iterable[uuid.UUID]
+                               ) -> dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
+    """Active holders of each of `role_ids` as (user, company), by username: one query for every
+    role-based step of a flow."""
+    wanted = list(dict.fromkeys(role_ids))
+    result: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {r: [] for r in wanted}
+    if not wanted:
+        return result
+    rows = (await session.execute(_active(
+        select(UserRole.role_id, User.id, User.company_id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_id.in_(wanted), User.group_id == group_id)).order_by(User.username))).all()
+    for role_id, user_id, company_id in rows:
+        result[role_id].append((user_id, company_id))
+    return result
 
 
 async def active_users(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
@@ -226,6 +243,18 @@ async def assignments_of(session: AsyncSession, instance_id: uuid.UUID) -> list[
     return list((await session.scalars(
         select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id)
         .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+
+
+async def rounds_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalRound]:
+    return list((await session.scalars(
+        select(ApprovalRound).where(ApprovalRound.instance_id == instance_id).order_by(ApprovalRound.round))).all())
+
+
+async def close_round(session: AsyncSession, instance: ApprovalInstance) -> None:
+    """Record how the instance's current round ended (its status now) and when."""
+    await session.execute(
+        update(ApprovalRound).where(ApprovalRound.instance_id == instance.id, ApprovalRound.round == instance.round)
+        .values(outcome=instance.status, decided_at=instance.decided_at))
 
 
 async def actions_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAction]:

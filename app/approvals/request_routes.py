@@ -27,6 +27,10 @@ from app.core.scoping import get_readable, readable
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 Status = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
+SUBMIT_DOC = ("Starts (or, after a rejection or withdrawal, restarts) the request's approval. 409 "
+              "`approval.no_flow` when no flow is configured; 409 `approval.step_without_approver` when a step "
+              "that applies to the request could be approved by nobody but the requester (the problem's `step` "
+              "names it), so it never sits at the step before.")
 
 
 def request_routes(
@@ -105,7 +109,7 @@ def request_routes(
         return Response(status_code=204)
 
     @router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}",
-                 dependencies=[Idempotent])
+                 dependencies=[Idempotent], description=SUBMIT_DOC)
     async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
                              response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)

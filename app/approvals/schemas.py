@@ -123,6 +123,30 @@ class CurrentStep(BaseModel):
     mode: Literal["any", "all"]
 
 
+class PersonOut(BaseModel):
+    """Someone an approval shows (submitter, approver, actor), named for every reader of the approval:
+    a submitter does not hold user.read, so ids alone would tell them nothing."""
+
+    id: uuid.UUID
+    display_name: str
+    role_titles: list[str] = Field(description="Names of their roles, most senior first")
+    department_name: str | None = Field(description="Their department, if they belong to one")
+    company_name: str = Field(description="Their company")
+
+
+class RoundOut(BaseModel):
+    """One submission of the request. A resubmission after a rejection or withdrawal adds a round;
+    earlier rounds keep what was submitted and how it ended."""
+
+    round: int
+    flow_version_id: uuid.UUID | None = Field(description="The flow version the round's steps came from "
+                                                          "(null only for a backfilled round whose version is unknown)")
+    snapshot: dict[str, Any] = Field(description="The request as submitted in this round")
+    submitted_at: datetime
+    outcome: InstanceStatusLiteral = Field(description="`pending` while the round runs; otherwise how it ended")
+    decided_at: datetime | None
+
+
 class ApprovalSummary(BaseModel):
     id: uuid.UUID
     request_type: str
@@ -138,6 +162,8 @@ class ApprovalSummary(BaseModel):
     waiting_since: datetime | None
     waiting_seconds: int | None = Field(description="How long it has waited on its current step")
     decided_at: datetime | None
+    submitter: PersonOut = Field(description="Who submitted the request (`submitter_id`), named")
+    waiting_on_users: list[PersonOut] = Field(description="The users of `waiting_on`, named, in the same order")
 
 
 class AssignmentOut(BaseModel):
@@ -149,6 +175,8 @@ class AssignmentOut(BaseModel):
     transferred_from_id: uuid.UUID | None
     assigned_at: datetime
     acted_at: datetime | None
+    user: PersonOut = Field(description="The approver (`user_id`), named")
+    transferred_from: PersonOut | None = Field(description="Who handed the step over (`transferred_from_id`), named")
 
 
 class StepOut(BaseModel):
@@ -176,6 +204,8 @@ class ActionOut(BaseModel):
     comment: str | None
     target_user_id: uuid.UUID | None
     created_at: datetime
+    actor: PersonOut = Field(description="Who acted (`actor_id`), named")
+    target_user: PersonOut | None = Field(description="Whom a transfer went to (`target_user_id`), named")
 
 
 class ApprovalDetail(ApprovalSummary):
@@ -184,6 +214,8 @@ class ApprovalDetail(ApprovalSummary):
     snapshot: dict[str, Any] = Field(description="The request as submitted (what is being approved)")
     steps: list[StepOut]
     actions: list[ActionOut]
+    rounds: list[RoundOut] = Field(description="Every submission, oldest first; `snapshot` is the current "
+                                               "round's, and steps and actions carry their round")
 
 
 def _not_blank(value: str | None) -> str | None:

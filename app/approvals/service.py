@@ -8,8 +8,9 @@ two approvers acting at once are decided one after the other.
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from app.approvals.models import (
     ApprovalFlow,
     ApprovalFlowVersion,
     ApprovalInstance,
+    ApprovalRound,
     ApprovalStep,
     AssignmentOrigin,
     AssignmentStatus,
@@ -212,51 +214,105 @@ async def _lock_flow_key(session: AsyncSession, group_id: uuid.UUID, request_typ
 # --- resolving approvers -------------------------------------------------------------------------------
 
 
-async def _rule_candidates(session: AsyncSession, instance: ApprovalInstance, rule: dict[str, Any],
-                           submitter_department_id: uuid.UUID | None,
-                           submitter_manager_id: uuid.UUID | None) -> list[uuid.UUID]:
-    kind = rule.get("kind")
-    if kind == "role_in_company":
-        return await repo.role_holders(session, instance.group_id, uuid.UUID(rule["role_id"]), instance.company_id)
-    if kind == "role_any_company":
-        return await repo.role_holders(session, instance.group_id, uuid.UUID(rule["role_id"]), None)
-    if kind == "users":
-        return await repo.active_users(session, instance.group_id, [uuid.UUID(u) for u in rule["user_ids"]])
-    if kind == "department_head":
-        head = await repo.department_head(session, submitter_department_id)
-        return await repo.active_users(session, instance.group_id, [head] if head else [])
-    if kind == "manager":
-        return await repo.active_users(session, instance.group_id,
-                                       [submitter_manager_id] if submitter_manager_id else [])
-    if kind == "administrators":
-        return await repo.system_admins(session, instance.group_id)
-    return []
+class _Request(Protocol):
+    """What resolving approvers needs of a request: an instance, or a submission not stored yet."""
+
+    group_id: uuid.UUID
+    company_id: uuid.UUID
+    submitter_id: uuid.UUID
 
 
-async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
-                            step: ApprovalStep) -> tuple[list[uuid.UUID], str, str | None]:
-    """Whom a step waits on, decided at the moment it is reached: (users, origin, note).
+@dataclass(frozen=True)
+class Resolution:
+    """Whom a step waits on: (users, origin, note)."""
+
+    users: list[uuid.UUID]
+    origin: str
+    note: str | None
+
+
+async def _rules_candidates(session: AsyncSession, request: _Request, rules: list[dict[str, Any]],
+                            department_id: uuid.UUID | None, manager_id: uuid.UUID | None,
+                            admins: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """The users each rule names (active, in the group), for every rule at once: one query per kind
+    of rule however many steps there are."""
+    kinds = {rule.get("kind") for rule in rules}
+    role_ids = [uuid.UUID(r["role_id"]) for r in rules if r.get("kind") in ("role_in_company", "role_any_company")]
+    holders = await repo.role_holders_by_role(session, request.group_id, role_ids)
+    head = await repo.department_head(session, department_id) if "department_head" in kinds else None
+    named = [uuid.UUID(u) for r in rules if r.get("kind") == "users" for u in r["user_ids"]]
+    named += [u for u in (head if "department_head" in kinds else None,
+                          manager_id if "manager" in kinds else None) if u is not None]
+    active = set(await repo.active_users(session, request.group_id, named))
+
+    def candidates(rule: dict[str, Any]) -> list[uuid.UUID]:
+        kind = rule.get("kind")
+        if kind == "role_in_company":
+            return [u for u, company in holders[uuid.UUID(rule["role_id"])] if company == request.company_id]
+        if kind == "role_any_company":
+            return [u for u, _ in holders[uuid.UUID(rule["role_id"])]]
+        if kind == "users":
+            return [u for u in (uuid.UUID(x) for x in rule["user_ids"]) if u in active]
+        if kind == "department_head":
+            return [head] if head is not None and head in active else []
+        if kind == "manager":
+            return [manager_id] if manager_id is not None and manager_id in active else []
+        if kind == "administrators":
+            return list(admins)
+        return []
+
+    return [candidates(rule) for rule in rules]
+
+
+async def resolve_rules(session: AsyncSession, request: _Request,
+                        rules: list[dict[str, Any]]) -> list[Resolution | None]:
+    """Whom each of several steps would wait on if reached now; None for a step that nobody but the
+    submitter could approve. A bounded number of queries however many steps and candidates:
 
     - only users who may approve now (approval.approve, the company in scope) count;
     - the submitter is skipped; if they were the only one, the step goes to their manager;
     - a rule that finds nobody goes to the group's administrators (never approves itself).
     """
-    submitter = await repo.user(session, instance.submitter_id)
+    submitter = await repo.user(session, request.submitter_id)
     department_id = submitter.department_id if submitter else None
     manager_id = submitter.manager_id if submitter else None
-    candidates = await _rule_candidates(session, instance, step.rule, department_id, manager_id)
-    eligible = await _may_approve(session, candidates, instance.company_id)
-    if instance.submitter_id in eligible:
-        others = [u for u in eligible if u != instance.submitter_id]
-        if others:
-            return others, AssignmentOrigin.RULE, "submitter skipped"
-        if manager_id and manager_id != instance.submitter_id and await _may_approve(
-                session, [manager_id], instance.company_id):
-            return [manager_id], AssignmentOrigin.MANAGER, "the submitter was the only approver: their manager"
-    elif eligible:
-        return eligible, AssignmentOrigin.RULE, None
-    return (await _fallback_administrators(session, instance), AssignmentOrigin.ADMINISTRATORS,
-            "the rule found nobody: the group's administrators")
+    admins = await repo.system_admins(session, request.group_id)
+    per_rule = await _rules_candidates(session, request, rules, department_id, manager_id, admins)
+    everyone = [u for c in per_rule for u in c] + admins + ([manager_id] if manager_id else [])
+    may = set(await _may_approve(session, everyone, request.company_id))
+    fallback = [u for u in admins if u in may and u != request.submitter_id]
+
+    def decide(candidates: list[uuid.UUID]) -> Resolution | None:
+        eligible = [u for u in dict.fromkeys(candidates) if u in may]
+        if request.submitter_id in eligible:
+            others = [u for u in eligible if u != request.submitter_id]
+            if others:
+                return Resolution(others, AssignmentOrigin.RULE, "submitter skipped")
+            if manager_id and manager_id != request.submitter_id and manager_id in may:
+                return Resolution([manager_id], AssignmentOrigin.MANAGER,
+                                  "the submitter was the only approver: their manager")
+        elif eligible:
+            return Resolution(eligible, AssignmentOrigin.RULE, None)
+        if not fallback:
+            return None
+        return Resolution(fallback, AssignmentOrigin.ADMINISTRATORS,
+                          "the rule found nobody: the group's administrators")
+
+    return [decide(c) for c in per_rule]
+
+
+NO_APPROVER = {"zh-CN": "没有可用的审批人", "en": "No approver available"}
+
+
+async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
+                            step: ApprovalStep) -> tuple[list[uuid.UUID], str, str | None]:
+    """Whom a step waits on, decided at the moment it is reached: (users, origin, note); 409 when
+    nobody but the submitter could approve it (see `resolve_rules`)."""
+    resolution = (await resolve_rules(session, instance, [step.rule]))[0]
+    if resolution is None:
+        raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
+                          status=409, code="approval.no_approver", titles=NO_APPROVER)
+    return resolution.users, resolution.origin, resolution.note
 
 
 async def _fallback_administrators(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
@@ -265,8 +321,7 @@ async def _fallback_administrators(session: AsyncSession, instance: ApprovalInst
                                           if u != instance.submitter_id], instance.company_id)
     if not admins:
         raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
-                          status=409, code="approval.no_approver",
-                          titles={"zh-CN": "没有可用的审批人", "en": "No approver available"})
+                          status=409, code="approval.no_approver", titles=NO_APPROVER)
     return admins
 
 
@@ -309,8 +364,13 @@ def _action(session: AsyncSession, instance: ApprovalInstance, actor: Principal,
                                data=data, created_at=utcnow()))
 
 
-async def _activate(session: AsyncSession, instance: ApprovalInstance, step: ApprovalStep) -> None:
-    users, origin, note = await resolve_approvers(session, instance, step)
+async def _activate(session: AsyncSession, instance: ApprovalInstance, step: ApprovalStep,
+                    resolution: Resolution | None = None) -> None:
+    """Reach a step: whom it waits on is resolved now, unless the caller has just resolved it."""
+    if resolution is not None:
+        users, origin, note = resolution.users, resolution.origin, resolution.note
+    else:
+        users, origin, note = await resolve_approvers(session, instance, step)
     now = utcnow()
     step.status, step.started_at, step.note = StepStatus.ACTIVE, now, note
     if origin != AssignmentOrigin.RULE:
@@ -333,6 +393,7 @@ async def _advance(session: AsyncSession, actor: Principal, instance: ApprovalIn
             return
     _set_status(instance, ActionKind.APPROVE, InstanceStatus.APPROVED)
     instance.current_step_id, instance.waiting_since, instance.decided_at = None, None, utcnow()
+    await repo.close_round(session, instance)
     await _apply_final_effect(session, actor, instance, comment)
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.approved",
                  title=f"审批通过: {instance.title}", entity_type="approval", entity_id=instance.id)
@@ -352,6 +413,50 @@ def _state(instance: ApprovalInstance) -> dict[str, Any]:
             "current_step_id": instance.current_step_id, "version": instance.version}
 
 
+@dataclass
+class _Planned:
+    step: ApprovalStep
+    resolution: Resolution | None  # whom it would wait on if reached now (None: skipped)
+
+
+STEP_WITHOUT_APPROVER = {"zh-CN": "审批步骤没有除提交人以外的审批人", "en": "A step has no approver but the submitter"}
+
+
+async def _plan_round(session: AsyncSession, rt: registry.RequestType, submission: registry.Submission,
+                      version: ApprovalFlowVersion) -> list[_Planned]:
+    """The round's steps from the flow version, conditions evaluated on the submitted values.
+
+    Refuses (409 approval.step_without_approver, naming the step) a submission with a step that
+    applies to it and that nobody but the submitter could approve: otherwise the request would be
+    stuck at the step before, whose approval could never advance it. Every applicable step is
+    resolved in one batch (`resolve_rules`), so the check costs the same however many steps apply.
+    """
+    fields = rt.condition_fields()
+    values = {**submission.values, "company": await repo.company_code(session, submission.company_id)}
+    steps: list[ApprovalStep] = []
+    for position, definition in enumerate(version.steps):
+        applies = conditions.holds(definition.get("condition"), fields, values)
+        steps.append(ApprovalStep(
+            position=position, name=definition["name"], rule=definition["rule"], mode=definition["mode"],
+            condition=definition.get("condition"), status=StepStatus.WAITING if applies else StepStatus.SKIPPED,
+            note=None if applies else "condition not met"))
+    if all(s.status == StepStatus.SKIPPED for s in steps):
+        steps.append(ApprovalStep(position=len(steps), name="管理员审批 (no step applied)",
+                                  rule={"kind": "administrators"}, mode="any", condition=None,
+                                  status=StepStatus.WAITING))
+    applicable = [s for s in steps if s.status == StepStatus.WAITING]
+    resolved = dict(zip((s.position for s in applicable),
+                        await resolve_rules(session, submission, [s.rule for s in applicable]), strict=True))
+    for step in applicable:
+        if resolved[step.position] is None:
+            raise DomainError(
+                f"Step {step.position + 1} ({step.name}) applies to this request and nobody but the submitter "
+                "could approve it; ask an administrator to change the flow or another approver to be appointed.",
+                status=409, code="approval.step_without_approver", titles=STEP_WITHOUT_APPROVER,
+                extra={"step": {"position": step.position, "name": step.name}})
+    return [_Planned(s, resolved.get(s.position)) for s in steps]
+
+
 async def submit(session: AsyncSession, actor: Principal, request_type: str,
                  request_id: uuid.UUID) -> ApprovalInstance:
     """Start (or, after a rejection or withdrawal, restart) the approval of a request.
@@ -359,7 +464,8 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     The request is loaded through its type's loader and its snapshot is kept; the effective flow
     (the company's, else the group's) is copied into the round's steps; conditions are evaluated on
     the submitted values; the first applicable step is reached. No applicable step at all goes to
-    the administrators (never approves itself).
+    the administrators (never approves itself). A step that applies and that nobody but the
+    submitter could approve refuses the submission (409 approval.step_without_approver).
     """
     rt = registry.get(request_type)
     submission = await rt.load(session, request_id)
@@ -372,6 +478,7 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
         raise DomainError(f"No approval flow is configured for {request_type}.", status=409,
                           code="approval.no_flow", titles={"zh-CN": "未配置审批流程", "en": "No approval flow"})
     flow, version = found
+    steps = await _plan_round(session, rt, submission, version)
     now = utcnow()
     before = _state(instance) if instance else None
     if instance is None:
@@ -390,26 +497,17 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     instance.submitted_at, instance.decided_at, instance.last_urged_at = now, None, None
     instance.effect_applied_at = None
     await session.flush()
+    session.add(ApprovalRound(instance_id=instance.id, round=instance.round, flow_version_id=version.id,
+                              snapshot=instance.snapshot, submitted_at=now, outcome=InstanceStatus.PENDING))
 
-    fields = rt.condition_fields()
-    values = {**submission.values, "company": await repo.company_code(session, submission.company_id)}
-    steps: list[ApprovalStep] = []
-    for position, definition in enumerate(version.steps):
-        applies = conditions.holds(definition.get("condition"), fields, values)
-        steps.append(ApprovalStep(
-            instance_id=instance.id, round=instance.round, position=position, name=definition["name"],
-            rule=definition["rule"], mode=definition["mode"], condition=definition.get("condition"),
-            status=StepStatus.WAITING if applies else StepStatus.SKIPPED,
-            note=None if applies else "condition not met"))
-    if all(s.status == StepStatus.SKIPPED for s in steps):
-        steps.append(ApprovalStep(instance_id=instance.id, round=instance.round, position=len(steps),
-                                  name="管理员审批 (no step applied)", rule={"kind": "administrators"}, mode="any",
-                                  condition=None, status=StepStatus.WAITING))
-    session.add_all(steps)
+    for planned in steps:
+        planned.step.instance_id, planned.step.round = instance.id, instance.round
+    session.add_all(p.step for p in steps)
     await session.flush()
     _action(session, instance, actor, ActionKind.SUBMIT, data={"snapshot": instance.snapshot,
                                                                "flow_version": version.number})
-    await _activate(session, instance, next(s for s in steps if s.status == StepStatus.WAITING))
+    first = next(p for p in steps if p.step.status == StepStatus.WAITING)
+    await _activate(session, instance, first.step, first.resolution)
     await rt.on_submitted(registry.EffectContext(session, actor, instance))
     await session.flush()
     audit.record(session, actor, "approval.submitted", "approval", instance.id, company_id=instance.company_id,
@@ -506,6 +604,7 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
     await session.flush()
     await _finish_round(session, instance)
     _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
+    await repo.close_round(session, instance)
     instance.version += 1
     await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
@@ -531,6 +630,7 @@ async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalIn
     _action(session, instance, actor, ActionKind.WITHDRAW, step=step, comment=reason)
     waiting = await _finish_round(session, instance)
     _set_status(instance, ActionKind.WITHDRAW, InstanceStatus.WITHDRAWN)
+    await repo.close_round(session, instance)
     instance.version += 1
     await registry.get(instance.request_type).on_withdrawn(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.withdrawn",

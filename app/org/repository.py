@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,3 +138,41 @@ async def companies_in_group(session: AsyncSession, group_id: uuid.UUID, ids: It
     return set((await session.scalars(
         select(Company.id).where(Company.group_id == group_id, Company.id.in_(wanted))
     )).all())
+
+
+@dataclass(frozen=True)
+class UserCard:
+    """What names a user to a reader who may not look users up (no user.read): for other areas to
+    embed beside a user id in their responses (e.g. who an approval waits on, who acted)."""
+
+    id: uuid.UUID
+    display_name: str
+    role_titles: tuple[str, ...]  # role names, most senior first
+    department_name: str | None
+    company_name: str
+
+
+async def user_cards(session: AsyncSession, group_id: uuid.UUID,
+                     user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, UserCard]:
+    """Cards of the users of `group_id` among `user_ids` (leavers included: a record keeps naming
+    them); two queries however many users are asked for."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(
+        select(User.id, User.display_name, Department.name, Company.name)
+        .join(Company, Company.id == User.company_id)
+        .outerjoin(Department, Department.id == User.department_id)
+        .where(User.group_id == group_id, User.id.in_(wanted))
+    )).all()
+    titles: dict[uuid.UUID, list[str]] = {row[0]: [] for row in rows}
+    if titles:
+        for uid, name in (await session.execute(
+            select(UserRole.user_id, Role.name).join(Role, Role.id == UserRole.role_id)
+            .where(UserRole.user_id.in_(list(titles)), Role.group_id == group_id)
+            .order_by(Role.rank.desc(), Role.code)
+        )).all():
+            titles[uid].append(name)
+    return {uid: UserCard(id=uid, display_name=display_name, role_titles=tuple(titles[uid]),
+                          department_name=department_name, company_name=company_name)
+            for uid, display_name, department_name, company_name in rows}
