@@ -170,7 +170,9 @@ async def get_instance(session: AsyncSession, principal: Principal, instance_id:
     """
     stmt = readable(principal, ApprovalInstance).where(ApprovalInstance.id == instance_id)
     if for_update:
-        stmt = stmt.with_for_update(of=ApprovalInstance)
+        # populate_existing: an instance read earlier in this transaction is refreshed with what the
+        # lock waited for, not served stale from the session.
+        stmt = stmt.with_for_update(of=ApprovalInstance).execution_options(populate_existing=True)
     instance = await session.scalar(stmt)
     if instance is None:
         raise NotFound(f"Approval {instance_id} not found.", code="approval.not_found")

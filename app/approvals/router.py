@@ -145,7 +145,7 @@ async def get_approval(session: Session, principal: Requires(P.APPROVAL_READ), a
 
 async def _locked(session: AsyncSession, principal, approval_id: uuid.UUID,  # noqa: ANN001
                   request: Request) -> ApprovalInstance:
-    instance = await repo.get_instance(session, principal, approval_id, for_update=True)
+    instance = await service.lock_for_action(session, principal, approval_id)
     check_if_match(request, instance.version)
     return instance
 

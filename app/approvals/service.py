@@ -41,6 +41,19 @@ from app.core.principal import Principal
 from app.notifications.service import notify
 from app.org.repository import load_principals
 
+
+async def lock_for_action(session: AsyncSession, actor: Principal, instance_id: uuid.UUID) -> ApprovalInstance:
+    """The instance, locked for an action, in the request kit's lock order: the request row first
+    (through its type's `lock`), then the instance, so an action here and a submit or withdraw on
+    the request's own routes never wait on each other in opposite orders."""
+    instance = await repo.get_instance(session, actor, instance_id)
+    if registry.is_registered(instance.request_type):
+        lock = registry.get(instance.request_type).lock
+        if lock is not None:
+            await lock(session, instance.request_id)
+    return await repo.get_instance(session, actor, instance_id, for_update=True)
+
+
 # --- the state machine ---------------------------------------------------------------------------------
 
 # (state, action) → state after; "approve" keeps the instance pending until the last step.

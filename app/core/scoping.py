@@ -118,7 +118,8 @@ async def get_readable(session: AsyncSession, principal: Principal, model: type[
     """The object if the principal may read it; 404 otherwise (same answer as missing)."""
     stmt = readable(principal, model).where(model.id == id_)  # type: ignore[attr-defined]
     if for_update:
-        stmt = stmt.with_for_update()
+        # Refresh an object this session already holds with the row as the lock found it.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     obj = await session.scalar(stmt)
     if obj is None:
         raise NotFound(f"{model.__name__} {id_} not found.")
@@ -129,6 +130,7 @@ async def get_writable(session: AsyncSession, principal: Principal, model: type[
     """The object, row-locked, if the principal may change it; 404 when it is not even readable."""
     obj = await session.scalar(
         writable(principal, model).where(model.id == id_).with_for_update()  # type: ignore[attr-defined]
+        .execution_options(populate_existing=True)
     )
     if obj is None:
         await get_readable(session, principal, model, id_)  # 404 when invisible
