@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import flows, service
 from app.approvals import repository as repo
-from app.approvals import service
 from app.approvals.schemas import (
     AdministratorsRule,
     FlowCreate,
@@ -31,7 +31,7 @@ async def seed_approvals(session: AsyncSession, org) -> None:  # noqa: ANN001 - 
     def role(code: str) -> RoleInCompanyRule:
         return RoleInCompanyRule(kind="role_in_company", role_id=org.roles[code].id)
 
-    await service.create_flow(session, admin, FlowCreate(
+    await flows.create_flow(session, admin, FlowCreate(
         request_type="expense", name="费用审批 (一级 → 二级 → 终审)",
         steps=[
             StepIn(name="一级审核", rule=role("approver_l1")),

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import flows, registry, service, views
 from app.approvals import permissions as P
-from app.approvals import registry, service, views
 from app.approvals import repository as repo
 from app.approvals.models import ApprovalFlow, ApprovalInstance
 from app.approvals.schemas import (
@@ -78,7 +78,7 @@ async def list_flows(session: Session, principal: Requires(P.APPROVAL_FLOW_READ)
              dependencies=[Idempotent])
 async def create_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANAGE), body: FlowCreate,
                       response: Response) -> FlowOut:
-    flow, version = await service.create_flow(session, principal, body)
+    flow, version = await flows.create_flow(session, principal, body)
     set_etag(response, flow.version)
     response.headers["Location"] = f"/api/v1/approval-flows/{flow.id}"
     return views.flow_out(flow, version)
@@ -97,7 +97,7 @@ async def update_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANA
                       request: Request, response: Response) -> FlowOut:
     flow = await get_readable(session, principal, ApprovalFlow, flow_id, for_update=True)
     check_if_match(request, flow.version)
-    flow, version = await service.update_flow(session, principal, flow, body)
+    flow, version = await flows.update_flow(session, principal, flow, body)
     set_etag(response, flow.version)
     return views.flow_out(flow, version)
 

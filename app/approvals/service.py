@@ -10,18 +10,16 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.approvals import conditions, registry
+from app.approvals import conditions, registry, rules
 from app.approvals import repository as repo
 from app.approvals.models import (
     ActionKind,
     ApprovalAction,
     ApprovalAssignment,
-    ApprovalFlow,
     ApprovalFlowVersion,
     ApprovalInstance,
     ApprovalRound,
@@ -32,7 +30,6 @@ from app.approvals.models import (
     StepStatus,
 )
 from app.approvals.permissions import APPROVAL_APPROVE
-from app.approvals.schemas import FlowCreate, FlowUpdate, StepIn
 from app.core import audit
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -87,16 +84,10 @@ def _set_status(instance: ApprovalInstance, action: str, new: str) -> None:
     instance.status = new
 
 
-# --- flows -----------------------------------------------------------------------------------------------
+# --- resolving approvers -------------------------------------------------------------------------------
 
 
-def _invalid(errors: list[dict[str, str]]) -> InvalidInput:
-    return InvalidInput("The approval flow is not valid: " + "; ".join(e["message"] for e in errors),
-                        code="approval_flow.invalid", errors=errors,
-                        titles={"zh-CN": "审批流程无效", "en": "Invalid approval flow"})
-
-
-async def _may_approve(session: AsyncSession, user_ids: Iterable[uuid.UUID],
+async def may_approve(session: AsyncSession, user_ids: Iterable[uuid.UUID],
                        company_id: uuid.UUID | None) -> list[uuid.UUID]:
     """Those of `user_ids` (in their order) who may act as approvers for a request of `company_id`
     (None: of some company): active, approval.approve, the company in scope. A bounded number of
@@ -114,125 +105,6 @@ async def _may_approve(session: AsyncSession, user_ids: Iterable[uuid.UUID],
     return [u for u in wanted if eligible(principals.get(u))]
 
 
-async def validate_steps(session: AsyncSession, group_id: uuid.UUID, request_type: str,
-                         company_id: uuid.UUID | None, steps: list[StepIn]) -> list[dict[str, Any]]:
-    """Refuse a flow whose conditions do not parse or a step whose rule can never find an approver.
-
-    Dynamic rules (department head, manager) depend on the submitter and fall back at run time.
-    """
-    rt = registry.get(request_type)
-    fields = rt.condition_fields()
-    errors: list[dict[str, str]] = []
-    for i, step in enumerate(steps):
-        pointer = f"/body/steps/{i}"
-        if step.condition is not None:
-            try:
-                conditions.parse(step.condition, fields)
-            except conditions.ConditionError as exc:
-                errors.append({"pointer": f"{pointer}/condition", "message": f"step {i + 1}: {exc}"})
-        rule = step.rule
-        candidates: list[uuid.UUID] = []
-        if rule.kind in ("role_in_company", "role_any_company"):
-            role = await repo.role_in_group(session, group_id, rule.role_id)  # type: ignore[union-attr]
-            if role is None:
-                errors.append({"pointer": f"{pointer}/rule/role_id", "message": f"step {i + 1}: unknown role"})
-                continue
-            if APPROVAL_APPROVE not in role.permissions:
-                errors.append({"pointer": f"{pointer}/rule/role_id",
-                               "message": f"step {i + 1}: role {role.code} does not grant {APPROVAL_APPROVE}"})
-                continue
-            in_company = company_id if rule.kind == "role_in_company" else None
-            candidates = await repo.role_holders(session, group_id, role.id, in_company)
-        elif rule.kind == "users":
-            wanted = list(dict.fromkeys(rule.user_ids))  # type: ignore[union-attr]
-            candidates = await repo.active_users(session, group_id, wanted)
-            if len(candidates) != len(wanted):
-                errors.append({"pointer": f"{pointer}/rule/user_ids",
-                               "message": f"step {i + 1}: unknown or inactive users"})
-                continue
-        elif rule.kind == "administrators":
-            candidates = await repo.system_admins(session, group_id)
-        else:
-            continue  # department_head / manager: resolved per submitter, with fallbacks
-        if not await _may_approve(session, candidates, company_id):
-            errors.append({"pointer": f"{pointer}/rule",
-                           "message": f"step {i + 1}: the rule finds no user who may approve"})
-    if errors:
-        raise _invalid(errors)
-    return [{"name": s.name, "rule": s.rule.model_dump(mode="json"), "mode": s.mode, "condition": s.condition}
-            for s in steps]
-
-
-async def create_flow(session: AsyncSession, actor: Principal,
-                      data: FlowCreate) -> tuple[ApprovalFlow, ApprovalFlowVersion]:
-    """One active flow per (request type, company or group); steps validated; version 1."""
-    if not registry.is_registered(data.request_type):
-        raise InvalidInput(f"Unknown request type {data.request_type!r}.", code="approval_flow.unknown_request_type",
-                           errors=[{"pointer": "/body/request_type", "message": "unknown request type"}])
-    if data.company_id is not None and not await repo.company_in_group(session, actor.group_id, data.company_id):
-        raise InvalidInput("Unknown company.", code="approval_flow.unknown_company",
-                           errors=[{"pointer": "/body/company_id", "message": "unknown company"}])
-    steps = await validate_steps(session, actor.group_id, data.request_type, data.company_id, data.steps)
-    await _lock_flow_key(session, actor.group_id, data.request_type)
-    if await repo.active_flow_exists(session, actor.group_id, data.request_type, data.company_id):
-        raise Conflict("An active flow already exists for this request type and company; edit it instead.",
-                       code="approval_flow.exists")
-    flow = ApprovalFlow(group_id=actor.group_id, company_id=data.company_id, request_type=data.request_type,
-                        name=data.name, is_active=True, current_version=1)
-    session.add(flow)
-    await session.flush()
-    version = ApprovalFlowVersion(flow_id=flow.id, number=1, steps=steps, created_by_id=actor.user_id)
-    session.add(version)
-    await session.flush()
-    audit.record(session, actor, "approval_flow.created", "approval_flow", flow.id, company_id=flow.company_id,
-                 after={**audit.snapshot(flow), "steps": steps})
-    return flow, version
-
-
-async def update_flow(session: AsyncSession, actor: Principal, flow: ApprovalFlow,
-                      data: FlowUpdate) -> tuple[ApprovalFlow, ApprovalFlowVersion]:
-    """New steps make a new version; running instances keep the version they started with."""
-    before = audit.snapshot(flow)
-    version = await repo.flow_version(session, flow.id, flow.current_version)
-    changes = data.model_dump(exclude_unset=True)
-    if data.steps is not None:
-        steps = await validate_steps(session, flow.group_id, flow.request_type, flow.company_id, data.steps)
-        if steps != version.steps:
-            version = ApprovalFlowVersion(flow_id=flow.id, number=flow.current_version + 1, steps=steps,
-                                          created_by_id=actor.user_id)
-            session.add(version)
-            flow.current_version += 1
-    if changes.get("name") is not None:
-        flow.name = changes["name"]
-    if changes.get("is_active") is not None and changes["is_active"] != flow.is_active:
-        if changes["is_active"]:
-            await _lock_flow_key(session, flow.group_id, flow.request_type)
-            if await repo.active_flow_exists(session, flow.group_id, flow.request_type, flow.company_id,
-                                             excluding=flow.id):
-                raise Conflict("Another active flow exists for this request type and company.",
-                               code="approval_flow.exists")
-        flow.is_active = changes["is_active"]
-    flow.version += 1
-    await session.flush()
-    audit.record(session, actor, "approval_flow.updated", "approval_flow", flow.id, company_id=flow.company_id,
-                 before=before, after={**audit.snapshot(flow), "steps": version.steps})
-    return flow, version
-
-
-async def _lock_flow_key(session: AsyncSession, group_id: uuid.UUID, request_type: str) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"approval_flow:{group_id}:{request_type}"})
-
-
-# --- resolving approvers -------------------------------------------------------------------------------
-
-
-class _Request(Protocol):
-    """What resolving approvers needs of a request: an instance, or a submission not stored yet."""
-
-    group_id: uuid.UUID
-    company_id: uuid.UUID
-    submitter_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -244,41 +116,8 @@ class Resolution:
     note: str | None
 
 
-async def _rules_candidates(session: AsyncSession, request: _Request, rules: list[dict[str, Any]],
-                            department_id: uuid.UUID | None, manager_id: uuid.UUID | None,
-                            admins: list[uuid.UUID]) -> list[list[uuid.UUID]]:
-    """The users each rule names (active, in the group), for every rule at once: one query per kind
-    of rule however many steps there are."""
-    kinds = {rule.get("kind") for rule in rules}
-    role_ids = [uuid.UUID(r["role_id"]) for r in rules if r.get("kind") in ("role_in_company", "role_any_company")]
-    holders = await repo.role_holders_by_role(session, request.group_id, role_ids)
-    head = await repo.department_head(session, department_id) if "department_head" in kinds else None
-    named = [uuid.UUID(u) for r in rules if r.get("kind") == "users" for u in r["user_ids"]]
-    named += [u for u in (head if "department_head" in kinds else None,
-                          manager_id if "manager" in kinds else None) if u is not None]
-    active = set(await repo.active_users(session, request.group_id, named))
-
-    def candidates(rule: dict[str, Any]) -> list[uuid.UUID]:
-        kind = rule.get("kind")
-        if kind == "role_in_company":
-            return [u for u, company in holders[uuid.UUID(rule["role_id"])] if company == request.company_id]
-        if kind == "role_any_company":
-            return [u for u, _ in holders[uuid.UUID(rule["role_id"])]]
-        if kind == "users":
-            return [u for u in (uuid.UUID(x) for x in rule["user_ids"]) if u in active]
-        if kind == "department_head":
-            return [head] if head is not None and head in active else []
-        if kind == "manager":
-            return [manager_id] if manager_id is not None and manager_id in active else []
-        if kind == "administrators":
-            return list(admins)
-        return []
-
-    return [candidates(rule) for rule in rules]
-
-
-async def resolve_rules(session: AsyncSession, request: _Request,
-                        rules: list[dict[str, Any]]) -> list[Resolution | None]:
+async def resolve_rules(session: AsyncSession, request: rules.RequestLike,
+                        step_rules: list[dict[str, Any]]) -> list[Resolution | None]:
     """Whom each of several steps would wait on if reached now; None for a step that nobody but the
     submitter could approve. A bounded number of queries however many steps and candidates:
 
@@ -289,10 +128,11 @@ async def resolve_rules(session: AsyncSession, request: _Request,
     submitter = await repo.user(session, request.submitter_id)
     department_id = submitter.department_id if submitter else None
     manager_id = submitter.manager_id if submitter else None
-    admins = await repo.system_admins(session, request.group_id)
-    per_rule = await _rules_candidates(session, request, rules, department_id, manager_id, admins)
+    data = await rules.prefetch(session, request, step_rules, department_id, manager_id)
+    admins = data.admins
+    per_rule = [rules.candidates(data, rule) for rule in step_rules]
     everyone = [u for c in per_rule for u in c] + admins + ([manager_id] if manager_id else [])
-    may = set(await _may_approve(session, everyone, request.company_id))
+    may = set(await may_approve(session, everyone, request.company_id))
     fallback = [u for u in admins if u in may and u != request.submitter_id]
 
     def decide(candidates: list[uuid.UUID]) -> Resolution | None:
@@ -330,7 +170,7 @@ async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
 
 async def _fallback_administrators(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
     """The group's administrators who may approve the instance, never its submitter; 409 if none."""
-    admins = await _may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
+    admins = await may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
                                           if u != instance.submitter_id], instance.company_id)
     if not admins:
         raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
@@ -348,22 +188,9 @@ async def _still_holds(session: AsyncSession, actor: Principal, instance: Approv
     submitter = await repo.user(session, instance.submitter_id)
     if assignment.origin == AssignmentOrigin.MANAGER:
         return submitter is not None and submitter.manager_id == actor.user_id
-    rule = step.rule
-    kind = rule.get("kind")
-    if kind == "role_in_company":
-        return uuid.UUID(rule["role_id"]) in actor.role_ids and actor.company_id == instance.company_id
-    if kind == "role_any_company":
-        return uuid.UUID(rule["role_id"]) in actor.role_ids
-    if kind == "users":
-        return str(actor.user_id) in rule["user_ids"]
-    if kind == "department_head":
-        head = await repo.department_head(session, submitter.department_id if submitter else None)
-        return head == actor.user_id
-    if kind == "manager":
-        return submitter is not None and submitter.manager_id == actor.user_id
-    if kind == "administrators":
-        return actor.is_system_admin
-    return False
+    acting = rules.Acting(session, actor, instance, submitter.department_id if submitter else None,
+                          submitter.manager_id if submitter else None)
+    return await rules.still_holds(acting, step.rule)
 
 
 # --- the life of an instance -----------------------------------------------------------------------
@@ -687,7 +514,7 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     assignment = await _approver_assignment(session, actor, instance, step)
     pointer = [{"pointer": "/body/to_user_id", "message": "not an eligible approver"}]
     if to_user_id in (actor.user_id, instance.submitter_id) or not await repo.users_in_group(
-            session, instance.group_id, [to_user_id]) or not await _may_approve(session, [to_user_id],
+            session, instance.group_id, [to_user_id]) or not await may_approve(session, [to_user_id],
                                                                                 instance.company_id):
         raise InvalidInput("The approval can only be transferred to another user who may approve it.",
                            code="approval.transfer_target_ineligible", errors=pointer)
@@ -730,7 +557,7 @@ async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_i
         takes_over = (to_user_id != instance.submitter_id
                       and not any(a.user_id == to_user_id and a.status == AssignmentStatus.PENDING
                                   for a in assignments)
-                      and bool(await _may_approve(session, [to_user_id], instance.company_id)))
+                      and bool(await may_approve(session, [to_user_id], instance.company_id)))
         leaving.status = AssignmentStatus.TRANSFERRED if takes_over else AssignmentStatus.CANCELLED
         leaving.comment, leaving.acted_at = "handover", now
         await session.flush()

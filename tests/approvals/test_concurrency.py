@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import delete, func, select
 
-from app.approvals import service as approvals
+from app.approvals import flows as approvals
 from app.approvals.models import ApprovalFlow, ApprovalInstance
 from app.approvals.schemas import FlowCreate, StepIn, UsersRule
 from app.core import db as core_db

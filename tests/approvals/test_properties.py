@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.approvals import conditions, registry, service
+from app.approvals import conditions, flows, registry, service
 from app.approvals import repository as repo
 from app.approvals.models import (
     ApprovalAction,
@@ -79,7 +79,7 @@ async def test_random_actions_keep_the_invariants(db, org, probe, steps, moves, 
     try:
         people = {u: await load_principal(db, org.users[u].id) for u in USERS}
         submitter = people["sales1"]
-        await service.create_flow(db, people["admin"], FlowCreate(
+        await flows.create_flow(db, people["admin"], FlowCreate(
             request_type=PROBE, name="p",
             steps=[StepIn(name=f"s{i}", rule=rules[r], mode=m, condition=c) for i, (r, m, c) in enumerate(steps)]))
         request_id = uuid.uuid4()
