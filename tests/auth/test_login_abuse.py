@@ -133,3 +133,27 @@ async def test_a_successful_login_forgives_that_address_earlier_typos(client_fro
     assert (await client.post("/api/v1/auth/token",
                               data={"username": "sales1", "password": DEMO_PASSWORD})).status_code == 200
     assert await db.get(LoginThrottle, "ua:203.0.113.50|sales1") is None
+
+
+async def test_purge_drops_expired_counters_and_keeps_live_ones(db):
+    from datetime import timedelta
+
+    from app.auth import throttle
+    from app.core.db import utcnow
+    from app.core.jobs import JOBS
+
+    assert "login-throttle-purge" in JOBS
+    now = utcnow()
+    window = timedelta(seconds=get_settings().login_throttle_window_seconds)
+    db.add_all([
+        LoginThrottle(key="a:purge-old", window_start=now - 2 * window, failures=3),
+        LoginThrottle(key="a:purge-live", window_start=now, failures=3),
+        LoginThrottle(key="a:purge-blocked", window_start=now - 2 * window, failures=30,
+                      blocked_until=now + window),
+        LoginThrottle(key="d:2000-01-01:purge-old|x", window_start=now - timedelta(days=3), failures=1),
+        LoginThrottle(key="d:2000-01-02:purge-today|x", window_start=now - 2 * window, failures=1),
+    ])
+    await db.flush()
+    await throttle.purge(db)
+    left = set(await db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.contains("purge"))))
+    assert left == {"a:purge-live", "a:purge-blocked", "d:2000-01-02:purge-today|x"}
