@@ -1,4 +1,4 @@
-"""Command line: `python -m app.cli serve|migrate|seed-demo|export-openapi|verify-audit`.
+"""Command line: `python -m app.cli serve|migrate|seed-demo|export-openapi|verify-audit|unlock-user`.
 
 Without DATABASE_URL the embedded PostgreSQL in DATA_DIR (default .data/) is started first.
 """
@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     export = sub.add_parser("export-openapi", help="write openapi/v1.json and openapi/mobile-v1.json")
     export.add_argument("--check", action="store_true", help="fail if the committed files differ")
     sub.add_parser("verify-audit", help="recompute every group's audit hash chain")
+    unlock = sub.add_parser("unlock-user", help="unlock a login-locked account (audited); the way back in "
+                                                "when no administrator can log in")
+    unlock.add_argument("username")
+    unlock.add_argument("--group", help="the user's group code; refuse if the user is in another group")
     sub.add_parser("database-url", help="start the embedded database if needed and print its URL")
     job = sub.add_parser("run-job", help="run one round of a periodic job now (for cron)")
     job.add_argument("name")
@@ -114,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "verify-audit":
         return asyncio.run(_verify_audit(database_url()[0]))
+    if args.command == "unlock-user":
+        return asyncio.run(_unlock_user(database_url()[0], args.username, args.group))
     if args.command == "run-job":
         return asyncio.run(_run_job(database_url()[0], args.name))
     if args.command == "database-url":
@@ -139,6 +145,34 @@ async def _verify_audit(url: str) -> int:
             failures += 0 if report.ok else 1
     await db.get_engine().dispose()
     return 1 if failures else 0
+
+
+async def _unlock_user(url: str, username: str, group: str | None) -> int:
+    from app.core import db  # noqa: PLC0415
+
+    db.configure_engine(url)
+    try:
+        async with db.session_factory()() as session:
+            return await run_unlock_user(session, username, group)
+    finally:
+        await db.get_engine().dispose()
+
+
+async def run_unlock_user(session, username: str, group: str | None) -> int:  # noqa: ANN001
+    """Unlock USERNAME and commit; prints what it did. 0 when unlocked, 1 when there is no such user."""
+    import app.domains  # noqa: F401, PLC0415 - every model mapped before the first query
+    from app.auth.service import unlock_by_operator  # noqa: PLC0415
+    from app.core import db  # noqa: PLC0415
+
+    user = await unlock_by_operator(session, username, group)
+    if user is None:
+        where = f" in group {group}" if group else ""
+        print(f"No user {username!r}{where}.", file=sys.stderr)
+        return 1
+    await db.commit(session)
+    note = "" if user.is_active else " (the account is disabled; re-enable it through the API)"
+    print(f"Unlocked {user.username}{note}.")
+    return 0
 
 
 async def _run_job(url: str, name: str) -> int:

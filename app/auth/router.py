@@ -1,6 +1,7 @@
 from typing import Annotated
 
-from fastapi import Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,14 +14,32 @@ from app.auth.schemas import (
     RefreshRequest,
     TokenResponse,
 )
+from app.core.config import get_settings
 from app.core.db import commit
 from app.core.principal import Principal, require
 from app.core.routers import api_router, public_router
-from app.core.routing import get_session
+from app.core.routing import default_session_provider, get_session
+from app.core.security import HashLimiter
 from app.org import repository as org_repo
 from app.org.models import Company, Department, Group, User
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _sessions(request: Request) -> service.Sessions:
+    """The app's session provider (the test harness swaps in its own), for a route that runs its
+    own short transactions instead of the one per request."""
+    return getattr(request.app.state, "session_provider", default_session_provider)
+
+
+def _hash_limiter(request: Request) -> HashLimiter:
+    """One limiter per app (and so per worker process and event loop)."""
+    limiter = getattr(request.app.state, "login_hash_limiter", None)
+    if limiter is None:
+        settings = get_settings()
+        limiter = HashLimiter(settings.login_hash_concurrency, settings.login_hash_queue)
+        request.app.state.login_hash_limiter = limiter
+    return limiter
 
 
 def build_auth_routers(client: str):
@@ -28,22 +47,25 @@ def build_auth_routers(client: str):
     public = public_router(prefix="/auth", tags=["auth"])
     private = api_router(tags=["auth"])
     op = client.replace("-", "_")
+    # Login is the one route outside TransactionalRoute: one transaction around the whole request
+    # would hold a connection (and, before, a row lock) while argon2 runs, and 24 concurrent logins
+    # emptied the pool. service.login opens its own short sessions through the same provider.
+    login = APIRouter(route_class=APIRoute)
 
-    @public.post("/token", response_model=TokenResponse, operation_id=f"{op}_auth_token",
-                 summary="Log in with the OAuth2 password form")
+    @login.post("/token", response_model=TokenResponse, operation_id=f"{op}_auth_token",
+                summary="Log in with the OAuth2 password form",
+                description="Repeated failures are throttled per address and per username: 429 with "
+                            "`Retry-After`. A locked or disabled account answers like a wrong password.")
     async def token(
-        session: Session,
+        request: Request,
         username: Annotated[str, Form(min_length=1, max_length=64)],
         password: Annotated[str, Form(min_length=1, max_length=128)],
         grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     ) -> TokenResponse:
-        outcome = await service.login(session, username, password, client)
-        if outcome.error is not None:
-            if outcome.commit_failure:
-                await commit(session)  # the failure counter must survive the error response
-            raise outcome.error
-        assert outcome.tokens is not None
-        return outcome.tokens
+        host = request.client.host if request.client else None
+        return await service.login(_sessions(request), _hash_limiter(request), username, password, client, host)
+
+    public.include_router(login)
 
     @public.post("/refresh", response_model=TokenResponse, operation_id=f"{op}_auth_refresh",
                  summary="Exchange a refresh token for new tokens (rotation)")

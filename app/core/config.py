@@ -2,17 +2,24 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+# Signs tokens in development and tests only; production refuses it (and any other weak secret).
+DEVELOPMENT_JWT_SECRET = "recourse-development-secret-not-for-production"
+MIN_JWT_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken it (RFC 7518 section 3.2)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
-    environment: str = Field("development", description="development | test | production")
+    # Only known names: a typo such as "prod" must not start a production server on development
+    # defaults (the development JWT secret); pydantic refuses anything else at startup.
+    environment: Literal["development", "test", "production"] = "development"
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
 
@@ -26,7 +33,18 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_days: int = 30
 
-    login_max_failures_per_day: int = 10
+    # Lockout: failures from this many *different* addresses in one business day lock the account
+    # (see app/auth/throttle.py for why addresses, not attempts, are counted).
+    login_max_failures_per_day: int = Field(10, ge=1)
+    # Throttle in front of the lockout: failed logins per window before 429 + Retry-After.
+    login_throttle_window_seconds: int = Field(15 * 60, ge=1)
+    login_max_failures_per_address: int = Field(20, ge=1)
+    login_max_failures_per_username: int = Field(10, ge=1)
+    login_max_failures_per_username_address: int = Field(5, ge=1)
+    # Password hashes (argon2, CPU bound) verified at once per worker; default one per core.
+    # Logins beyond that wait in a queue of at most `login_hash_queue`, then get 429.
+    login_hash_concurrency: int | None = Field(None, ge=1)
+    login_hash_queue: int = Field(32, ge=0)
     idempotency_ttl_hours: int = 24
     urge_interval_seconds: int = 3600
 
@@ -45,8 +63,8 @@ class Settings(BaseSettings):
         if self.jwt_algorithm not in ("HS256", "RS256"):
             raise ValueError("JWT_ALGORITHM must be HS256 or RS256")
         if self.environment == "production":
-            if self.jwt_algorithm == "HS256" and not self.jwt_secret:
-                raise ValueError("JWT_SECRET is required in production")
+            if self.jwt_algorithm == "HS256":
+                _check_production_secret(self.jwt_secret)
             if self.jwt_algorithm == "RS256" and not (self.jwt_private_key and self.jwt_public_key):
                 raise ValueError("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required for RS256")
         return self
@@ -57,14 +75,26 @@ class Settings(BaseSettings):
             return self.jwt_private_key.get_secret_value()
         if self.jwt_secret:
             return self.jwt_secret.get_secret_value()
-        # Development and tests only (production refuses to start without a secret).
-        return "recourse-development-secret-not-for-production"
+        # Development and tests only (production refuses to start without a strong secret).
+        return DEVELOPMENT_JWT_SECRET
 
     def verifying_key(self) -> str:
         if self.jwt_algorithm == "RS256":
             assert self.jwt_public_key is not None
             return self.jwt_public_key
         return self.signing_key()
+
+
+def _check_production_secret(secret: SecretStr | None) -> None:
+    if not secret:
+        raise ValueError("JWT_SECRET is required in production")
+    value = secret.get_secret_value()
+    if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+        raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production")
+    # A long but guessable key is no key: the development default, or one repeated character or
+    # short pattern ("xxxx…", "abababab…"). Generate one with `openssl rand -base64 48`.
+    if value == DEVELOPMENT_JWT_SECRET or len(set(value)) < 8:
+        raise ValueError("JWT_SECRET is too weak for production; use a random value (openssl rand -base64 48)")
 
 
 @lru_cache

@@ -1,11 +1,14 @@
 """Password hashing (argon2id through passlib's CryptContext, off the event loop) and JWTs."""
 
 import hashlib
+import os
 import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +28,34 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
     return await run_in_threadpool(password_context.verify, password, password_hash or _DUMMY_HASH)
+
+
+class HashQueueFull(Exception):
+    """More logins are waiting for a hash slot than the queue allows."""
+
+
+class HashLimiter:
+    """At most `slots` password verifications at once (argon2 is CPU bound: more threads than cores
+    only make every login slower), at most `queue` waiting; beyond that the caller is refused at
+    once instead of queueing without bound while holding a request open."""
+
+    def __init__(self, slots: int | None = None, queue: int = 32) -> None:
+        self._limiter = anyio.CapacityLimiter(slots or _cores())
+        self._queue = queue
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        # No await between the check and taking a place in the queue, so the check is exact.
+        if self._limiter.available_tokens < 1 and self._limiter.statistics().tasks_waiting >= self._queue:
+            raise HashQueueFull
+        return await anyio.to_thread.run_sync(
+            password_context.verify, password, password_hash or _DUMMY_HASH, limiter=self._limiter)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 class InvalidToken(Exception):
@@ -53,6 +84,9 @@ def create_access_token(
     return jwt.encode(claims, settings.signing_key(), algorithm=settings.jwt_algorithm), ttl
 
 
+REQUIRED_CLAIMS = ("aud", "iss", "exp", "iat", "jti", "sub")
+
+
 def decode_access_token(token: str) -> dict[str, Any]:
     settings = get_settings()
     try:
@@ -69,10 +103,15 @@ def decode_access_token(token: str) -> dict[str, Any]:
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require_exp": True, "require_iat": True, "require_sub": True, "require_jti": True},
+            # python-jose skips the audience check when the token has no `aud` at all: require it
+            # (and every other claim we issue) so that a token minted for nobody is not for us.
+            options={f"require_{claim}": True for claim in REQUIRED_CLAIMS},
         )
     except JWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    missing = [claim for claim in REQUIRED_CLAIMS if claims.get(claim) in (None, "")]
+    if missing:  # belt and braces: the library's `require_*` options only test presence
+        raise InvalidToken("missing claims: " + ", ".join(missing))
     if claims.get("typ") != "access" or "grp" not in claims:
         raise InvalidToken("not an access token")
     return claims

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "approval_round"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "login_throttle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -82,6 +82,23 @@ async def test_token_for_another_audience_is_refused(client, org):
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("claim", ["aud", "iss", "exp", "iat", "jti", "sub"])
+async def test_token_without_a_required_claim_is_refused(client, org, claim):
+    claims = _claims(org, "admin")
+    del claims[claim]
+    token = jwt.encode(claims, get_settings().signing_key(), "HS256")
+    response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "auth.invalid_token"
+
+
+@pytest.mark.parametrize("claims", [{"sub": 12}, {"grp": None}, {"aud": ""}, {"jti": ""}])
+async def test_token_with_malformed_claims_is_401_not_500(client, org, claims):
+    token = jwt.encode(_claims(org, "admin", **claims), get_settings().signing_key(), "HS256")
+    response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
 async def test_missing_token_is_401_problem(client):
     response = await client.get("/api/v1/me")
     assert response.status_code == 401
@@ -116,23 +133,6 @@ async def test_logout_revokes_the_family(client):
     assert again.status_code == 401
 
 
-async def test_ten_failed_logins_in_a_day_lock_the_account(client, auth, org):
-    for _ in range(9):
-        assert (await login(client, "sales2", "wrong-password")).status_code == 401
-    assert (await login(client, "sales2")).status_code == 200  # nine failures: still open
-    for _ in range(10):
-        await login(client, "sales2", "wrong-password")
-    locked = await login(client, "sales2")
-    assert locked.status_code == 403
-    assert locked.json()["code"] == "auth.account_locked"
-    # Existing access tokens stop working too.
-    assert (await client.get("/api/v1/me", headers=auth("sales2"))).status_code == 401
-    # An administrator unlocks; the user can log in again.
-    unlock = await client.post(f"/api/v1/users/{org.users['sales2'].id}/unlock", headers=auth("admin"))
-    assert unlock.status_code == 200, unlock.text
-    assert (await login(client, "sales2")).status_code == 200
-
-
 async def test_locked_user_cannot_refresh(client, auth, org):
     tokens = (await login(client, "collector2")).json()
     assert (await client.post(f"/api/v1/users/{org.users['collector2'].id}/lock",
@@ -148,7 +148,9 @@ async def test_disabling_a_user_revokes_refresh_tokens(client, auth, org):
     assert response.status_code == 200, response.text
     assert (await client.post("/api/v1/auth/refresh",
                               json={"refresh_token": tokens["refresh_token"]})).status_code == 401
-    assert (await login(client, "collector2")).status_code == 403
+    # Answered like a wrong password: the response never tells whether the password was right.
+    refused = await login(client, "collector2")
+    assert refused.status_code == 401 and refused.json()["code"] == "auth.invalid_credentials"
 
 
 async def test_me_reports_permissions_and_scope(client, auth, org):
