@@ -295,12 +295,18 @@ async def chain_heads(session: AsyncSession) -> dict[uuid.UUID, tuple[int, str]]
     return {gid: (seq, digest) for gid, seq, digest in rows}
 
 
+async def latest_checkpoints(session: AsyncSession) -> dict[uuid.UUID, tuple[int, str]]:
+    """Each group's newest checkpoint in the table."""
+    rows = await session.execute(
+        select(AuditCheckpoint.group_id, AuditCheckpoint.seq, AuditCheckpoint.hash)
+        .ext(distinct_on(AuditCheckpoint.group_id))
+        .order_by(AuditCheckpoint.group_id, AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()))
+    return {gid: (seq, digest) for gid, seq, digest in rows}
+
+
 async def stored_checkpoints(session: AsyncSession) -> Checkpoints:
-    result: Checkpoints = {}
-    rows = await session.execute(select(AuditCheckpoint.group_id, AuditCheckpoint.seq, AuditCheckpoint.hash))
-    for gid, seq, digest in rows:
-        result.setdefault(gid, {}).setdefault(seq, set()).add(digest)
-    return result
+    # The newest per group is enough: its hash covers every earlier row through the chain.
+    return {gid: {seq: {digest}} for gid, (seq, digest) in (await latest_checkpoints(session)).items()}
 
 
 def merge_checkpoints(*sources: Checkpoints) -> Checkpoints:
@@ -364,12 +370,7 @@ async def write_checkpoints(session: AsyncSession) -> dict[str, Any]:
     head in audit_checkpoint and in the log (which lives outside the database)."""
     summary = _CheckpointSummary()
     heads = await chain_heads(session)
-    last: dict[uuid.UUID, tuple[int, str]] = {
-        gid: (seq, digest) for gid, seq, digest in await session.execute(
-            select(AuditCheckpoint.group_id, AuditCheckpoint.seq, AuditCheckpoint.hash)
-            .ext(distinct_on(AuditCheckpoint.group_id))
-            .order_by(AuditCheckpoint.group_id, AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()))
-    }
+    last = await latest_checkpoints(session)
     for gid in sorted(set(last) - set(heads), key=str):
         summary.broken.append(str(gid))
         log.error("audit chain lost every event after a checkpoint", extra={"group_id": str(gid),
