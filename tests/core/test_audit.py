@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cli import _verify_audit
+from app.cli import _app_role_problem, _verify_audit
 from app.core import db as core_db
 from app.core import jobs
 from app.core.audit import (
@@ -284,3 +284,9 @@ def test_production_requires_an_audit_key_of_at_least_32_bytes():
     with pytest.raises(ValidationError, match="at least 32 bytes"):
         Settings(**base, audit_hmac_key="short")
     assert Settings(**base, audit_hmac_key="k" * 32).audit_key() == b"k" * 32
+
+
+async def test_serve_flags_an_app_connection_that_could_rewrite_the_trail(database_urls):
+    owner_url, app_url = database_urls
+    assert await _app_role_problem(app_url) is None
+    assert "can rewrite audit_event" in await _app_role_problem(owner_url)  # production refuses to serve
