@@ -3,6 +3,7 @@ expose tampering; the app's database role cannot rewrite the trail at all."""
 
 import hashlib
 import json
+import secrets
 import uuid
 
 import pytest
@@ -278,12 +279,13 @@ async def test_verify_audit_refuses_a_malformed_checkpoint_file(database_urls, t
 
 
 def test_production_requires_an_audit_key_of_at_least_32_bytes():
-    base = {"environment": "production", "jwt_secret": "s" * 40}
+    base = {"environment": "production", "jwt_secret": secrets.token_urlsafe(48)}
     with pytest.raises(ValidationError, match="AUDIT_HMAC_KEY is required"):
         Settings(**base)
     with pytest.raises(ValidationError, match="at least 32 bytes"):
         Settings(**base, audit_hmac_key="short")
-    assert Settings(**base, audit_hmac_key="k" * 32).audit_key() == b"k" * 32
+    key = secrets.token_urlsafe(32)
+    assert Settings(**base, audit_hmac_key=key).audit_key() == key.encode()
 
 
 async def test_serve_flags_an_app_connection_that_could_rewrite_the_trail(database_urls):
