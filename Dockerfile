@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Recourse: build the locked environment, then run it as a non-root user.
-# Configured only by environment (see README): DATABASE_URL and JWT_SECRET are required.
+# Configured only by environment (see README): DATABASE_URL (the app role), DATABASE_OWNER_URL
+# (the tables' owner, for the migrations `serve` runs first), JWT_SECRET and AUDIT_HMAC_KEY are required.
 
 FROM python:3.11-slim AS build
 ENV UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy

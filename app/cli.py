@@ -13,19 +13,28 @@ from app.core.config import PROJECT_ROOT, get_settings
 
 
 def database_url(start_embedded: bool = True) -> tuple[str, bool]:
-    """(url, embedded?) The external DATABASE_URL, or the embedded server's."""
+    """(url, embedded?) The URL the app connects with: DATABASE_URL, or the embedded server's."""
+    url, _, embedded = database_urls(start_embedded)
+    return url, embedded
+
+
+def database_urls(start_embedded: bool = True) -> tuple[str, str, bool]:
+    """(app url, owner url, embedded?) The app's role may not rewrite append-only tables; the
+    owner runs migrations (DATABASE_OWNER_URL, or DATABASE_URL when only one is given)."""
     settings = get_settings()
     if settings.database_url:
-        return settings.database_url, False
+        return settings.database_url, settings.database_owner_url or settings.database_url, False
     if not start_embedded:
         raise SystemExit("DATABASE_URL is not set")
     from app import embedded_db  # noqa: PLC0415
 
-    server, url = embedded_db.start(Path(settings.data_dir) / "pg")
+    server, owner_url = embedded_db.start(Path(settings.data_dir) / "pg", app_role=settings.database_app_role)
     _servers.append(server)
+    url = embedded_db.with_user(owner_url, settings.database_app_role)
     os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_OWNER_URL"] = owner_url
     get_settings.cache_clear()
-    return url, True
+    return url, owner_url, True
 
 
 _servers: list[object] = []
@@ -79,12 +88,15 @@ def main(argv: list[str] | None = None) -> int:
                       help="allow seeding an external DATABASE_URL (never done automatically)")
     export = sub.add_parser("export-openapi", help="write openapi/v1.json and openapi/mobile-v1.json")
     export.add_argument("--check", action="store_true", help="fail if the committed files differ")
-    sub.add_parser("verify-audit", help="recompute every group's audit hash chain")
+    verify = sub.add_parser("verify-audit", help="recompute every group's audit chain and check its checkpoints")
+    verify.add_argument("--checkpoint", metavar="FILE", type=Path,
+                        help="also check the checkpoints in FILE (JSON lines), then append the verified heads")
     unlock = sub.add_parser("unlock-user", help="unlock a login-locked account (audited); the way back in "
                                                 "when no administrator can log in")
     unlock.add_argument("username")
     unlock.add_argument("--group", help="the user's group code; refuse if the user is in another group")
-    sub.add_parser("database-url", help="start the embedded database if needed and print its URL")
+    dburl = sub.add_parser("database-url", help="start the embedded database if needed and print its URL")
+    dburl.add_argument("--owner", action="store_true", help="the owner's URL (migrations) instead of the app's")
     job = sub.add_parser("run-job", help="run one round of a periodic job now (for cron)")
     job.add_argument("name")
     args = parser.parse_args(argv)
@@ -92,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-openapi":
         return export_openapi(args.check)
     if args.command == "serve":
-        url, embedded = database_url()
-        migrate(url)
+        url, owner_url, embedded = database_urls()
+        migrate(owner_url)
+        if problem := asyncio.run(_app_role_problem(url)):
+            if get_settings().environment == "production":
+                print(f"Refusing to serve: {problem}", file=sys.stderr)
+                return 2
+            print(f"WARNING: {problem}", file=sys.stderr, flush=True)
         if embedded and not args.no_seed and asyncio.run(_seed(url, only_if_empty=True)):
             print("Loaded the demo data into the empty embedded database.", flush=True)
         import uvicorn  # noqa: PLC0415
@@ -103,48 +120,86 @@ def main(argv: list[str] | None = None) -> int:
                     proxy_headers=True, forwarded_allow_ips="127.0.0.1")
         return 0
     if args.command == "migrate":
-        migrate(database_url()[0])
+        migrate(database_urls()[1])
         return 0
     if args.command == "seed-demo":
-        url, embedded = database_url()
+        url, owner_url, embedded = database_urls()
         if not embedded and not args.force_external:
             print("Refusing to seed an external DATABASE_URL without --force-external.", file=sys.stderr)
             return 2
-        migrate(url)
+        migrate(owner_url)
         if not asyncio.run(_seed(url, only_if_empty=True)):
             print("The database already has data; nothing loaded.", file=sys.stderr)
             return 1
         print("Demo data loaded.")
         return 0
     if args.command == "verify-audit":
-        return asyncio.run(_verify_audit(database_url()[0]))
+        return asyncio.run(_verify_audit(database_url()[0], args.checkpoint))
     if args.command == "unlock-user":
         return asyncio.run(_unlock_user(database_url()[0], args.username, args.group))
     if args.command == "run-job":
         return asyncio.run(_run_job(database_url()[0], args.name))
     if args.command == "database-url":
-        print(database_url()[0])
+        app_url, owner_url, _ = database_urls()
+        print(owner_url if args.owner else app_url)
         return 0
     return 2
 
 
-async def _verify_audit(url: str) -> int:
-    from sqlalchemy import select  # noqa: PLC0415
+async def _app_role_problem(url: str) -> str | None:
+    """Why the app's connection could rewrite the audit trail, or None when it cannot."""
+    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
-    from app.core import db  # noqa: PLC0415
-    from app.core.audit import verify_chain  # noqa: PLC0415
+    from app.core.db import to_async_url  # noqa: PLC0415
+
+    engine = create_async_engine(to_async_url(url))
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("""
+                SELECT current_user AS role, r.rolsuper AS superuser,
+                       pg_has_role(current_user, c.relowner, 'USAGE') AS owner,
+                       has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
+                           OR has_table_privilege(c.oid, 'TRUNCATE') AS rewrite
+                FROM pg_class c JOIN pg_roles r ON r.rolname = current_user
+                WHERE c.oid = 'audit_event'::regclass"""))).mappings().one()
+    finally:
+        await engine.dispose()
+    if row["superuser"] or row["owner"] or row["rewrite"]:
+        return (f"the app connects as {row['role']!r}, which can rewrite audit_event; give the app "
+                "DATABASE_URL as the app role (DATABASE_APP_ROLE) and migrations DATABASE_OWNER_URL")
+    return None
+
+
+async def _verify_audit(url: str, checkpoint_file: Path | None = None) -> int:
+    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine  # noqa: PLC0415
+
+    from app.core import audit  # noqa: PLC0415
+    from app.core.db import to_async_url  # noqa: PLC0415
     from app.org.models import Group  # noqa: PLC0415
 
-    db.configure_engine(url)
-    failures = 0
-    async with db.session_factory()() as session:
-        for group in (await session.scalars(select(Group).order_by(Group.code))).all():
-            report = await verify_chain(session, group.id)
-            status = "ok" if report.ok else f"BROKEN at seq {report.broken_at_seq}: {report.reason}"
-            print(f"{group.code}: {report.checked} events checked, {status}")
-            failures += 0 if report.ok else 1
-    await db.get_engine().dispose()
-    return 1 if failures else 0
+    try:
+        external = audit.read_checkpoint_file(checkpoint_file) if checkpoint_file else {}
+    except (OSError, ValueError) as exc:
+        print(f"Cannot read the checkpoint file: {exc}", file=sys.stderr)
+        return 2
+    # An engine of its own: nothing global is reconfigured (tests call this in-process).
+    engine = create_async_engine(to_async_url(url))
+    try:
+        async with async_sessionmaker(engine)() as session:
+            codes = dict((await session.execute(select(Group.id, Group.code))).all())
+            reports = await audit.verify_all(session, external)
+    finally:
+        await engine.dispose()
+    for report in sorted(reports, key=lambda r: codes.get(r.group_id, str(r.group_id))):
+        status = "ok" if report.ok else f"BROKEN at seq {report.broken_at_seq}: {report.reason}"
+        print(f"{codes.get(report.group_id, report.group_id)}: {report.checked} events checked, "
+              f"{report.checkpoints} checkpoints reached, {status}")
+    if checkpoint_file:
+        added = audit.append_checkpoint_file(checkpoint_file, reports, external)
+        print(f"{added} checkpoints appended to {checkpoint_file}")
+    return 0 if all(r.ok for r in reports) else 1
 
 
 async def _unlock_user(url: str, username: str, group: str | None) -> int:

@@ -1,7 +1,13 @@
 """Test harness: one throwaway embedded PostgreSQL per run (unless TEST_DATABASE_URL), migrated to
-head once, the demo organisation committed once; each test runs in a transaction rolled back at
-the end, handed to the app through its session provider."""
+head once as the owner, the demo organisation committed once; each test runs in a transaction
+rolled back at the end, handed to the app through its session provider. The app, `engine`, `org`
+and `db` connect as the app role (DATABASE_APP_ROLE), which may not rewrite append-only tables;
+`owner_engine` is the owner, for what only the owner (or an attacker with its rights) may do.
 
+With TEST_DATABASE_URL (the owner), the app role logs in through TEST_DATABASE_APP_URL, or
+through the same URL with the role's name and no password (trust or peer authentication)."""
+
+import asyncio
 import os
 import tempfile
 import uuid
@@ -15,8 +21,8 @@ os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 32)
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
 
 from app.core import db as core_db  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
@@ -24,35 +30,62 @@ from app.core.security import create_access_token  # noqa: E402
 from app.demo.seed import DEMO_PASSWORD, DemoOrg, seed_org  # noqa: E402
 
 
-def _database_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
+def _database_urls() -> tuple[str, str]:
+    """(owner url, app url)"""
     from app import embedded_db
 
+    role = get_settings().database_app_role
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        asyncio.run(_create_role(url, embedded_db.create_role_sql(role)))
+        return url, os.environ.get("TEST_DATABASE_APP_URL") or embedded_db.with_user(url, role)
     data_dir = Path(tempfile.mkdtemp(prefix="recourse-test-"))
-    server, url = embedded_db.start(data_dir / "pg", cleanup="delete")
+    server, url = embedded_db.start(data_dir / "pg", cleanup="delete", app_role=role)
     _keep_alive.append(server)
-    return url
+    return url, embedded_db.with_user(url, role)
+
+
+async def _create_role(url: str, sql: str) -> None:
+    owner = create_async_engine(core_db.to_async_url(url))
+    async with owner.begin() as conn:
+        await conn.execute(text(sql))
+    await owner.dispose()
 
 
 _keep_alive: list[object] = []
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    url = _database_url()
-    os.environ["DATABASE_URL"] = url
+def database_urls() -> tuple[str, str]:
+    """(owner url, app url), the database migrated to head by the owner."""
+    owner_url, app_url = _database_urls()
+    os.environ["DATABASE_URL"] = app_url
+    os.environ["DATABASE_OWNER_URL"] = owner_url
     get_settings.cache_clear()
     from app.cli import migrate
 
-    migrate(url)
-    return url
+    migrate(owner_url)
+    return owner_url, app_url
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: str):
-    engine = core_db.configure_engine(database_url)
+def database_url(database_urls) -> str:
+    """The owner's URL: for migrations and creating databases. The app uses the app role's."""
+    return database_urls[0]
+
+
+@pytest.fixture(scope="session")
+async def engine(database_urls):
+    """The app's engine, logged in as the app role."""
+    engine = core_db.configure_engine(database_urls[1])
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(database_urls):
+    """The tables' owner (a superuser on the embedded server): tampering no app role can do."""
+    engine = create_async_engine(core_db.to_async_url(database_urls[0]))
     yield engine
     await engine.dispose()
 

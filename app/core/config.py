@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     # defaults (the development JWT secret); pydantic refuses anything else at startup.
     environment: Literal["development", "test", "production"] = "development"
     database_url: str | None = None
+    # The app connects as a role that may not UPDATE/DELETE append-only tables (audit trail);
+    # migrations run as the tables' owner: DATABASE_OWNER_URL, or DATABASE_URL when unset.
+    database_owner_url: str | None = None
+    database_app_role: str = Field("recourse_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Keys the audit hash chain (HMAC-SHA256); kept outside the database, >= 32 bytes.
+    audit_hmac_key: SecretStr | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
 
     # JWT: HS256 with JWT_SECRET, or RS256 with a PEM key pair. Production has no default secret.
@@ -68,6 +74,20 @@ class Settings(BaseSettings):
             if self.jwt_algorithm == "RS256" and not (self.jwt_private_key and self.jwt_public_key):
                 raise ValueError("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required for RS256")
         return self
+
+    @model_validator(mode="after")
+    def _audit_key_rules(self) -> "Settings":
+        if self.audit_hmac_key is not None and len(self.audit_hmac_key.get_secret_value().encode()) < 32:
+            raise ValueError("AUDIT_HMAC_KEY must be at least 32 bytes")
+        if self.environment == "production" and self.audit_hmac_key is None:
+            raise ValueError("AUDIT_HMAC_KEY is required in production")
+        return self
+
+    def audit_key(self) -> bytes:
+        if self.audit_hmac_key is not None:
+            return self.audit_hmac_key.get_secret_value().encode()
+        # Development and tests only (production refuses to start without a key).
+        return b"recourse-development-audit-key-not-for-production"
 
     def signing_key(self) -> str:
         if self.jwt_algorithm == "RS256":

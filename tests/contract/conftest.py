@@ -56,16 +56,18 @@ async def _seed(url: str):
 
 
 @pytest.fixture(scope="session")
-def contract_server(database_url):
+def contract_server(database_url, database_urls):
     name = f"recourse_contract_{uuid.uuid4().hex[:8]}"
     url = _with_database(database_url, name)
+    app_url = _with_database(database_urls[1], name)  # the server runs as the app role, like production
     asyncio.run(_create_database(database_url, name))
     from app.cli import migrate
 
     migrate(url)
-    org = asyncio.run(_seed(url))
+    org = asyncio.run(_seed(app_url))
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": app_url, "DATABASE_OWNER_URL": url, "ENVIRONMENT": "test",
+           "LOG_LEVEL": "WARNING"}
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would stall it.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
