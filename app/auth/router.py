@@ -17,6 +17,7 @@ from app.auth.schemas import (
 from app.core.db import commit
 from app.core.principal import Principal, require
 from app.core.routing import get_session
+from app.core.types import Text
 from app.org import repository as org_repo
 from app.org.models import Company, Department, Group, User
 
@@ -33,9 +34,9 @@ def build_auth_routers(client: str):
                  summary="Log in with the OAuth2 password form")
     async def token(
         session: Session,
-        username: Annotated[str, Form(min_length=1, max_length=64)],
-        password: Annotated[str, Form(min_length=1, max_length=128)],
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[Text(64), Form(min_length=1, max_length=64)],
+        password: Annotated[Text(128), Form(min_length=1, max_length=128)],
+        grant_type: Annotated[Text(20) | None, Form(pattern="^password$")] = None,
     ) -> TokenResponse:
         outcome = await service.login(session, username, password, client)
         if outcome.error is not None:

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import pick
 from app.core.principal import Principal
 from app.customers import normalize as norm
 from app.customers import pool
@@ -108,7 +110,14 @@ def template() -> bytes:
 @dataclass
 class ImportOutcome:
     customers: list[Customer]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _similar_warning(row: int, names: list[str]) -> dict[str, Any]:
+    """A structured warning: where (row, column), what (a stable code), and a message in the
+    request's language."""
+    return {"row": row, "column": LETTER["name"], "code": "customer.similar_name",
+            "message": pick({"zh-CN": "相似客户：" + "、".join(names), "en": "Similar customers: " + ", ".join(names)})}
 
 
 class _Errors:
@@ -323,14 +332,14 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
                            titles={"zh-CN": "导入文件有误，未导入任何数据", "en": "Import file has errors"},
                            errors=shown)
 
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     customers: list[Customer] = []
     for number, item in parsed:
         company, owner = item["company"], item["owner"]
         cr = rules_by_company[company.id]
         similar = [h.name for h in await duplicate_check(session, principal, name=item["name"], limit=3)]
         if similar:
-            warnings.append(f"第 {number} 行：相似客户 " + "、".join(similar))
+            warnings.append(_similar_warning(number, similar))
         customer = Customer(
             group_id=principal.group_id, company_id=company.id, kind=item["kind"], name=item["name"],
             name_norm=item["name_norm"], credit_code=item["credit_code"], id_number=item["id_number"],
@@ -375,9 +384,18 @@ def export_rows(views: list[CustomerOut], companies: dict[uuid.UUID, str],
     ] for v in views]
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _inert(cell: Any) -> Any:
-    # Spreadsheet formula injection: a text cell starting with = + - @ must stay text.
-    return ("'" + cell) if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell
+    """A cell that is safe in any spreadsheet, whatever was stored (rows older than today's
+    validation, or written by other means): characters XML 1.0 cannot carry are dropped (openpyxl
+    refuses them and the whole export would fail), and a text cell starting like a formula
+    (= + - @, tab, line break) is prefixed with ' so it stays text (formula injection)."""
+    if not isinstance(cell, str):
+        return cell
+    cell = ILLEGAL_CHARACTERS_RE.sub("", cell.encode("utf-8", "replace").decode("utf-8"))
+    return ("'" + cell) if cell.startswith(FORMULA_TRIGGERS) else cell
 
 
 def to_xlsx(rows: list[list[Any]]) -> bytes:
