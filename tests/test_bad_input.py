@@ -214,3 +214,21 @@ async def test_export_works_with_control_characters_already_stored(client, auth,
     assert "存量坏字符公司" in csv_names
     assert "'=HYPERLINK(\"http://evil\")" in csv_names
     assert not any(ch in csv_response.content.decode("utf-8-sig") for ch in "\x01\x1f")
+
+
+async def test_import_refuses_cells_with_control_characters(client, auth):
+    from openpyxl import Workbook
+
+    from app.customers.importexport import HEADERS
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADERS)
+    ws.append(["公司", "控制\x7f字符公司", "", "", "", "", "", "意向", "B", 500, "", "C01", "", ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = await client.post("/api/v1/customers/import", headers=auth("admin"),
+                                 files={"file": ("c.xlsx", buf.getvalue(), XLSX_MEDIA_TYPE)})
+    problem = assert_4xx_problem(response, 422)
+    assert problem["code"] == "customer.import_invalid"
+    assert [e["pointer"] for e in problem["errors"]] == ["/file/rows/2/B"]

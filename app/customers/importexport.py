@@ -43,6 +43,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.i18n import pick
 from app.core.principal import Principal
+from app.core.types import has_control_characters
 from app.customers import normalize as norm
 from app.customers import pool
 from app.customers.models import Customer
@@ -208,6 +209,11 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
 
     parsed: list[tuple[int, dict[str, Any]]] = []
     for number, r in rows:
+        # The same rule as the API's text fields (app/core/types.py): no control characters;
+        # notes may hold tabs and line breaks.
+        for key, value in r.items():
+            if has_control_characters(value, multiline=key == "notes"):
+                errors.add(number, key, "不能包含控制字符")
         item: dict[str, Any] = {}
         kind = KIND_WORDS.get(r["kind"] or "公司")
         if kind is None:
