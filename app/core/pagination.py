@@ -199,7 +199,7 @@ def sort_param(choices: dict[str, SortKey], default: str) -> Any:
 
     def dependency(
         sort: Annotated[str, Query(description=f"One of: {', '.join(names)} (prefix '-' for descending)",
-                                   pattern=r"^-?[a-z_]{1,40}$")] = default,
+                                   max_length=41, pattern=r"^-?[a-z_]{1,40}$")] = default,
     ) -> SortKey:
         descending = sort.startswith("-")
         key = choices.get(sort.removeprefix("-"))

@@ -136,7 +136,7 @@ Money = Annotated[
     BeforeValidator(_decimal_text(_MONEY, "money_format",
                                   "Must be a decimal string with at most two decimals, e.g. \"1234.50\"")),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1234.50"],
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "maxLength": 20, "examples": ["1234.50"],
                     "description": "Decimal string, at most 2 decimals (CNY)"}, mode="validation"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"],
                     "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
@@ -148,7 +148,7 @@ PositiveMoney = Annotated[
     BeforeValidator(_decimal_text(_POSITIVE_MONEY, "money_positive",
                                   "Must be a decimal string above 0, at most two decimals, e.g. \"1234.50\"")),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": POSITIVE_MONEY_PATTERN, "examples": ["1234.50"],
+    WithJsonSchema({"type": "string", "pattern": POSITIVE_MONEY_PATTERN, "maxLength": 19, "examples": ["1234.50"],
                     "description": "Decimal string greater than 0, at most 2 decimals (CNY)"}, mode="validation"),
     WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1234.50"],
                     "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
@@ -160,7 +160,8 @@ Rate = Annotated[
     BeforeValidator(_decimal_text(_RATE, "rate_format",
                                   "Must be a non-negative decimal string with at most 8 decimals, e.g. \"0.0005\"")),
     PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "examples": ["0.0005"]}, mode="validation"),
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "maxLength": 12, "examples": ["0.0005"]},
+                   mode="validation"),
     WithJsonSchema({"type": "string", "examples": ["0.0005"]}, mode="serialization"),
 ]
 """A rate (a daily penalty rate, a share): a non-negative decimal string, never a float."""
