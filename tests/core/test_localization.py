@@ -60,3 +60,14 @@ async def test_import_warnings_are_structured_and_localized(client, auth):
         assert {k: warning[k] for k in ("row", "column", "code")} == {
             "row": 2, "column": "B", "code": "customer.similar_name"}
         assert warning["message"].startswith(prefix) and "警告测试重工集团有限公司" in warning["message"]
+
+
+async def test_import_errors_follow_accept_language(client, auth):
+    content = _xlsx("")  # the name is required
+    for language, expected in (("zh-CN", "第 2 行 B 列（客户名称）: 必填"),
+                               ("en", "Row 2, column B (客户名称): required")):
+        response = await client.post("/api/v1/customers/import",
+                                     headers=auth("admin", **{"Accept-Language": language}),
+                                     files={"file": ("c.xlsx", content, XLSX_MEDIA_TYPE)})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"pointer": "/file/rows/2/B", "message": expected}]
