@@ -21,6 +21,7 @@ BODY_CASES = [
     # customers
     ("customer-name-nul", "POST", "/api/v1/customers", "sales1", {"name": "坏\x00名"}),
     ("customer-name-ctrl", "POST", "/api/v1/customers", "sales1", {"name": "坏\x01名"}),
+    ("customer-name-del", "POST", "/api/v1/customers", "sales1", {"name": "坏\x7f名"}),
     ("customer-address-40k", "POST", "/api/v1/customers", "sales1", {"name": "长地址公司", "addresses": [HUGE]}),
     ("customer-tag-40k", "POST", "/api/v1/customers", "sales1", {"name": "长标签公司", "tags": [HUGE]}),
     ("customer-notes-nul", "POST", "/api/v1/customers", "sales1", {"name": "备注公司", "notes": "a\x00b"}),
@@ -119,6 +120,13 @@ async def test_bad_body_is_a_422_problem(client, auth, method, path, user, body)
     response = await client.request(method, path, json=body, headers=auth(user) if user else {})
     problem = assert_4xx_problem(response, 422)
     assert problem["code"] == "request.validation_failed"
+
+
+async def test_a_lone_surrogate_escape_in_json_is_a_422_problem(client, auth):
+    # Valid JSON, but not encodable as UTF-8: it must never reach the driver.
+    response = await client.post("/api/v1/customers", content=b'{"name": "bad\\ud800name"}',
+                                 headers=auth("sales1", **{"content-type": "application/json"}))
+    assert_4xx_problem(response, 422)
 
 
 @pytest.mark.parametrize(("path", "user", "params"), [c[1:] for c in QUERY_CASES], ids=[c[0] for c in QUERY_CASES])
