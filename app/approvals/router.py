@@ -36,6 +36,7 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable, readable
+from app.core.types import Text
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
@@ -60,7 +61,7 @@ FLOW_SORTS = {"request_type": SortKey("request_type", ApprovalFlow.request_type)
 @router.get("/approval-flows", response_model=Page[FlowOut], operation_id="list_approval_flows")
 async def list_flows(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), page: Page_,
                      sort: Annotated[SortKey, Depends(sort_param(FLOW_SORTS, "request_type"))],
-                     request_type: Annotated[str | None, Query(max_length=60)] = None,
+                     request_type: Annotated[Text(60) | None, Query(max_length=60)] = None,
                      company_id: uuid.UUID | None = None, is_active: bool | None = None) -> Page[FlowOut]:
     stmt = readable(principal, ApprovalFlow)
     if request_type is not None:
@@ -124,7 +125,7 @@ async def list_approvals(
     waiting_on: Annotated[Literal["me"] | None, Query(description="`me`: the caller's inbox")] = None,
     submitted_by: Annotated[Literal["me"] | None, Query(description="`me`: what the caller submitted")] = None,
     status: InstanceStatusLiteral | None = None,
-    type_: Annotated[str | None, Query(alias="type", max_length=60, description="Request type")] = None,
+    type_: Annotated[Text(60) | None, Query(alias="type", max_length=60, description="Request type")] = None,
     overdue_hours: Annotated[int | None, Query(ge=1, le=8760,
                                                description="Pending and waiting on its step longer than this")] = None,
 ) -> Page[ApprovalSummary]:

@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.types import Bool, MultilineText, Text
+
 ID_LIST_MAX = 50
 
 
@@ -55,27 +57,27 @@ Rule = Annotated[
 
 
 class StepIn(_In):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text(100, min_length=1)
     rule: Rule
     mode: Literal["any", "all"] = Field("any", description="any: one approver suffices; all: countersign")
-    condition: str | None = Field(
-        None, max_length=500,
+    condition: Text(500) | None = Field(
+        None,
         description="Optional condition on the request's fields, e.g. `amount > 1000 and amount <= 5000`, "
                     "`company in [C01, C02]`. The step applies only when it holds.")
 
 
 class FlowCreate(_In):
-    request_type: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
+    request_type: Text(60, min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
     company_id: uuid.UUID | None = Field(None, description="Omit for the group's flow; a company's flow overrides it")
-    name: str = Field(min_length=1, max_length=200)
+    name: Text(200, min_length=1)
     steps: list[StepIn] = Field(min_length=1, max_length=20)
 
 
 class FlowUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Text(200, min_length=1) | None = None
     steps: list[StepIn] | None = Field(None, min_length=1, max_length=20,
                                        description="New steps: creates a new version; running instances keep theirs")
-    is_active: bool | None = None
+    is_active: Bool | None = None
 
 
 class StepDef(BaseModel):
@@ -227,29 +229,32 @@ def _not_blank(value: str | None) -> str | None:
 StepGuard = Field(None, description="The step the caller is deciding; 409 if the instance has moved on")
 
 
+Comment = MultilineText(2000)
+
+
 class ApproveBody(_In):
-    comment: str | None = Field(None, max_length=2000)
+    comment: Comment | None = None
     step_id: uuid.UUID | None = StepGuard
 
 
 class RejectBody(_In):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultilineText(2000, min_length=1)
     step_id: uuid.UUID | None = StepGuard
 
     _reason = field_validator("reason")(_not_blank)
 
 
 class WithdrawBody(_In):
-    reason: str | None = Field(None, max_length=2000)
+    reason: Comment | None = None
 
 
 class UrgeBody(_In):
-    comment: str | None = Field(None, max_length=500)
+    comment: MultilineText(500) | None = None
 
 
 class TransferBody(_In):
     to_user_id: uuid.UUID
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultilineText(2000, min_length=1)
     step_id: uuid.UUID | None = StepGuard
 
     _reason = field_validator("reason")(_not_blank)

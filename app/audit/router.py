@@ -11,7 +11,7 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import readable
-from app.core.types import Timestamp
+from app.core.types import Text, Timestamp
 from app.org.permissions import AUDIT_READ
 
 router = api_router(tags=["audit"])
@@ -23,9 +23,9 @@ async def list_audit_events(
     session: Annotated[AsyncSession, Depends(get_session)],
     principal: Requires(AUDIT_READ),
     page: Annotated[PageParams, Depends(page_params)],
-    entity_type: Annotated[str | None, Query(max_length=60)] = None,
-    entity_id: Annotated[str | None, Query(max_length=100)] = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
+    entity_type: Annotated[Text(60) | None, Query(max_length=60)] = None,
+    entity_id: Annotated[Text(100) | None, Query(max_length=100)] = None,
+    action: Annotated[Text(100) | None, Query(max_length=100)] = None,
     actor_id: uuid.UUID | None = None,
     company_id: uuid.UUID | None = None,
     since: Timestamp | None = None,

@@ -20,6 +20,7 @@ from app.core.principal import Principal, require
 from app.core.routers import api_router, public_router
 from app.core.routing import default_session_provider, get_session
 from app.core.security import HashLimiter
+from app.core.types import Text
 from app.org import repository as org_repo
 from app.org.models import Company, Department, Group, User
 
@@ -58,9 +59,9 @@ def build_auth_routers(client: str):
                             "`Retry-After`. A locked or disabled account answers like a wrong password.")
     async def token(
         request: Request,
-        username: Annotated[str, Form(min_length=1, max_length=64)],
-        password: Annotated[str, Form(min_length=1, max_length=128)],
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[Text(64), Form(min_length=1, max_length=64)],
+        password: Annotated[Text(128), Form(min_length=1, max_length=128)],
+        grant_type: Annotated[Text(20) | None, Form(pattern="^password$")] = None,
     ) -> TokenResponse:
         host = request.client.host if request.client else None
         return await service.login(_sessions(request), _hash_limiter(request), username, password, client, host)

@@ -2,6 +2,10 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from app.core.types import Text
+
+RefreshToken = Text(200, min_length=16)
+
 
 class TokenResponse(BaseModel):
     access_token: str
@@ -11,12 +15,12 @@ class TokenResponse(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=16, max_length=200)
+    refresh_token: RefreshToken
 
 
 class LogoutRequest(BaseModel):
-    refresh_token: str | None = Field(
-        None, min_length=16, max_length=200,
+    refresh_token: RefreshToken | None = Field(
+        None,
         description="Revoke this token's family; without it, every refresh token of the caller.",
     )
 

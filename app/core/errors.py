@@ -5,16 +5,21 @@ rendered by `problem_response`. Body-size limits and unexpected exceptions happe
 handlers and are rendered with the same shape by app/core/middleware.py.
 """
 
+import logging
 from typing import Any
 
+from asyncpg.exceptions._base import DataError as AsyncpgArgumentError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.i18n import pick
+from app.core.i18n import current_language, pick
 from app.core.requestctx import request_id_var
+
+log = logging.getLogger("recourse.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -181,9 +186,86 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# zh-CN messages for pydantic's common error types (and ours, from app/core/types.py), keyed by the
+# error `type`; placeholders come from the error's `ctx`. English keeps pydantic's own message.
+ZH_MESSAGES: dict[str, str] = {
+    "missing": "必填",
+    "extra_forbidden": "不允许的字段",
+    "json_invalid": "JSON 格式错误",
+    "json_type": "应为 JSON",
+    "string_type": "应为字符串",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "string_unicode": "应为有效的 Unicode 字符串",
+    "string_control_characters": "不能包含 NUL 或其他控制字符",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "int_parsing_size": "整数超出范围",
+    "bool_type": "应为布尔值（true 或 false）",
+    "bool_parsing": "应为布尔值（true 或 false）",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "multiple_of": "应为 {multiple_of} 的倍数",
+    "finite_number": "应为有限数",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "list_type": "应为数组",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "uuid_type": "应为 UUID",
+    "uuid_parsing": "应为 UUID",
+    "decimal_type": "应为十进制数字字符串",
+    "decimal_parsing": "应为十进制数字字符串",
+    "decimal_max_digits": "最多 {max_digits} 位数字",
+    "decimal_max_places": "最多 {decimal_places} 位小数",
+    "decimal_whole_digits": "整数部分最多 {whole_digits} 位",
+    "money_format": "应为最多两位小数的金额字符串，如 \"1234.50\"",
+    "money_positive": "应为大于 0、最多两位小数的金额字符串，如 \"1234.50\"",
+    "rate_format": "应为最多 8 位小数的非负数字字符串，如 \"0.0005\"",
+    "time_zone": "应为 IANA 时区，如 Asia/Shanghai",
+    "timestamp_format": "应为带时区的 RFC 3339 时间，如 2026-11-23T08:00:00Z",
+    "date_format": "应为 YYYY-MM-DD 格式的日期",
+    "datetime_type": "应为 RFC 3339 时间",
+    "datetime_parsing": "应为 RFC 3339 时间",
+    "datetime_from_date_parsing": "应为 RFC 3339 时间",
+    "timezone_aware": "时间应带时区",
+    "date_type": "应为日期 YYYY-MM-DD",
+    "date_parsing": "应为日期 YYYY-MM-DD",
+    "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
+    "union_tag_invalid": "{discriminator} 应为以下之一：{expected_tags}",
+    "union_tag_not_found": "缺少 {discriminator}",
+    "value_error": "取值无效：{error}",
+    "url_parsing": "应为 URL",
+    "bytes_type": "应为二进制数据",
+}
+
+
+def localized_message(error: dict[str, Any]) -> str:
+    """The error's message in the request's language (pydantic's English otherwise)."""
+    message = str(error.get("msg", ""))
+    if current_language.get() != "zh-CN":
+        return message
+    template = ZH_MESSAGES.get(str(error.get("type", "")))
+    if template is None:
+        return message
+    try:
+        return template.format(**{k: v for k, v in (error.get("ctx") or {}).items()})
+    except (KeyError, IndexError, ValueError):
+        return message
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"pointer": _pointer(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors()]
+    errors = [{"pointer": _pointer(e.get("loc", ())), "message": localized_message(e)} for e in exc.errors()]
     # A body that is not JSON at all is a 400; a well-formed body with wrong fields is a 422.
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return problem_response(request, 400, "request.malformed_json", detail="The body is not valid JSON.",
@@ -203,6 +285,34 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                             headers=headers or None)
 
 
+# SQLSTATE class 22 (data exception): a value PostgreSQL cannot store or compare, e.g. NUL in text
+# (22021), an untranslatable character (22P05), a string too long (22001), a number out of range
+# (22003), invalid text representation (22P02). The schemas refuse these first; this is the net.
+_DATA_EXCEPTION_CLASS = "22"
+
+
+def _is_invalid_data(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_DATA_EXCEPTION_CLASS):
+        return True
+    # asyncpg's own argument encoding ("invalid input for query argument $1"): a client-side
+    # DataError, never a connection problem.
+    return isinstance(getattr(orig, "__cause__", None), AsyncpgArgumentError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not _is_invalid_data(exc):
+        raise exc  # connection failures and bugs stay 5xx (rendered by the middleware)
+    log.warning("database refused a value", extra={"path": request.url.path,
+                                                   "sqlstate": getattr(exc.orig, "sqlstate", None)})
+    return problem_response(request, 422, "request.invalid_value",
+                            titles={"zh-CN": "提交的值无法保存", "en": "A value cannot be stored"},
+                            detail="A value in the request is out of range or contains characters that cannot "
+                                   "be stored.")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
@@ -217,6 +327,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

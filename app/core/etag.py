@@ -2,7 +2,10 @@
 
 from fastapi import Request, Response
 
-from app.core.errors import PreconditionFailed
+from app.core.errors import InvalidInput, PreconditionFailed
+from app.core.types import has_control_characters
+
+MAX_IF_MATCH = 1024
 
 
 def etag_for(version: int) -> str:
@@ -18,6 +21,9 @@ def check_if_match(request: Request, version: int) -> None:
     header = request.headers.get("if-match")
     if header is None:
         return
+    if len(header) > MAX_IF_MATCH or has_control_characters(header):
+        raise InvalidInput("If-Match must be a list of ETags.", code="request.invalid_if_match",
+                           errors=[{"pointer": "/header/If-Match", "message": "not a list of ETags"}])
     candidates = [c.strip() for c in header.split(",")]
     if "*" in candidates:
         return

@@ -26,6 +26,7 @@ from app.core.jobs import periodic
 from app.core.principal import CurrentPrincipal
 from app.core.routing import ShortCircuit, get_session
 from app.core.sql import advisory_xact_lock
+from app.core.types import Text
 
 REPLAYED_HEADERS = ("location", "etag", "content-type")
 
@@ -79,7 +80,7 @@ async def idempotency(
     principal: CurrentPrincipal,
     session: Annotated[AsyncSession, Depends(get_session)],
     idempotency_key: Annotated[
-        str | None,
+        Text(255) | None,
         Header(
             alias="Idempotency-Key",
             max_length=255,

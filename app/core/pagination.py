@@ -1,10 +1,15 @@
 """Cursor pagination over a keyset (sort column, id): cost does not grow with the page number.
 
-The cursor is opaque to clients (base64url JSON of the last row's key and the sort it belongs to).
+The cursor is opaque to clients: base64url JSON of the last row's key and the sort it belongs to,
+followed by an HMAC-SHA256 tag keyed from the app's secret. A cursor that was not issued by us, or
+was issued for another sort, or whose key has the wrong arity or types, is a 422
+`pagination.invalid_cursor`: never a query with whatever a client wrote into it.
 """
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -17,7 +22,9 @@ from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import get_settings
 from app.core.errors import InvalidInput
+from app.core.types import Text
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -37,7 +44,11 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200)")] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1024, description="Opaque cursor from next_cursor")] = None,
+    cursor: Annotated[Text(1024) | None, Query(
+        max_length=1024,
+        description="Opaque, signed cursor: pass `next_cursor` from the previous page unchanged, with the same "
+                    "`sort`. It is bound to that sort; an edited, foreign or mismatched cursor answers 422 "
+                    "`pagination.invalid_cursor`.")] = None,
 ) -> PageParams:
     return PageParams(limit, cursor)
 
@@ -66,27 +77,79 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         kind, raw = value.get("t"), value.get("v")
-        if not isinstance(raw, str):
+        if not isinstance(raw, str) or kind not in _DECODERS:
             raise ValueError("bad cursor value")
-        return {"dt": datetime.fromisoformat, "d": date.fromisoformat, "u": uuid.UUID, "n": Decimal}[kind](raw)
+        return _DECODERS[kind](raw)
+    if value is None or isinstance(value, bool | dict | list):
+        raise ValueError("bad cursor value")
     return value
 
 
+_DECODERS: dict[str, Any] = {"dt": datetime.fromisoformat, "d": date.fromisoformat, "u": uuid.UUID, "n": Decimal}
+_TAG_BYTES = 16  # truncated HMAC-SHA256: 128 bits are plenty against forgery
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
+
+
+def _cursor_key() -> bytes:
+    # Derived, not the secret itself: a cursor tag never helps anybody forge a token.
+    return hmac.new(get_settings().signing_key().encode(), b"recourse/pagination-cursor/v1", hashlib.sha256).digest()
+
+
+def _tag(payload: bytes) -> bytes:
+    return hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
 def encode_cursor(sort: str, values: list[Any]) -> str:
-    raw = json.dumps({"s": sort, "k": [_encode_value(v) for v in values]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = json.dumps({"s": sort, "k": [_encode_value(v) for v in values]}, separators=(",", ":")).encode()
+    return f"{_b64(raw)}.{_b64(_tag(raw))}"
 
 
-def decode_cursor(cursor: str, sort: str) -> list[Any]:
+def _invalid_cursor() -> InvalidInput:
+    return InvalidInput("The cursor is not valid for this list.", code="pagination.invalid_cursor",
+                        errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
+
+
+def decode_cursor(cursor: str, sort: str, arity: int = 2) -> list[Any]:
+    """The key values of a cursor we issued for `sort`; 422 for anything else."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data.get("s") != sort or not isinstance(data.get("k"), list):
+        payload_text, _, tag_text = cursor.partition(".")
+        payload = _unb64(payload_text)
+        if not hmac.compare_digest(_unb64(tag_text), _tag(payload)):
+            raise ValueError("cursor signature does not match")
+        data = json.loads(payload)
+        if not isinstance(data, dict) or data.get("s") != sort:
             raise ValueError("cursor belongs to another sort")
-        return [_decode_value(v) for v in data["k"]]
-    except (ValueError, KeyError, TypeError, binascii.Error, AttributeError) as exc:
-        raise InvalidInput("The cursor is not valid for this list.", code="pagination.invalid_cursor",
-                           errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}]) from exc
+        keys = data.get("k")
+        if not isinstance(keys, list) or len(keys) != arity:
+            raise ValueError("cursor key has the wrong arity")
+        return [_decode_value(v) for v in keys]
+    except (ValueError, KeyError, TypeError, binascii.Error, AttributeError, UnicodeError) as exc:
+        raise _invalid_cursor() from exc
+
+
+def _expected_type(column: Any) -> type | None:
+    try:
+        return column.type.python_type
+    except (NotImplementedError, AttributeError):
+        return None
+
+
+def _check_types(values: list[Any], columns: list[Any]) -> None:
+    for value, column in zip(values, columns, strict=True):
+        expected = _expected_type(column)
+        if expected is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise _invalid_cursor()
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise _invalid_cursor()  # timestamptz columns: a naive value would not compare
 
 
 async def paginate(
@@ -104,6 +167,7 @@ async def paginate(
     """
     if params.cursor:
         last_value, last_id = decode_cursor(params.cursor, sort.name)
+        _check_types([last_value, last_id], [sort.column, id_column])
         if sort.column is id_column:
             stmt = stmt.where(id_column < last_id if sort.descending else id_column > last_id)
         elif sort.descending:
@@ -135,7 +199,7 @@ def sort_param(choices: dict[str, SortKey], default: str) -> Any:
 
     def dependency(
         sort: Annotated[str, Query(description=f"One of: {', '.join(names)} (prefix '-' for descending)",
-                                   pattern=r"^-?[a-z_]{1,40}$")] = default,
+                                   max_length=41, pattern=r"^-?[a-z_]{1,40}$")] = default,
     ) -> SortKey:
         descending = sort.startswith("-")
         key = choices.get(sort.removeprefix("-"))

@@ -58,6 +58,7 @@ class TransactionalRoute(APIRoute):
                 except BaseException:
                     await session.rollback()
                     raise
+                _without_body_headers(response)
                 if response.status_code < 400:
                     pending = getattr(request.state, "idempotency", None)
                     if pending is not None:
@@ -68,6 +69,16 @@ class TransactionalRoute(APIRoute):
                 return response
 
         return transactional_handler
+
+
+def _without_body_headers(response: Response) -> None:
+    # FastAPI renders a `None` handler result with the route's JSONResponse and blanks only the
+    # body: a 204/304 must carry neither a body nor a Content-Type (RFC 9110 6.4.1, 15.3.5).
+    if response.status_code in (204, 304):
+        response.body = b""
+        for header in ("content-type", "content-length"):
+            if header in response.headers:
+                del response.headers[header]
 
 
 def get_session(request: Request) -> AsyncSession:

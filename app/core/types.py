@@ -1,10 +1,172 @@
-"""Shared field types for request models and query parameters."""
+"""Shared field types for request models, query, path, form and header parameters.
+
+Every string the API reads goes through `Text` (single line) or `MultilineText`: a maximum length
+always, and no NUL or other control characters (PostgreSQL refuses NUL; control characters break
+the XML inside .xlsx exports and terminals). Integers and booleans in bodies are strict (JSON
+`false` is not 0, `1` is not true); query parameters arrive as text and are parsed by FastAPI.
+Money is a decimal string on input and always a two-decimal string on output.
+"""
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+# C0 controls, DEL, lone surrogates (unencodable as UTF-8) and the two XML non-characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# The same, but tab, line feed and carriage return are allowed in multi-line text.
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# What the OpenAPI documents say (JSON Schema regexes; surrogates cannot be written there).
+SINGLE_LINE_PATTERN = r"^[^\u0000-\u001F\u007F]*$"
+MULTILINE_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    return (_CONTROL_MULTILINE if multiline else _CONTROL).search(value) is not None
+
+
+@dataclass(frozen=True)
+class _NoControlCharacters:
+    """Refuses control characters after the string constraints; documents it as a pattern."""
+
+    multiline: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        # A field's own, stricter pattern (codes, identity numbers) already excludes them.
+        json_schema.setdefault("pattern", MULTILINE_PATTERN if self.multiline else SINGLE_LINE_PATTERN)
+        return json_schema
+
+    def _check(self, value: str) -> str:
+        if has_control_characters(value, multiline=self.multiline):
+            raise PydanticCustomError(
+                "string_control_characters",
+                "Must not contain NUL or other control characters" + (
+                    " (tab and line breaks are allowed)" if self.multiline else ""),
+            )
+        return value
+
+
+def Text(max_length: int, *, min_length: int | None = None, pattern: str | None = None) -> Any:  # noqa: N802
+    """A single-line string of at most `max_length` characters, without control characters."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
+                     _NoControlCharacters()]
+
+
+def MultilineText(max_length: int, *, min_length: int | None = None) -> Any:  # noqa: N802
+    """Free text (notes, comments, reasons): tab and line breaks allowed, other controls not."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
+                     _NoControlCharacters(multiline=True)]
+
+
+Name = Text(200, min_length=1)
+ShortName = Text(100, min_length=1)
+Code = Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+Search = Text(100, min_length=1)
+"""A free-text search query parameter."""
+
+# Strict scalars for bodies: JSON `false` is not 0 and `1` is not true.
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+
+
+# --- time zones ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _zones():
+        raise PydanticCustomError("time_zone", "Must be an IANA time zone such as Asia/Shanghai")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=60), _NoControlCharacters(),
+                     AfterValidator(_iana_zone)]
+
+# --- money ---------------------------------------------------------------------------------------
+
+MONEY_PATTERN = r"^-?\d{1,16}(\.\d{1,2})?$"
+# More than zero: at least one non-zero digit, no sign. Sixteen integer digits fit Numeric(18, 2).
+POSITIVE_MONEY_PATTERN = r"^(?=[0-9.]*[1-9])\d{1,16}(\.\d{1,2})?$"
+_MONEY = re.compile(MONEY_PATTERN)
+_POSITIVE_MONEY = re.compile(POSITIVE_MONEY_PATTERN)
+RATE_PATTERN = r"^\d{1,3}(\.\d{1,8})?$"
+_RATE = re.compile(RATE_PATTERN)
+
+
+def _decimal_text(pattern: re.Pattern[str], error: str, message: str) -> Any:
+    def parse(value: Any) -> Any:
+        # Decimals come from our own code and the ORM; clients send text only (no floats, no
+        # exponents, no underscores, no whitespace).
+        if isinstance(value, Decimal) and value.is_finite():
+            if pattern.match(format(value, "f")):
+                return value
+        elif isinstance(value, str) and pattern.match(value):
+            return Decimal(value)
+        raise PydanticCustomError(error, message)
+
+    return parse
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text(_MONEY, "money_format",
+                                  "Must be a decimal string with at most two decimals, e.g. \"1234.50\"")),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "maxLength": 20, "examples": ["1234.50"],
+                    "description": "Decimal string, at most 2 decimals (CNY)"}, mode="validation"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"],
+                    "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
+]
+"""An amount: a decimal string on input (`"1234.5"`), a two-decimal string on output (`"1234.50"`)."""
+
+PositiveMoney = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text(_POSITIVE_MONEY, "money_positive",
+                                  "Must be a decimal string above 0, at most two decimals, e.g. \"1234.50\"")),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": POSITIVE_MONEY_PATTERN, "maxLength": 19, "examples": ["1234.50"],
+                    "description": "Decimal string greater than 0, at most 2 decimals (CNY)"}, mode="validation"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1234.50"],
+                    "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
+]
+"""An amount that must be more than zero (an expense, a payment)."""
+
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text(_RATE, "rate_format",
+                                  "Must be a non-negative decimal string with at most 8 decimals, e.g. \"0.0005\"")),
+    PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "maxLength": 12, "examples": ["0.0005"]},
+                   mode="validation"),
+    WithJsonSchema({"type": "string", "examples": ["0.0005"]}, mode="serialization"),
+]
+"""A rate (a daily penalty rate, a share): a non-negative decimal string, never a float."""
+
+# --- time ----------------------------------------------------------------------------------------
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -15,19 +177,20 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def _rfc3339_only(value: Any) -> Any:
     # Pydantic's lax mode would read "0.5" or "1700000000" as Unix time; the API speaks RFC 3339 only.
     if isinstance(value, str) and not _RFC3339.match(value):
-        raise ValueError("expected an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T08:00:00Z")
+        raise PydanticCustomError(
+            "timestamp_format", "Expected an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T08:00:00Z")
     return value
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("the timestamp needs a time zone (Z or ±hh:mm)")
+        raise PydanticCustomError("timestamp_format", "The timestamp needs a time zone (Z or ±hh:mm)")
     return value
 
 
 def _iso_date_only(value: Any) -> Any:
     if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("expected a date as YYYY-MM-DD")
+        raise PydanticCustomError("date_format", "Expected a date as YYYY-MM-DD")
     return value
 
 

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import pick
 from app.core.principal import Principal
+from app.core.types import has_control_characters
 from app.customers import normalize as norm
 from app.customers import pool
 from app.customers.models import Customer
@@ -108,18 +111,27 @@ def template() -> bytes:
 @dataclass
 class ImportOutcome:
     customers: list[Customer]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _similar_warning(row: int, names: list[str]) -> dict[str, Any]:
+    """A structured warning: where (row, column), what (a stable code), and a message in the
+    request's language."""
+    return {"row": row, "column": LETTER["name"], "code": "customer.similar_name",
+            "message": pick({"zh-CN": "相似客户：" + "、".join(names), "en": "Similar customers: " + ", ".join(names)})}
 
 
 class _Errors:
     def __init__(self) -> None:
         self.items: list[dict[str, str]] = []
 
-    def add(self, row: int, key: str | None, message: str) -> None:
+    def add(self, row: int, key: str | None, zh: str, en: str) -> None:
+        """An error at a row (and column), worded in the request's language."""
         letter = LETTER[key] if key else ""
-        where = f"第 {row} 行" + (f" {letter} 列（{HEADER_OF[key]}）" if key else "")
+        where = pick({"zh-CN": f"第 {row} 行" + (f" {letter} 列（{HEADER_OF[key]}）" if key else ""),
+                      "en": f"Row {row}" + (f", column {letter} ({HEADER_OF[key]})" if key else "")})
         self.items.append({"pointer": f"/file/rows/{row}" + (f"/{letter}" if key else ""),
-                           "message": f"{where}: {message}"})
+                           "message": f"{where}: {pick({'zh-CN': zh, 'en': en})}"})
 
 
 def _cell(value: Any) -> str:
@@ -145,7 +157,8 @@ def _read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
     if header != HEADERS:
         raise InvalidInput("Row 1 must be the template's header: " + " | ".join(HEADERS),
                            code="customer.import_bad_header",
-                           errors=[{"pointer": "/file/rows/1", "message": "第 1 行表头与模板不一致"}])
+                           errors=[{"pointer": "/file/rows/1", "message": pick(
+                               {"zh-CN": "第 1 行表头与模板不一致", "en": "Row 1 is not the template's header"})}])
     out: list[tuple[int, dict[str, str]]] = []
     for number, values in enumerate(rows, start=2):
         cells = [_cell(v) for v in (values or ())][: len(COLUMNS)]
@@ -170,7 +183,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     errors = _Errors()
     if not rows:
         raise InvalidInput("The file has no data rows.", code="customer.import_empty",
-                           errors=[{"pointer": "/file/rows/2", "message": "第 2 行起没有数据"}])
+                           errors=[{"pointer": "/file/rows/2", "message": pick(
+                               {"zh-CN": "第 2 行起没有数据", "en": "No data from row 2 on"})}])
 
     codes = {r["company_code"] for _, r in rows if r["company_code"]}
     companies = {c.code: c for c in (await session.scalars(
@@ -179,68 +193,76 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     users = {u.username: u for u in (await session.scalars(
         select(User).where(User.group_id == principal.group_id, User.username.in_(usernames)))).all()}
     departments = {u.id: u.department_id for u in users.values()}
-    owner_ok: dict[str, str | None] = {}
+    owner_ok: dict[str, tuple[str, str] | None] = {}
     for username, user in users.items():
         if user.id == principal.user_id:
             owner_ok[username] = None
             continue
         if not principal.has(CUSTOMER_ASSIGN):
-            owner_ok[username] = "只能导入给自己（或留空进入公海）"
+            owner_ok[username] = ("只能导入给自己（或留空进入公海）",
+                                  "You may import only for yourself (or leave it empty for the pool)")
         elif not scope_covers(principal.scope, user.company_id, departments.get(user.id)):
-            owner_ok[username] = "该用户不在你的数据范围内"
+            owner_ok[username] = ("该用户不在你的数据范围内", "This user is outside your data scope")
         elif not user.is_active or user.locked_at is not None:
-            owner_ok[username] = "该用户已停用或锁定"
+            owner_ok[username] = ("该用户已停用或锁定", "This user is inactive or locked")
         else:
             try:
                 await ensure_may_manage_user(session, principal, user)
                 owner_ok[username] = None
             except DomainError:
-                owner_ok[username] = "只能分配给你的下级"
+                owner_ok[username] = ("只能分配给你的下级", "You may assign only to your subordinates")
 
     parsed: list[tuple[int, dict[str, Any]]] = []
     for number, r in rows:
+        # The same rule as the API's text fields (app/core/types.py): no control characters;
+        # notes may hold tabs and line breaks.
+        for key, value in r.items():
+            if has_control_characters(value, multiline=key == "notes"):
+                errors.add(number, key, "不能包含控制字符", "must not contain control characters")
         item: dict[str, Any] = {}
         kind = KIND_WORDS.get(r["kind"] or "公司")
         if kind is None:
-            errors.add(number, "kind", "应为“公司”或“个人”")
+            errors.add(number, "kind", "应为“公司”或“个人”", "must be 公司 (company) or 个人 (individual)")
         item["kind"] = kind or "company"
         if not r["name"]:
-            errors.add(number, "name", "必填")
+            errors.add(number, "name", "必填", "required")
         elif len(r["name"]) > 200:
-            errors.add(number, "name", "不能超过 200 个字符")
+            errors.add(number, "name", "不能超过 200 个字符", "at most 200 characters")
         else:
             item["name"], item["name_norm"] = r["name"], norm.normalize_name(r["name"])
             if not item["name_norm"]:
-                errors.add(number, "name", "名称中没有文字或数字")
+                errors.add(number, "name", "名称中没有文字或数字", "the name has no letters or digits")
         identity = r["identity"].upper()
         item["credit_code"] = item["id_number"] = None
         if identity:
             if item["kind"] == "company" and not CREDIT_CODE.match(identity):
-                errors.add(number, "identity", "统一社会信用代码应为 18 位数字或大写字母")
+                errors.add(number, "identity", "统一社会信用代码应为 18 位数字或大写字母",
+                           "a credit code is 18 digits or capital letters")
             elif item["kind"] == "individual" and not ID_NUMBER.match(identity):
-                errors.add(number, "identity", "身份证号格式不正确")
+                errors.add(number, "identity", "身份证号格式不正确", "not a valid identity number")
             else:
                 item["credit_code" if item["kind"] == "company" else "id_number"] = identity
         phones: list[str] = []
         for raw in (p for p in SPLIT.split(r["phones"]) if p):
             e164 = norm.normalize_phone(raw)
             if e164 is None:
-                errors.add(number, "phones", f"“{raw}”不是电话号码")
+                errors.add(number, "phones", f"“{raw}”不是电话号码", f"“{raw}” is not a phone number")
             elif e164 not in phones:
                 phones.append(e164)
         item["phones"] = phones[:10]
         if r["email"] and (not EMAIL.match(r["email"]) or len(r["email"]) > 254):
-            errors.add(number, "email", "邮箱格式不正确")
+            errors.add(number, "email", "邮箱格式不正确", "not a valid e-mail address")
         item["email"] = norm.normalize_email(r["email"])
         item["addresses"] = [r["address"][:300]] if r["address"] else []
         item["industry"] = r["industry"][:100] or None
         category = CATEGORY_WORDS.get(r["category"] or "意向")
         if category is None:
-            errors.add(number, "category", "应为 意向/签约/合作/供应商/媒体/人脉 之一")
+            errors.add(number, "category", "应为 意向/签约/合作/供应商/媒体/人脉 之一",
+                       "must be one of 意向/签约/合作/供应商/媒体/人脉 (or the English codes)")
         item["category"] = category or "intended"
         grade = r["grade"].upper() or None
         if grade is not None and grade not in ("A", "B", "C"):
-            errors.add(number, "grade", "应为 A、B 或 C")
+            errors.add(number, "grade", "应为 A、B 或 C", "must be A, B or C")
         item["grade"] = grade
         item["credit_score"] = None
         if r["credit_score"]:
@@ -250,21 +272,22 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
                     raise ValueError
                 item["credit_score"] = score
             except ValueError:
-                errors.add(number, "credit_score", "应为 0 到 1000 的整数")
+                errors.add(number, "credit_score", "应为 0 到 1000 的整数", "must be a whole number from 0 to 1000")
         item["tags"] = list(dict.fromkeys(t[:40] for t in SPLIT.split(r["tags"]) if t))[:20]
         company = companies.get(r["company_code"])
         if not r["company_code"]:
-            errors.add(number, "company_code", "必填")
+            errors.add(number, "company_code", "必填", "required")
         elif company is None or not (company.id == principal.company_id
                                      or principal.scope.covers_company(company.id)):
-            errors.add(number, "company_code", f"公司编码“{r['company_code']}”不存在或不在你的范围内")
+            errors.add(number, "company_code", f"公司编码“{r['company_code']}”不存在或不在你的范围内",
+                       f"company code “{r['company_code']}” does not exist or is outside your scope")
         item["company"] = company
         item["owner"] = None
         if r["owner"]:
             if r["owner"] not in users:
-                errors.add(number, "owner", f"用户“{r['owner']}”不存在")
+                errors.add(number, "owner", f"用户“{r['owner']}”不存在", f"user “{r['owner']}” does not exist")
             elif owner_ok.get(r["owner"]):
-                errors.add(number, "owner", owner_ok[r["owner"]] or "")
+                errors.add(number, "owner", *owner_ok[r["owner"]])  # type: ignore[misc] - checked just above
             else:
                 item["owner"] = users[r["owner"]]
         item["notes"] = r["notes"][:4000] or None
@@ -287,17 +310,20 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
         nn = item.get("name_norm")
         if nn:
             if nn in taken_names:
-                errors.add(number, "name", "与已有客户重名（查重）")
+                errors.add(number, "name", "与已有客户重名（查重）",
+                           "a customer with this name exists (duplicate check)")
             elif nn in seen_names:
-                errors.add(number, "name", f"与第 {seen_names[nn]} 行重名")
+                errors.add(number, "name", f"与第 {seen_names[nn]} 行重名", f"same name as row {seen_names[nn]}")
             else:
                 seen_names[nn] = number
         ident = item["credit_code"] or item["id_number"]
         if ident:
             if ident in taken_identity:
-                errors.add(number, "identity", "证件号已被其他客户使用")
+                errors.add(number, "identity", "证件号已被其他客户使用",
+                           "this identity number belongs to another customer")
             elif ident in seen_ids:
-                errors.add(number, "identity", f"与第 {seen_ids[ident]} 行证件号重复")
+                errors.add(number, "identity", f"与第 {seen_ids[ident]} 行证件号重复",
+                           f"same identity number as row {seen_ids[ident]}")
             else:
                 seen_ids[ident] = number
 
@@ -314,7 +340,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
                 await pool.ensure_daily_cap(session, principal.user_id, rules_by_company[first_company.id], now,
                                             adding=len(own_rows))
             except DomainError as exc:
-                errors.add(own_rows[0], "owner", f"超出今日领取/新建上限：{exc.detail}")
+                errors.add(own_rows[0], "owner", f"超出今日领取/新建上限：{exc.detail}",
+                           f"over today's claim/create cap: {exc.detail}")
 
     if errors.items:
         shown = errors.items[:MAX_REPORTED_ERRORS]
@@ -323,14 +350,14 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
                            titles={"zh-CN": "导入文件有误，未导入任何数据", "en": "Import file has errors"},
                            errors=shown)
 
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     customers: list[Customer] = []
     for number, item in parsed:
         company, owner = item["company"], item["owner"]
         cr = rules_by_company[company.id]
         similar = [h.name for h in await duplicate_check(session, principal, name=item["name"], limit=3)]
         if similar:
-            warnings.append(f"第 {number} 行：相似客户 " + "、".join(similar))
+            warnings.append(_similar_warning(number, similar))
         customer = Customer(
             group_id=principal.group_id, company_id=company.id, kind=item["kind"], name=item["name"],
             name_norm=item["name_norm"], credit_code=item["credit_code"], id_number=item["id_number"],
@@ -375,9 +402,18 @@ def export_rows(views: list[CustomerOut], companies: dict[uuid.UUID, str],
     ] for v in views]
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _inert(cell: Any) -> Any:
-    # Spreadsheet formula injection: a text cell starting with = + - @ must stay text.
-    return ("'" + cell) if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell
+    """A cell that is safe in any spreadsheet, whatever was stored (rows older than today's
+    validation, or written by other means): characters XML 1.0 cannot carry are dropped (openpyxl
+    refuses them and the whole export would fail), and a text cell starting like a formula
+    (= + - @, tab, line break) is prefixed with ' so it stays text (formula injection)."""
+    if not isinstance(cell, str):
+        return cell
+    cell = ILLEGAL_CHARACTERS_RE.sub("", cell.encode("utf-8", "replace").decode("utf-8"))
+    return ("'" + cell) if cell.startswith(FORMULA_TRIGGERS) else cell
 
 
 def to_xlsx(rows: list[list[Any]]) -> bytes:

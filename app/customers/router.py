@@ -19,6 +19,7 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable
+from app.core.types import Search, Text
 from app.customers import (
     handover,  # noqa: F401 - registers the CRM handover hooks
     importexport,
@@ -68,7 +69,7 @@ POOL_SORTS = {"name": SortKey("name", Customer.name), "created_at": SortKey("cre
 CONTACT_SORTS = {"created_at": SortKey("created_at", Contact.created_at), "name": SortKey("name", Contact.name)}
 
 Category = Literal["intended", "signed", "partner", "supplier", "media", "personal_network"]
-Q = Annotated[str | None, Query(min_length=1, max_length=100, description="Name contains (normalised)")]
+Q = Annotated[Search | None, Query(min_length=1, max_length=100, description="Name contains (normalised)")]
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,12 @@ async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREAT
             summary="Duplicate check across the whole group: name, follow status and claimability only")
 async def check_duplicates(
     session: Session, principal: Requires(P.CUSTOMER_READ),
-    name: Annotated[str | None, Query(max_length=200, description="Company name (fuzzy, normalised)")] = None,
-    contact_name: Annotated[str | None, Query(max_length=100)] = None,
-    phone: Annotated[str | None, Query(max_length=40, description="Any format; normalised (CN)")] = None,
-    email: Annotated[str | None, Query(max_length=254)] = None,
-    credit_code: Annotated[str | None, Query(max_length=18)] = None,
-    id_number: Annotated[str | None, Query(max_length=18)] = None,
+    name: Annotated[Text(200) | None, Query(max_length=200, description="Company name (fuzzy, normalised)")] = None,
+    contact_name: Annotated[Text(100) | None, Query(max_length=100)] = None,
+    phone: Annotated[Text(40) | None, Query(max_length=40, description="Any format; normalised (CN)")] = None,
+    email: Annotated[Text(254) | None, Query(max_length=254)] = None,
+    credit_code: Annotated[Text(18) | None, Query(max_length=18)] = None,
+    id_number: Annotated[Text(18) | None, Query(max_length=18)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[DuplicateHit]:
     if not any(v and v.strip() for v in (name, contact_name, phone, email, credit_code, id_number)):
@@ -346,7 +347,7 @@ async def unlink_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
 async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), page: Page_,
                         sort: Annotated[SortKey, Depends(sort_param(CONTACT_SORTS, "-created_at"))],
                         owner_id: uuid.UUID | None = None,
-                        q: Annotated[str | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
+                        q: Annotated[Search | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
     stmt = repo.filter_contacts(repo.readable_contacts(principal), owner_id=owner_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Contact.id)
     return Page(items=await service.contact_views(session, principal, rows), next_cursor=cursor)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.core.types import Bool, Int, MultilineText, Text
+
 Kind = Literal["company", "individual"]
 Category = Literal["intended", "signed", "partner", "supplier", "media", "personal_network"]
 Grade = Literal["A", "B", "C"]
@@ -16,7 +18,6 @@ Relation = Literal["legal_representative", "guarantor", "purchaser", "other", "s
 # signed, or nobody is following it (in the pool).
 FollowStatus = Literal["negotiating", "signed", "unfollowed"]
 
-Name = Field(min_length=1, max_length=200)
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
 
 
@@ -30,7 +31,15 @@ def _rfc3339(value: Any) -> Any:
 
 
 Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
-Phone = Field(min_length=3, max_length=40)
+CreditCode = Text(18, min_length=18, pattern=r"^[0-9A-Z]{18}$")
+IdNumber = Text(18, min_length=15, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
+Email = Text(254, pattern=r"^[^@\s]+@[^@\s]+$")
+Phone = Text(40, min_length=3)
+Address = Text(300, min_length=1)
+Tag = Text(40, min_length=1)
+Notes = MultilineText(4000)
+CustomerName = Text(200, min_length=1)
+ContactName = Text(100, min_length=1)
 
 
 class _In(BaseModel):
@@ -41,42 +50,40 @@ class _In(BaseModel):
 
 class CustomerCreate(_In):
     kind: Kind = "company"
-    name: str = Name
-    credit_code: str | None = Field(None, min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$",
-                                    description="统一社会信用代码 (companies)")
-    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$",
-                                  description="身份证号 (individuals)")
-    addresses: list[str] = Field(default_factory=list, max_length=10)
-    phones: list[str] = Field(default_factory=list, max_length=10,
-                              description="Any common format; stored normalised (E.164, region CN)")
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    industry: str | None = Field(None, max_length=100)
+    name: CustomerName
+    credit_code: CreditCode | None = Field(None, description="统一社会信用代码 (companies)")
+    id_number: IdNumber | None = Field(None, description="身份证号 (individuals)")
+    addresses: list[Address] = Field(default_factory=list, max_length=10)
+    phones: list[Phone] = Field(default_factory=list, max_length=10,
+                                description="Any common format; stored normalised (E.164, region CN)")
+    email: Email | None = None
+    industry: Text(100) | None = None
     category: Category = "intended"
     grade: Grade | None = None
-    credit_score: int | None = Field(None, ge=0, le=1000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    credit_score: Int | None = Field(None, ge=0, le=1000)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
     company_id: uuid.UUID | None = Field(None, description="Our company it belongs to (default: the caller's)")
     owner_id: uuid.UUID | None = Field(None, description="Owner (default: the caller); another user needs "
                                                         "customer.assign and authority over them")
-    notes: str | None = Field(None, max_length=4000)
-    confirm_duplicate: bool = Field(False, description="Create although a customer with the same name exists")
+    notes: Notes | None = None
+    confirm_duplicate: Bool = Field(False, description="Create although a customer with the same name exists")
 
 
 class CustomerUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    credit_code: str | None = Field(None, min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
-    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
-    addresses: list[str] | None = Field(None, max_length=10)
-    phones: list[str] | None = Field(None, max_length=10)
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    industry: str | None = Field(None, max_length=100)
+    name: CustomerName | None = None
+    credit_code: CreditCode | None = None
+    id_number: IdNumber | None = None
+    addresses: list[Address] | None = Field(None, max_length=10)
+    phones: list[Phone] | None = Field(None, max_length=10)
+    email: Email | None = None
+    industry: Text(100) | None = None
     category: Category | None = None
     grade: Grade | None = None
-    credit_score: int | None = Field(None, ge=0, le=1000)
-    tags: list[str] | None = Field(None, max_length=20)
+    credit_score: Int | None = Field(None, ge=0, le=1000)
+    tags: list[Tag] | None = Field(None, max_length=20)
     last_follow_up_at: Rfc3339 | None = None
-    notes: str | None = Field(None, max_length=4000)
-    confirm_duplicate: bool = False
+    notes: Notes | None = None
+    confirm_duplicate: Bool = False
 
 
 class CustomerOut(BaseModel):
@@ -107,7 +114,7 @@ class CustomerOut(BaseModel):
 
 class ShareIn(_In):
     user_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
-    can_edit: bool = False
+    can_edit: Bool = False
 
 
 class ShareOut(BaseModel):
@@ -160,7 +167,7 @@ class PoolCustomerOut(BaseModel):
 
 
 class ExtendIn(_In):
-    reason: str = Field(min_length=2, max_length=500, description="Why the protection needs more time (required)")
+    reason: MultilineText(500, min_length=2) = Field(description="Why the protection needs more time (required)")
 
 
 class AssignIn(_In):
@@ -192,26 +199,26 @@ CustomerCreated.model_rebuild()
 # --- contacts --------------------------------------------------------------------------------------
 
 class ContactCreate(_In):
-    name: str = Field(min_length=1, max_length=100)
-    mobile: str | None = Field(None, min_length=3, max_length=40)
-    office_phone: str | None = Field(None, min_length=3, max_length=40)
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    position: str | None = Field(None, max_length=100)
-    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
-    notes: str | None = Field(None, max_length=4000)
+    name: ContactName
+    mobile: Phone | None = None
+    office_phone: Phone | None = None
+    email: Email | None = None
+    position: Text(100) | None = None
+    id_number: IdNumber | None = None
+    notes: Notes | None = None
     owner_id: uuid.UUID | None = Field(None, description="Default: the caller")
-    confirm_duplicate: bool = Field(False, description="Save although another contact has this mobile number")
+    confirm_duplicate: Bool = Field(False, description="Save although another contact has this mobile number")
 
 
 class ContactUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    mobile: str | None = Field(None, min_length=3, max_length=40)
-    office_phone: str | None = Field(None, min_length=3, max_length=40)
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    position: str | None = Field(None, max_length=100)
-    id_number: str | None = Field(None, min_length=15, max_length=18, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
-    notes: str | None = Field(None, max_length=4000)
-    confirm_duplicate: bool = False
+    name: ContactName | None = None
+    mobile: Phone | None = None
+    office_phone: Phone | None = None
+    email: Email | None = None
+    position: Text(100) | None = None
+    id_number: IdNumber | None = None
+    notes: Notes | None = None
+    confirm_duplicate: Bool = False
 
 
 class ContactOut(BaseModel):
@@ -256,14 +263,14 @@ class LinkOut(BaseModel):
 # --- pool rules ------------------------------------------------------------------------------------
 
 class PoolRuleIn(_In):
-    protection_days: int = Field(15, ge=1, le=365)
-    reminder_days: int = Field(5, ge=0, le=60)
-    extension_days: int = Field(1, ge=1, le=30)
-    max_extensions_per_month: int = Field(5, ge=5, le=10)
-    daily_claim_cap: int = Field(20, ge=1, le=1000)
-    daily_reminder_floor: int = Field(12, ge=0, le=1000)
-    count_weekends: bool = True
-    reclaim_cooldown_days: int = Field(7, ge=0, le=365)
+    protection_days: Int = Field(15, ge=1, le=365)
+    reminder_days: Int = Field(5, ge=0, le=60)
+    extension_days: Int = Field(1, ge=1, le=30)
+    max_extensions_per_month: Int = Field(5, ge=5, le=10)
+    daily_claim_cap: Int = Field(20, ge=1, le=1000)
+    daily_reminder_floor: Int = Field(12, ge=0, le=1000)
+    count_weekends: Bool = True
+    reclaim_cooldown_days: Int = Field(7, ge=0, le=365)
 
 
 class PoolRuleOut(PoolRuleIn):
@@ -275,7 +282,14 @@ class PoolRuleOut(PoolRuleIn):
 
 # --- import ----------------------------------------------------------------------------------------
 
+class ImportWarning(BaseModel):
+    row: int = Field(description="The row in the file (1 is the header)")
+    column: str | None = Field(description="The column letter, e.g. B; null for the whole row")
+    code: str = Field(description="Stable code, e.g. customer.similar_name")
+    message: str = Field(description="Human-readable, in the request's language")
+
+
 class ImportResult(BaseModel):
     imported: int
     customer_ids: list[uuid.UUID]
-    warnings: list[str] = Field(default_factory=list, description="Similar existing customers, by row")
+    warnings: list[ImportWarning] = Field(default_factory=list, description="Similar existing customers, by row")

@@ -1,29 +1,29 @@
 import uuid
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+from app.core.types import Money, MultilineText, PositiveMoney, Text
+
 Category = Literal["travel", "entertainment", "office", "repair", "other"]
 
 
 class ExpenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = Field(None, description="Client-chosen id (offline); a repeat returns the existing one")
-    title: str = Field(min_length=1, max_length=200)
+    title: Text(200, min_length=1)
     category: Category = "other"
-    amount: Decimal = Field(gt=0, le=Decimal("9999999999999999.99"), max_digits=18, decimal_places=2)
-    description: str | None = Field(None, max_length=4000)
+    amount: PositiveMoney
+    description: MultilineText(4000) | None = None
 
 
 class ExpenseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: Text(200, min_length=1) | None = None
     category: Category | None = None
-    amount: Decimal | None = Field(None, gt=0, le=Decimal("9999999999999999.99"), max_digits=18, decimal_places=2)
-    description: str | None = Field(None, max_length=4000)
+    amount: PositiveMoney | None = None
+    description: MultilineText(4000) | None = None
 
 
 class ExpenseOut(BaseModel):

@@ -14,6 +14,7 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable, readable
+from app.core.types import Text
 from app.org import permissions as P
 from app.org import repository as repo
 from app.org import service
@@ -203,7 +204,8 @@ async def list_users(session: Session, principal: Requires(P.USER_READ), page: P
                      sort: Annotated[SortKey, Depends(sort_param(USER_SORTS, "username"))],
                      company_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
                      is_active: bool | None = None,
-                     q: Annotated[str | None, Query(max_length=64, description="Username or name contains")] = None,
+                     q: Annotated[Text(64) | None,
+                                  Query(max_length=64, description="Username or name contains")] = None,
                      ) -> Page[UserOut]:
     stmt = readable(principal, User)
     if company_id:
@@ -266,14 +268,14 @@ async def unlock_user(session: Session, principal: Requires(P.USER_MANAGE), user
 
 @router.put("/users/{user_id}/permissions/{permission}", status_code=204, operation_id="set_user_permission")
 async def set_user_permission(session: Session, principal: Requires(P.USER_MANAGE), user_id: Id,
-                              permission: Annotated[str, Path(max_length=80)], body: PermissionOverride) -> None:
+                              permission: Annotated[Text(80), Path(max_length=80)], body: PermissionOverride) -> None:
     user = await service.get_user_for_change(session, principal, user_id)
     await service.set_permission_override(session, principal, user, permission, body.granted)
 
 
 @router.delete("/users/{user_id}/permissions/{permission}", status_code=204, operation_id="clear_user_permission")
 async def clear_user_permission(session: Session, principal: Requires(P.USER_MANAGE), user_id: Id,
-                                permission: Annotated[str, Path(max_length=80)]) -> None:
+                                permission: Annotated[Text(80), Path(max_length=80)]) -> None:
     user = await service.get_user_for_change(session, principal, user_id)
     await service.set_permission_override(session, principal, user, permission, None)
 

@@ -5,12 +5,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.principal import ScopeKind
+from app.core.types import Bool, Int, Text, TimeZone
 
 ScopeKindLiteral = Literal["all", "companies", "company", "department_tree", "department", "self"]
 assert set(ScopeKindLiteral.__args__) == set(ScopeKind.CHOICES)  # type: ignore[attr-defined]
 
-Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-Name = Field(min_length=1, max_length=200)
+Code = Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+Name = Text(200, min_length=1)
+ShortName = Text(100, min_length=1)
+Password = Text(128, min_length=8)
+Phone = Text(32)
+PermissionCode = Text(80, min_length=1)
 
 
 class ORM(BaseModel):
@@ -27,15 +32,15 @@ class CompanyOut(ORM):
 
 class CompanyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Code
-    name: str = Name
-    timezone: str = Field("Asia/Shanghai", max_length=60)
+    code: Code
+    name: Name
+    timezone: TimeZone = Field("Asia/Shanghai", description="IANA time zone, e.g. Asia/Shanghai")
 
 
 class CompanyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    timezone: str | None = Field(None, max_length=60)
+    name: Name | None = None
+    timezone: TimeZone | None = Field(None, description="IANA time zone, e.g. Asia/Shanghai")
 
 
 class DepartmentOut(ORM):
@@ -50,13 +55,13 @@ class DepartmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     company_id: uuid.UUID
     parent_id: uuid.UUID | None = None
-    name: str = Name
+    name: Name
     head_user_id: uuid.UUID | None = None
 
 
 class DepartmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     head_user_id: uuid.UUID | None = None
 
 
@@ -73,21 +78,21 @@ class RoleOut(ORM):
 
 class RoleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Code
-    name: str = Field(min_length=1, max_length=100)
-    permissions: list[str] = Field(default_factory=list, max_length=500)
+    code: Code
+    name: ShortName
+    permissions: list[PermissionCode] = Field(default_factory=list, max_length=500)
     scope_kind: ScopeKindLiteral
     scope_company_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
-    rank: int = Field(10, ge=0, le=1000)
+    rank: Int = Field(10, ge=0, le=1000)
 
 
 class RoleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=100)
-    permissions: list[str] | None = Field(None, max_length=500)
+    name: ShortName | None = None
+    permissions: list[PermissionCode] | None = Field(None, max_length=500)
     scope_kind: ScopeKindLiteral | None = None
     scope_company_ids: list[uuid.UUID] | None = Field(None, max_length=500)
-    rank: int | None = Field(None, ge=0, le=1000)
+    rank: Int | None = Field(None, ge=0, le=1000)
 
 
 class RoleRef(ORM):
@@ -114,37 +119,37 @@ class UserOut(ORM):
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=8, max_length=128)
+    username: Text(64, min_length=2, pattern=r"^[A-Za-z0-9_.@-]+$")
+    display_name: ShortName
+    password: Password
     company_id: uuid.UUID
     department_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
-    phone: str | None = Field(None, max_length=32)
+    phone: Phone | None = None
     email: EmailStr | None = None
     role_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: str | None = Field(None, min_length=1, max_length=100)
+    display_name: ShortName | None = None
     department_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
-    phone: str | None = Field(None, max_length=32)
+    phone: Phone | None = None
     email: EmailStr | None = None
-    is_active: bool | None = None
+    is_active: Bool | None = None
     role_ids: list[uuid.UUID] | None = Field(None, max_length=50)
-    password: str | None = Field(None, min_length=8, max_length=128)
+    password: Password | None = None
 
 
 class LockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field("locked_by_administrator", min_length=1, max_length=200)
+    reason: Text(200, min_length=1) = "locked_by_administrator"
 
 
 class PermissionOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    granted: bool = Field(description="true grants the permission to this user, false withdraws it")
+    granted: Bool = Field(description="true grants the permission to this user, false withdraws it")
 
 
 class PermissionOut(BaseModel):
@@ -157,8 +162,8 @@ class HandoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     from_user_id: uuid.UUID
     to_user_id: uuid.UUID
-    lock_from_user: bool = Field(True, description="Lock the leaver's account in the same transaction")
-    reason: str = Field("离职交接", min_length=1, max_length=200)
+    lock_from_user: Bool = Field(True, description="Lock the leaver's account in the same transaction")
+    reason: Text(200, min_length=1) = "离职交接"
 
 
 class HandoverOut(BaseModel):
