@@ -197,26 +197,18 @@ def run_schemathesis(args: argparse.Namespace, surface: str, base: str, env: dic
 
 
 def failures_by_check(report_dir: Path) -> dict[str, set[str]]:
-    """check name → the distinct operations that failed it, from the NDJSON event stream."""
+    """check name → the distinct operations that failed it, from the NDJSON event stream
+    (failures a `filter_failure` hook dropped are not among the recorded checks)."""
     found: dict[str, set[str]] = collections.defaultdict(set)
     for path in report_dir.glob("*.ndjson"):
         for line in path.read_text(errors="replace").splitlines():
-            _collect(json.loads(line), found)
+            recorder = json.loads(line).get("ScenarioFinished", {}).get("recorder", {})
+            for checks in recorder.get("checks", {}).values():
+                for check in checks:
+                    if check.get("status") == "failure":
+                        failure = (check.get("failure_info") or {}).get("failure") or {}
+                        found[check["name"]].add(failure.get("operation") or recorder.get("label", "?"))
     return found
-
-
-def _collect(node: object, found: dict[str, set[str]], label: str | None = None) -> None:
-    """Walks an event for check results that failed, remembering the nearest operation label."""
-    if isinstance(node, dict):
-        label = node.get("label") if isinstance(node.get("label"), str) else label
-        name, status = node.get("name"), node.get("status")
-        if isinstance(name, str) and isinstance(status, str) and status.lower() == "failure":
-            found[name].add(label or "?")
-        for value in node.values():
-            _collect(value, found, label)
-    elif isinstance(node, list):
-        for value in node:
-            _collect(value, found, label)
 
 
 def main(argv: list[str]) -> int:
