@@ -54,6 +54,9 @@ BUSINESS_REFUSALS = {
     "role.scope_companies_required",  # a 'companies' scope needs companies: across two fields
     "user.department_mismatch",  # the department must belong to the user's company
     "customer.duplicate_check_empty",  # at least one of several optional query parameters
+    "customer.unknown_user",  # referenced users must exist in the group
+    "role.unknown_company",  # referenced companies must exist in the group
+    "contact.invalid_phone",  # a real phone number (phonenumbers), beyond any pattern
 }
 
 # Access tokens live 15 minutes; refresh well before.
