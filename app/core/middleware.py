@@ -3,10 +3,14 @@
 import json
 import logging
 import re
+import socket
 import time
 import uuid
+from collections.abc import Iterator
 
+import asyncpg.exceptions as pg_errors
 from fastapi import HTTPException
+from sqlalchemy import exc as sa_errors
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
@@ -63,8 +67,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            # Rendered here, inside the request context, so the 500 carries the request id.
+        except Exception as exc:
+            # Rendered here, inside the request context, so the problem carries the request id.
+            if database_unavailable(exc):
+                # An outage is not a bug: one line per request, not thousands of stack traces.
+                log.warning("database unavailable: %s: %s", type(exc).__name__, exc,
+                            extra={"path": scope.get("path")})
+                if response_started:
+                    raise
+                await _send_problem(send_wrapper, scope, 503, "server.unavailable",
+                                    "The database is unavailable; retry shortly.",
+                                    headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+                return
             log.exception("unhandled error", extra={"path": scope.get("path")})
             if response_started:
                 raise
@@ -151,7 +165,71 @@ class BodyLimitMiddleware:
         await _send_problem(send, scope, 413, "request.too_large", f"The request body exceeds {limit} bytes.")
 
 
-async def _send_problem(send: Send, scope: Scope, status: int, code: str, detail: str | None) -> None:
+# What a client should wait before retrying while the database is away: PostgreSQL restarts and
+# fail-overs take seconds, and the pool reconnects on the first request after that.
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATEs that mean "the server is not there for you right now": class 08 (connection exception,
+# including ConnectionDoesNotExistError) and the shutdown / starting-up / too-many-connections ones.
+_UNAVAILABLE_PG_ERRORS = (
+    pg_errors.PostgresConnectionError,
+    pg_errors.AdminShutdownError,
+    pg_errors.CrashShutdownError,
+    pg_errors.CannotConnectNowError,
+    pg_errors.TooManyConnectionsError,
+)
+# Network failures the app can only meet talking to the database; always transient.
+_NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it was raised from or during, and the members of exception groups."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(("asyncpg.", "sqlalchemy.")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached or used right now (an outage, a restart,
+    a full pool), which is a 503 with Retry-After rather than a 500.
+
+    Walks the whole chain: SQLAlchemy wraps driver errors, and a failed ROLLBACK on a dead
+    connection raises with the original failure as its context.
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, sa_errors.TimeoutError):  # QueuePool: no connection within pool_timeout
+            return True
+        if isinstance(cause, sa_errors.DBAPIError) and (
+            cause.connection_invalidated or isinstance(cause, sa_errors.OperationalError)
+        ):
+            return True
+        if isinstance(cause, _UNAVAILABLE_PG_ERRORS + _NETWORK_ERRORS):
+            return True
+        # Connecting over a Unix socket whose server is gone raises FileNotFoundError; a plain
+        # OSError counts only when the driver raised it, not, say, a missing attachment file.
+        if isinstance(cause, OSError) and _raised_by_database_driver(cause):
+            return True
+    return False
+
+
+async def _send_problem(send: Send, scope: Scope, status: int, code: str, detail: str | None,
+                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
     """A problem response from middleware, where FastAPI's handlers cannot reach."""
     problem = {"type": f"/problems/{code}", "title": pick(STATUS_TITLES[status]), "status": status, "code": code,
                "instance": scope.get("path"), "request_id": request_id_var.get()}
@@ -165,6 +243,7 @@ async def _send_problem(send: Send, scope: Scope, status: int, code: str, detail
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )
