@@ -2,9 +2,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.client_ids import ClientRef
 from app.core.db import Base, Timestamps, UUIDPk, Versioned
 from app.core.scoping import ScopeSpec, scoped
 
@@ -21,7 +22,7 @@ class ExpenseStatus:
 
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.department_id,
                             owners=(m.requester_id,)))
-class ExpenseRequest(UUIDPk, Timestamps, Versioned, Base):
+class ExpenseRequest(UUIDPk, ClientRef, Timestamps, Versioned, Base):
     """A simple expense request with an amount: the first consumer of the approval engine."""
 
     __tablename__ = "expense_request"
@@ -30,6 +31,8 @@ class ExpenseRequest(UUIDPk, Timestamps, Versioned, Base):
                         name="status_valid"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_expense_request_group_id_created_at", "group_id", "created_at"),
+        # The phone's own id for a request it created offline (app/core/client_ids.py).
+        UniqueConstraint("requester_id", "client_ref"),
     )
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))

@@ -11,7 +11,8 @@ Category = Literal["travel", "entertainment", "office", "repair", "other"]
 
 class ExpenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID | None = Field(None, description="Client-chosen id (offline); a repeat returns the existing one")
+    client_ref: uuid.UUID | None = Field(None, description="The client's own id for a record created offline; "
+                                         "uploading it again returns the existing record (200)")
     title: str = Field(min_length=1, max_length=200)
     category: Category = "other"
     amount: Decimal = Field(gt=0, le=Decimal("9999999999999999.99"), max_digits=18, decimal_places=2)
@@ -29,6 +30,7 @@ class ExpenseUpdate(BaseModel):
 class ExpenseOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
+    client_ref: uuid.UUID | None = None
     company_id: uuid.UUID
     department_id: uuid.UUID | None
     requester_id: uuid.UUID

@@ -5,13 +5,10 @@ pending --approve--> approved | --reject--> rejected | --withdraw--> withdrawn. 
 engine's effects move a request out of pending, and a pending request cannot be edited.
 """
 
-import uuid
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import service as approvals
-from app.core import audit
+from app.core import audit, client_ids
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden
 from app.core.principal import Principal
@@ -48,22 +45,19 @@ def _ensure_requester(actor: Principal, expense: ExpenseRequest) -> None:
 
 
 async def create(session: AsyncSession, actor: Principal, data: ExpenseCreate) -> tuple[ExpenseRequest, bool]:
-    """A draft owned by the caller, in their company. A repeated client id returns the first (False)."""
-    if data.id is not None:
-        existing = await session.scalar(select(ExpenseRequest).where(ExpenseRequest.id == data.id))
-        if existing is not None:
-            if existing.requester_id != actor.user_id:
-                raise Conflict("This id is already taken.", code="expense.id_taken")
-            return existing, False
-    expense = ExpenseRequest(id=data.id or uuid.uuid4(), group_id=actor.group_id, company_id=actor.company_id,
-                             department_id=actor.department_id, requester_id=actor.user_id, title=data.title,
-                             category=data.category, amount=data.amount, description=data.description,
-                             status=ExpenseStatus.DRAFT, version=1)
-    session.add(expense)
-    await session.flush()
-    audit.record(session, actor, "expense.created", "expense_request", expense.id, company_id=expense.company_id,
-                 after=audit.snapshot(expense))
-    return expense, True
+    """A draft owned by the caller, in their company. The caller's repeated `client_ref` returns
+    their first record (False); anybody else's use of it is invisible (app/core/client_ids.py)."""
+    expense, created = await client_ids.create_once(
+        session, ExpenseRequest, creator=ExpenseRequest.requester_id, creator_id=actor.user_id,
+        client_ref=data.client_ref,
+        build=lambda: ExpenseRequest(group_id=actor.group_id, company_id=actor.company_id,
+                                     department_id=actor.department_id, requester_id=actor.user_id, title=data.title,
+                                     category=data.category, amount=data.amount, description=data.description,
+                                     status=ExpenseStatus.DRAFT, version=1))
+    if created:
+        audit.record(session, actor, "expense.created", "expense_request", expense.id, company_id=expense.company_id,
+                     after=audit.snapshot(expense))
+    return expense, created
 
 
 async def update(session: AsyncSession, actor: Principal, expense: ExpenseRequest,

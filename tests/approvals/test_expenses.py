@@ -24,16 +24,41 @@ async def test_create_read_update_delete_a_draft(client, auth, org):
 
 
 async def test_a_repeated_client_id_returns_the_first_record(client, auth):
-    expense_id = new_id()
+    ref = new_id()
     first = await client.post("/api/v1/expense-requests", headers=auth("collector1"),
-                              json={"id": expense_id, "title": "拖车费", "amount": "800.00"})
+                              json={"client_ref": ref, "title": "拖车费", "amount": "800.00"})
     again = await client.post("/api/v1/expense-requests", headers=auth("collector1"),
-                              json={"id": expense_id, "title": "拖车费", "amount": "800.00"})
+                              json={"client_ref": ref, "title": "拖车费", "amount": "800.00"})
     assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json()["id"] == expense_id
-    stolen = await client.post("/api/v1/expense-requests", headers=auth("collector2"),
-                               json={"id": expense_id, "title": "x", "amount": "1"})
-    assert stolen.status_code == 409
+    assert again.json()["id"] == first.json()["id"] and again.json()["client_ref"] == ref
+    assert again.headers["location"] == f"/api/v1/expense-requests/{first.json()['id']}"
+
+
+async def test_a_client_id_used_by_somebody_else_is_indistinguishable_from_a_free_one(client, auth):
+    """Another tenant's (or colleague's) client id must not be revealed: the upload is answered
+    exactly as for an id nobody used (201, a record of one's own), never 409."""
+    ref = new_id()
+    theirs = await client.post("/api/v1/expense-requests", headers=auth("other-admin"),
+                               json={"client_ref": ref, "title": "x", "amount": "1"})
+    assert theirs.status_code == 201, theirs.text
+    results = {}
+    for who, used_ref in (("collector2", ref), ("collector1", ref), ("dispatcher", new_id())):
+        response = await client.post("/api/v1/expense-requests", headers=auth(who),
+                                     json={"client_ref": used_ref, "title": "x", "amount": "1"})
+        results[who] = response
+        assert response.status_code == 201, (who, response.text)
+        assert response.json()["client_ref"] == used_ref and response.json()["id"] != theirs.json()["id"]
+    assert set(results["collector2"].json()) == set(results["dispatcher"].json())
+    # The other tenant's record is untouched and still theirs alone.
+    url = f"/api/v1/expense-requests/{theirs.json()['id']}"
+    assert (await client.get(url, headers=auth("collector2"))).status_code == 404
+    assert (await client.get(url, headers=auth("other-admin"))).json()["title"] == "x"
+
+
+async def test_the_old_id_field_is_refused_rather_than_silently_ignored(client, auth):
+    response = await client.post("/api/v1/expense-requests", headers=auth("collector1"),
+                                 json={"id": new_id(), "title": "x", "amount": "1"})
+    assert response.status_code == 422
 
 
 async def test_invalid_amounts_are_refused(client, auth):
