@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -375,8 +376,12 @@ def export_rows(views: list[CustomerOut], companies: dict[uuid.UUID, str],
 
 
 def _inert(cell: Any) -> Any:
-    # Spreadsheet formula injection: a text cell starting with = + - @ must stay text.
-    return ("'" + cell) if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell
+    # Spreadsheet formula injection: a text cell starting with = + - @ must stay text. Control
+    # characters that XML cannot hold (stored before input refused them) are dropped, not a 500.
+    if not isinstance(cell, str):
+        return cell
+    cell = ILLEGAL_CHARACTERS_RE.sub("", cell)
+    return ("'" + cell) if cell[:1] in ("=", "+", "-", "@") else cell
 
 
 def to_xlsx(rows: list[list[Any]]) -> bytes:

@@ -174,3 +174,18 @@ async def test_without_assign_any_other_owner_gets_one_answer_whether_it_exists_
     assert response.status_code == 422, response.text
     messages = [e["message"].split(": ", 1)[1] for e in response.json()["errors"]]
     assert len(messages) == 2 and messages[0] == messages[1]
+
+
+async def test_control_characters_stored_in_a_customer_do_not_break_the_export(client, auth, org, db):
+    """Found by the contract run: a control character in stored text made the .xlsx export a 500."""
+    from tests.customers.helpers import insert_customer
+
+    customer = await insert_customer(db, org, owner="clerk1", name="控制\x01字符机械有限公司")
+    row = await db.get(Customer, customer.id)
+    row.notes = "备注\x0bwith\x1fcontrols"
+    await db.flush()
+    response = await client.get("/api/v1/customers/export", params={"format": "xlsx"}, headers=auth("clerk1"))
+    assert response.status_code == 200, response.text
+    ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    names = [r[2].value for r in ws.iter_rows(min_row=2)]
+    assert "控制字符机械有限公司" in names
