@@ -1,5 +1,7 @@
 """The first consumer: expense requests (CRUD, offline ids, scope, editing rules)."""
 
+import uuid
+
 from tests.conftest import new_id
 
 
@@ -94,3 +96,45 @@ async def test_only_a_draft_is_deleted_and_an_approved_request_is_final(client, 
                     client.post(f"{url}/submit", headers=auth("sales1")),
                     client.post(f"{url}/withdraw", headers=auth("sales1"))):
         assert (await attempt).status_code == 409
+
+
+async def test_two_concurrent_uploads_of_one_client_id_make_one_record(org):
+    """The phone retries while its first upload is still running: both answers carry the same
+    record, created once (the loser of the unique-constraint race returns the winner's row)."""
+    import asyncio
+    from decimal import Decimal
+
+    from sqlalchemy import delete, func, select
+
+    from app.core import db as core_db
+    from app.expenses import service
+    from app.expenses.models import ExpenseRequest
+    from app.expenses.schemas import ExpenseCreate
+    from app.org.repository import load_principal
+
+    ref = uuid.uuid4()
+    started = asyncio.Event()
+
+    async def upload() -> tuple[uuid.UUID, bool]:
+        async with core_db.session_factory()() as session:
+            principal = await load_principal(session, org.users["collector1"].id)
+            result = await service.create(session, principal, ExpenseCreate(client_ref=ref, title="拖车费",
+                                                                            amount=Decimal("800")))
+            if not started.is_set():
+                started.set()
+                await asyncio.sleep(0.2)  # hold the first insert uncommitted while the second runs
+            expense_id, created = result[0].id, result[1]
+            await session.commit()  # no audit hooks: nothing to clean up beyond the rows
+            return expense_id, created
+
+    try:
+        outcomes = await asyncio.gather(upload(), upload())
+        assert outcomes[0][0] == outcomes[1][0]
+        assert sorted(created for _, created in outcomes) == [False, True]
+        async with core_db.session_factory()() as session:
+            assert await session.scalar(select(func.count()).select_from(ExpenseRequest)
+                                        .where(ExpenseRequest.client_ref == ref)) == 1
+    finally:
+        async with core_db.session_factory()() as session:
+            await session.execute(delete(ExpenseRequest).where(ExpenseRequest.client_ref == ref))
+            await session.commit()
