@@ -5,8 +5,8 @@
                    read=P.EXPENSE_READ, write=P.EXPENSE_CREATE)
 
 gives `GET/POST {path}`, `GET/PATCH/DELETE {path}/{id}` and `POST {path}/{id}/submit|withdraw`,
-with scoping (404 out of scope), If-Match on every change, ETags, idempotent POSTs, a client-chosen
-id on create (a retry answers 200 with the first record) and the lock order of the kit.
+with scoping (404 out of scope), If-Match on every change, ETags, idempotent POSTs, a client
+reference on create (the caller's retry answers 200 with the first record) and the lock order of the kit.
 """
 
 import uuid
@@ -51,7 +51,7 @@ def request_routes(
     """Add the request routes of `kind` to `router` (operation ids `list_{resource}s`, `create_{resource}`…)."""
     model = kind.model
     sorts = {"created_at": SortKey("created_at", model.created_at), **(sorts or {})}
-    fields_of = create_fields or (lambda body: body.model_dump(exclude={"id"}))
+    fields_of = create_fields or (lambda body: body.model_dump(exclude={"client_ref"}))
     Reader = Requires(read)  # noqa: N806 - a type in the signatures below
     Writer = Requires(write)  # noqa: N806
     id_name = id_name or f"{resource}_id"
@@ -83,11 +83,11 @@ def request_routes(
 
     @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
                  dependencies=[Idempotent],
-                 responses={200: {"description": "The client-chosen id was already uploaded: the first record"}})
+                 responses={200: {"description": "The caller already uploaded this client_ref: their first record"}})
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await kit.create(session, principal, kind, fields_of(body),
-                                            client_id=getattr(body, "id", None))
+                                            client_ref=getattr(body, "client_ref", None))
         if not created:
             response.status_code = 200
         response.headers["Location"] = f"{http.url.path}/{request.id}"

@@ -29,13 +29,14 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.approvals import registry
 from app.approvals import service as engine
-from app.core import audit
+from app.core import audit, client_ids
+from app.core.client_ids import ClientRef
 from app.core.db import Timestamps, UUIDPk, Versioned, utcnow
 from app.core.errors import Conflict, Forbidden
 from app.core.principal import Principal
@@ -66,8 +67,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class RequestMixin(UUIDPk, Timestamps, Versioned):
-    """The columns every request has: who, where, and where it stands in its approval."""
+class RequestMixin(UUIDPk, ClientRef, Timestamps, Versioned):
+    """The columns every request has: who, where, where it stands in its approval, and the phone's
+    own id for a request filed offline (`client_ref`, app/core/client_ids.py)."""
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
@@ -80,9 +82,11 @@ class RequestMixin(UUIDPk, Timestamps, Versioned):
 
 
 def request_table_args(tablename: str, *extra: Any) -> tuple[Any, ...]:
-    """`__table_args__` for a request table: the status CHECK and the list index, plus `extra`."""
+    """`__table_args__` for a request table: the status CHECK, the list index and the requester's
+    unique client references, plus `extra`."""
     return (check_in("status", RequestStatus.CHOICES, name="status_valid"),
-            Index(f"ix_{tablename}_group_id_created_at", "group_id", "created_at"), *extra)
+            Index(f"ix_{tablename}_group_id_created_at", "group_id", "created_at"),
+            UniqueConstraint("requester_id", "client_ref"), *extra)
 
 
 def request_scope(model: Any) -> ScopeSpec:
@@ -210,21 +214,16 @@ def new_request(kind: RequestKind[R], actor: Principal, fields: dict[str, Any]) 
 
 
 async def create(session: AsyncSession, actor: Principal, kind: RequestKind[R], fields: dict[str, Any],
-                 *, client_id: uuid.UUID | None = None) -> tuple[R, bool]:
-    """A new draft (True), or, when the phone retries its own client-chosen id, the first one (False)."""
-    if client_id is not None:
-        existing = await session.scalar(select(kind.model).where(kind.model.id == client_id))
-        if existing is not None:
-            if existing.requester_id != actor.user_id:
-                raise Conflict("This id is already taken.", code=f"{kind.name}.id_taken")
-            return existing, False
-        fields = {**fields, "id": client_id}
-    request = new_request(kind, actor, fields)
-    session.add(request)
-    await session.flush()
-    audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
-                 company_id=request.company_id, after=audit.snapshot(request))
-    return request, True
+                 *, client_ref: uuid.UUID | None = None) -> tuple[R, bool]:
+    """A new draft (True), or the caller's own earlier upload of `client_ref` (False). Anybody
+    else's use of the same reference is invisible (app/core/client_ids.py)."""
+    request, created = await client_ids.create_once(
+        session, kind.model, creator=kind.model.requester_id, creator_id=actor.user_id, client_ref=client_ref,
+        build=lambda: new_request(kind, actor, fields))
+    if created:
+        audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
+                     company_id=request.company_id, after=audit.snapshot(request))
+    return request, created
 
 
 async def update(session: AsyncSession, actor: Principal, kind: RequestKind[R], request: R,

@@ -192,17 +192,19 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     usernames = {r["owner"] for _, r in rows if r["owner"]}
     users = {u.username: u for u in (await session.scalars(
         select(User).where(User.group_id == principal.group_id, User.username.in_(usernames)))).all()}
-    departments = {u.id: u.department_id for u in users.values()}
+    # A username outside the caller's scope gets exactly the answer of a missing one, and without
+    # customer.assign every other username gets the same answer whether it exists or not.
     owner_ok: dict[str, tuple[str, str] | None] = {}
-    for username, user in users.items():
-        if user.id == principal.user_id:
+    for username in usernames:
+        user = users.get(username)
+        if user is not None and user.id == principal.user_id:
             owner_ok[username] = None
-            continue
-        if not principal.has(CUSTOMER_ASSIGN):
+        elif not principal.has(CUSTOMER_ASSIGN):
             owner_ok[username] = ("只能导入给自己（或留空进入公海）",
                                   "You may import only for yourself (or leave it empty for the pool)")
-        elif not scope_covers(principal.scope, user.company_id, departments.get(user.id)):
-            owner_ok[username] = ("该用户不在你的数据范围内", "This user is outside your data scope")
+        elif user is None or not scope_covers(principal.scope, user.company_id, user.department_id):
+            owner_ok[username] = (f"用户“{username}”不存在或不在你的范围内",
+                                  f"user “{username}” does not exist or is outside your scope")
         elif not user.is_active or user.locked_at is not None:
             owner_ok[username] = ("该用户已停用或锁定", "This user is inactive or locked")
         else:
@@ -284,9 +286,7 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
         item["company"] = company
         item["owner"] = None
         if r["owner"]:
-            if r["owner"] not in users:
-                errors.add(number, "owner", f"用户“{r['owner']}”不存在", f"user “{r['owner']}” does not exist")
-            elif owner_ok.get(r["owner"]):
+            if owner_ok.get(r["owner"]):
                 errors.add(number, "owner", *owner_ok[r["owner"]])  # type: ignore[misc] - checked just above
             else:
                 item["owner"] = users[r["owner"]]

@@ -39,7 +39,10 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _shared_with(principal: Principal, *, edit: bool) -> object:
-    cond = and_(CustomerShare.customer_id == Customer.id, CustomerShare.user_id == principal.user_id)
+    # Shares end when the customer returns to the pool (pool.end_shares); a pool customer never
+    # counts as shared, even with a share row left from before that rule.
+    cond = and_(Customer.status == "private", CustomerShare.customer_id == Customer.id,
+                CustomerShare.user_id == principal.user_id)
     if edit:
         cond = and_(cond, CustomerShare.can_edit.is_(True))
     return exists().where(cond)

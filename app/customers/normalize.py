@@ -54,19 +54,49 @@ def normalize_email(raw: str | None) -> str | None:
     return value or None
 
 
+def _national(e164: str) -> tuple[str, int]:
+    """The number as shown, and how many leading characters are its trunk prefix and area code.
+
+    Chinese numbers in national form with the trunk prefix (`02161234567`, mobiles `13812345678`),
+    others in E.164. A number phonenumbers cannot format (an invalid length) is kept readable:
+    a Chinese geographic number still gets its trunk `0`, so the area code never gets lost."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164, 0
+    nsn = phonenumbers.national_significant_number(number)
+    area = phonenumbers.length_of_national_destination_code(number)
+    if number.country_code != 86:
+        return e164, 1 + len(str(number.country_code)) + area
+    shown = "".join(ch for ch in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+                    if ch.isdigit())
+    if not phonenumbers.is_valid_number(number) and not shown.startswith("0") and nsn[:1] in "23456789" \
+            and len(nsn) >= 9:
+        shown = "0" + nsn  # a landline with a wrong length: keep the trunk and the area code
+        area = 2 if nsn[:1] == "2" else 3
+    return shown, len(shown) - len(nsn) + area
+
+
 def display_phone(e164: str) -> str:
-    """The national form for Chinese numbers (13812345678), E.164 for others."""
-    return e164[3:] if e164.startswith("+86") else e164
+    """National form with the trunk prefix for Chinese numbers (`02161234567`, `13812345678`),
+    E.164 for others. Stored values stay E.164, so duplicate checks compare like with like."""
+    return _national(e164)[0]
+
+
+# Digits hidden by a mask, whatever their real number: the mask does not tell the length.
+_MASK = "****"
 
 
 def mask_phone(e164: str | None) -> str | None:
-    """`138****5678`: the first three and last four digits stay."""
+    """`138****5678`, `021****4567`, `0571****1234`: the trunk prefix and area code (the first
+    three digits of a mobile) and the last four digits stay; at least three digits are hidden."""
     if e164 is None:
         return None
-    shown = display_phone(e164)
+    shown, prefix = _national(e164)
     if len(shown) <= 7:
         return "*" * len(shown)
-    return shown[:3] + "****" + shown[-4:]
+    prefix = max(0, min(prefix, len(shown) - 4 - 3))
+    return shown[:prefix] + _MASK + shown[-4:]
 
 
 def mask_identity(value: str | None) -> str | None:

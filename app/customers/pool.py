@@ -7,18 +7,20 @@ under its lock before moving it.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.jobs import periodic
-from app.customers.models import Customer, CustomerActivity, PoolRule
+from app.core.principal import Principal
+from app.customers.models import Customer, CustomerActivity, CustomerShare, PoolRule
 from app.notifications.service import notify
 from app.org.models import Company, Role, User, UserRole
 
@@ -138,14 +140,39 @@ def add_activity(session: AsyncSession, customer: Customer, kind: str, *, user_i
                                  occurred_at=now, detail=detail))
 
 
-def return_to_pool(customer: Customer, now: datetime) -> None:
-    """Back to the pool: the former owner loses access and is remembered for the cool-down."""
-    customer.former_owner_id = customer.owner_id
-    customer.owner_id = None
-    customer.status = "pool"
-    customer.pooled_at = now
-    customer.protected_until = None
-    customer.version += 1
+async def return_to_pool(session: AsyncSession, actor: Principal | None, customers: Sequence[Customer],
+                         now: datetime) -> None:
+    """Back to the pool, for every path that clears the owner (release, the sweep): the former
+    owner loses access and is remembered for the cool-down, and every access that came through
+    them ends with them (see end_shares). Set-based: one statement for any number of customers."""
+    for customer in customers:
+        customer.former_owner_id = customer.owner_id
+        customer.owner_id = None
+        customer.status = "pool"
+        customer.pooled_at = now
+        customer.protected_until = None
+        customer.version += 1
+    await end_shares(session, actor, customers)
+
+
+async def end_shares(session: AsyncSession, actor: Principal | None, customers: Sequence[Customer]) -> None:
+    """Rule: shares are the owner's (or a manager's on the owner's behalf) and end when the
+    customer leaves that owner: deleted in one statement, one audit event per customer that had
+    any, naming who lost access."""
+    if not customers:
+        return
+    ended = (await session.execute(
+        delete(CustomerShare).where(CustomerShare.customer_id.in_([c.id for c in customers]))
+        .returning(CustomerShare.customer_id, CustomerShare.user_id, CustomerShare.can_edit)
+    )).all()
+    by_customer: dict[uuid.UUID, list[dict[str, object]]] = {}
+    for customer_id, user_id, can_edit in ended:
+        by_customer.setdefault(customer_id, []).append({"user_id": str(user_id), "can_edit": can_edit})
+    for customer in customers:
+        if customer.id in by_customer:
+            audit.record(session, actor, "customer.shares_ended", "customer", customer.id,
+                         group_id=customer.group_id, company_id=customer.company_id,
+                         before={"shares": sorted(by_customer[customer.id], key=lambda s: str(s["user_id"]))})
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -178,14 +205,13 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
             for cid, tzname in (await session.execute(
                     select(Company.id, Company.timezone).where(Company.id.in_(missing)))).all():
                 zones[cid] = _zone(tzname)
+        befores = {c.id: audit.snapshot(c, "status", "owner_id", "protected_until") for c in rows}
+        await return_to_pool(session, None, rows, now)
         for customer in rows:
-            former = customer.owner_id
-            before = audit.snapshot(customer, "status", "owner_id", "protected_until")
-            return_to_pool(customer, now)
-            add_activity(session, customer, "expired", user_id=former, actor_id=None, tz=zones[customer.company_id],
-                         now=now)
+            add_activity(session, customer, "expired", user_id=customer.former_owner_id, actor_id=None,
+                         tz=zones[customer.company_id], now=now)
             audit.record(session, None, "customer.returned_to_pool", "customer", customer.id,
-                         group_id=customer.group_id, company_id=customer.company_id, before=before,
+                         group_id=customer.group_id, company_id=customer.company_id, before=befores[customer.id],
                          after=audit.snapshot(customer, "status", "owner_id", "former_owner_id"))
             moved.append(customer.id)
         await session.flush()

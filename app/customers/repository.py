@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Forbidden, NotFound
 from app.core.principal import Principal
-from app.core.scoping import readable, writable
+from app.core.scoping import readable, scope_condition, writable
 from app.customers.models import Contact, Customer, CustomerActivity, CustomerContact, CustomerShare, PoolRule
 from app.org.models import Company, User
 
@@ -149,10 +149,14 @@ def pool_customers(principal: Principal) -> Select[Any]:
 
 
 async def lock_pool_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID) -> Customer:
-    """A pool customer the principal may claim, row-locked; 404 for anything else."""
+    """A customer to claim, row-locked: one in a pool the principal sees, or one they may read
+    (so that claiming it can be refused as not in the pool); 404 for anything else, exactly like
+    a missing id: somebody else's private customer must not be told apart from no customer."""
     customer = await session.scalar(
         select(Customer).where(Customer.id == customer_id, Customer.group_id == principal.group_id,
-                               Customer.deleted_at.is_(None), pool_companies_condition(principal))
+                               Customer.deleted_at.is_(None),
+                               ((Customer.status == "pool") & pool_companies_condition(principal))
+                               | scope_condition(principal, Customer))
         .with_for_update())
     if customer is None:
         raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")

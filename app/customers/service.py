@@ -457,6 +457,9 @@ async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.U
                        code="customer.reclaim_cooldown",
                        titles={"zh-CN": "退回公海的客户冷却期内不能再次领取", "en": "Reclaim cool-down"})
     await pool.ensure_daily_cap(session, principal.user_id, cr, now)
+    # Shares end on the way to the pool; any left from before that rule end here, before the
+    # claimer owns a customer shared by somebody else.
+    await pool.end_shares(session, principal, [customer])
     before = audit.snapshot(customer, "status", "owner_id", "former_owner_id")
     customer.owner_id, customer.status, customer.pooled_at = principal.user_id, "private", None
     customer.protected_until = pool.add_protection_days(now, cr.rules.protection_days,
@@ -491,7 +494,7 @@ async def release(session: AsyncSession, principal: Principal, customer: Custome
     _ensure_not_secured(customer)
     cr = await pool.rules_for(session, customer.company_id)
     before = audit.snapshot(customer, "status", "owner_id", "protected_until")
-    pool.return_to_pool(customer, now)
+    await pool.return_to_pool(session, principal, [customer], now)
     pool.add_activity(session, customer, "released", user_id=principal.user_id, actor_id=principal.user_id,
                       tz=cr.tz, now=now)
     await session.flush()

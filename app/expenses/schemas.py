@@ -11,7 +11,8 @@ Category = Literal["travel", "entertainment", "office", "repair", "other"]
 
 class ExpenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID | None = Field(None, description="Client-chosen id (offline); a repeat returns the existing one")
+    client_ref: uuid.UUID | None = Field(None, description="The client's own id for a record created offline; "
+                                         "uploading it again returns the existing record (200)")
     title: Text(200, min_length=1)
     category: Category = "other"
     amount: PositiveMoney
@@ -29,6 +30,7 @@ class ExpenseUpdate(BaseModel):
 class ExpenseOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
+    client_ref: uuid.UUID | None = None
     company_id: uuid.UUID
     department_id: uuid.UUID | None
     requester_id: uuid.UUID

@@ -13,8 +13,10 @@ REQUEST_TYPE = EXPENSE.name
 
 
 async def create(session: AsyncSession, actor: Principal, data: ExpenseCreate) -> tuple[ExpenseRequest, bool]:
-    """A draft owned by the caller, in their company. A repeated client id returns the first (False)."""
-    return await kit.create(session, actor, EXPENSE, data.model_dump(exclude={"id"}), client_id=data.id)
+    """A draft owned by the caller, in their company. The caller's repeated `client_ref` returns
+    their first record (False)."""
+    return await kit.create(session, actor, EXPENSE, data.model_dump(exclude={"client_ref"}),
+                            client_ref=data.client_ref)
 
 
 async def submit(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> ExpenseRequest:

@@ -70,6 +70,37 @@ async def load_principals(session: AsyncSession, user_ids: Iterable[uuid.UUID]) 
     return {u.id: _principal(u, roles[u.id], overrides[u.id], subtrees) for u in users}
 
 
+def role_scope(kind: str, scope_company_ids: Iterable[uuid.UUID], company_id: uuid.UUID | None,
+               department_id: uuid.UUID | None, subtrees: dict[uuid.UUID, set[uuid.UUID]]) -> DataScope:
+    """What one role of `kind` reaches when held by a user placed in `company_id`/`department_id`.
+
+    `company`, `department*` and `self` are relative to the holder; `subtrees` holds the subtree of
+    `department_id` when the kind is `department_tree` (see department_subtrees)."""
+    if kind == ScopeKind.ALL:
+        return DataScope(all_companies=True)
+    if kind == ScopeKind.COMPANIES:
+        return DataScope(company_ids=frozenset(scope_company_ids))
+    if kind == ScopeKind.COMPANY:
+        return DataScope(company_ids=frozenset({company_id}) if company_id is not None else frozenset())
+    if department_id is None:
+        return DataScope()
+    if kind == ScopeKind.DEPARTMENT_TREE:
+        return DataScope(department_ids=frozenset(subtrees.get(department_id, {department_id})))
+    if kind == ScopeKind.DEPARTMENT:
+        return DataScope(department_ids=frozenset({department_id}))
+    return DataScope()
+
+
+def union_scope(scopes: Iterable[DataScope]) -> DataScope:
+    all_companies, company_ids, department_ids = False, set[uuid.UUID](), set[uuid.UUID]()
+    for scope in scopes:
+        all_companies |= scope.all_companies
+        company_ids |= scope.company_ids
+        department_ids |= scope.department_ids
+    return DataScope(all_companies=all_companies, company_ids=frozenset(company_ids),
+                     department_ids=frozenset(department_ids))
+
+
 def _principal(user: User, roles: list[Role], overrides: list[tuple[str, bool]],
                subtrees: dict[uuid.UUID, set[uuid.UUID]]) -> Principal:
     permissions: set[str] = set()
@@ -77,20 +108,6 @@ def _principal(user: User, roles: list[Role], overrides: list[tuple[str, bool]],
         permissions.update(role.permissions)
     for permission, granted in overrides:
         (permissions.add if granted else permissions.discard)(permission)
-
-    kinds = {role.scope_kind for role in roles}
-    company_ids: set[uuid.UUID] = set()
-    department_ids: set[uuid.UUID] = set()
-    for role in roles:
-        if role.scope_kind == ScopeKind.COMPANIES:
-            company_ids.update(role.scope_company_ids)
-    if ScopeKind.COMPANY in kinds:
-        company_ids.add(user.company_id)
-    if user.department_id is not None:
-        if ScopeKind.DEPARTMENT_TREE in kinds:
-            department_ids |= subtrees.get(user.department_id, {user.department_id})
-        elif ScopeKind.DEPARTMENT in kinds:
-            department_ids.add(user.department_id)
     return Principal(
         user_id=user.id,
         group_id=user.group_id,
@@ -98,11 +115,8 @@ def _principal(user: User, roles: list[Role], overrides: list[tuple[str, bool]],
         department_id=user.department_id,
         username=user.username,
         permissions=frozenset(permissions),
-        scope=DataScope(
-            all_companies=ScopeKind.ALL in kinds,
-            company_ids=frozenset(company_ids),
-            department_ids=frozenset(department_ids),
-        ),
+        scope=union_scope(role_scope(r.scope_kind, r.scope_company_ids, user.company_id, user.department_id,
+                                     subtrees) for r in roles),
         rank=max((r.rank for r in roles), default=0),
         is_system_admin=any(r.is_system_admin for r in roles),
         role_ids=frozenset(r.id for r in roles),
@@ -131,13 +145,21 @@ async def user_level(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, bo
     return max((r.rank for r in roles), default=0), any(r.is_system_admin for r in roles)
 
 
-async def companies_in_group(session: AsyncSession, group_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    wanted = list(ids)
+async def department_companies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The company of each department named."""
+    wanted = list(set(ids))
     if not wanted:
-        return set()
-    return set((await session.scalars(
-        select(Company.id).where(Company.group_id == group_id, Company.id.in_(wanted))
-    )).all())
+        return {}
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(Department.id, Department.company_id).where(Department.id.in_(wanted)))).all())
+
+
+async def role_holders_placements(session: AsyncSession,
+                                  role_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
+    """The distinct (company, department) placements of the users holding a role."""
+    return {(c, d) for c, d in (await session.execute(
+        select(User.company_id, User.department_id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_id == role_id).distinct())).all()}
 
 
 @dataclass(frozen=True)

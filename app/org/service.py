@@ -1,6 +1,7 @@
 """Organisation rules: tenant isolation, the management hierarchy, no giving away what you lack."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -12,7 +13,7 @@ from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.permissions import is_known
-from app.core.principal import Principal, ScopeKind
+from app.core.principal import DataScope, Principal, ScopeKind
 from app.core.scoping import get_readable, get_writable, readable
 from app.core.security import hash_password
 from app.org import repository as repo
@@ -56,6 +57,47 @@ def ensure_may_hand_out(actor: Principal, permissions: list[str], rank: int) -> 
         raise _hierarchy_error(f"You cannot give away permissions you do not hold: {', '.join(missing)}.")
     if rank >= actor.rank:
         raise _hierarchy_error("A role you hand out must rank below your own level.")
+
+
+def scope_covers(holder: DataScope, granted: DataScope,
+                 department_companies: Mapping[uuid.UUID, uuid.UUID]) -> bool:
+    """Whether `holder` reaches everything `granted` reaches: every company granted is one of the
+    holder's (or the holder has all), and every department granted is one of the holder's or lies
+    in a company the holder covers (`department_companies` maps the granted departments)."""
+    if holder.all_companies:
+        return True
+    if granted.all_companies or not granted.company_ids <= holder.company_ids:
+        return False
+    return all(d in holder.department_ids or holder.covers_company(department_companies.get(d))
+               for d in granted.department_ids)
+
+
+def _scope_error(detail: str) -> Forbidden:
+    return Forbidden(detail, code="org.scope_escalation",
+                     titles={"zh-CN": "不能授予超出自身范围的数据权限", "en": "Wider than your data scope"})
+
+
+RoleScope = tuple[str, list[uuid.UUID]]  # (scope kind, companies of a `companies` scope)
+Placement = tuple[uuid.UUID | None, uuid.UUID | None]  # (company, department) of a holder
+
+
+async def ensure_scope_within(session: AsyncSession, actor: Principal, roles: Iterable[RoleScope],
+                              placements: Iterable[Placement]) -> None:
+    """Rule: nobody creates, edits or grants a role whose data scope, as it applies to a holder
+    placed at each of `placements`, reaches further than the actor's own resolved scope (kinds
+    like `company` or `department_tree` are relative to the holder, hence the placements).
+    Three queries at most whatever the number of roles and placements."""
+    roles, placements = list(roles), list(set(placements))
+    if actor.scope.all_companies or not roles or not placements:
+        return
+    tree_roots = {d for _, d in placements if d is not None} if any(
+        k == ScopeKind.DEPARTMENT_TREE for k, _ in roles) else set()
+    subtrees = await repo.department_subtrees(session, tree_roots)
+    granted = [repo.role_scope(kind, companies, company_id, department_id, subtrees)
+               for kind, companies in roles for company_id, department_id in placements]
+    departments = await repo.department_companies(session, {d for g in granted for d in g.department_ids})
+    if not all(scope_covers(actor.scope, g, departments) for g in granted):
+        raise _scope_error("You cannot give anybody a data scope wider than your own.")
 
 
 # --- companies -----------------------------------------------------------------------------------
@@ -142,7 +184,9 @@ async def _validated_scope_companies(session: AsyncSession, actor: Principal, ki
     if not company_ids:
         raise InvalidInput("A 'companies' scope needs at least one company.", code="role.scope_companies_required",
                            errors=[{"pointer": "/body/scope_company_ids", "message": "required"}])
-    found = await repo.companies_in_group(session, actor.group_id, company_ids)
+    # Companies outside the actor's scope answer exactly like companies that do not exist.
+    found = set((await session.scalars(
+        readable(actor, Company, Company.id).where(Company.id.in_(company_ids)))).all())
     if found != set(company_ids):
         raise InvalidInput("Some companies are not in this group.", code="role.unknown_company",
                            errors=[{"pointer": "/body/scope_company_ids", "message": "unknown company"}])
@@ -152,6 +196,9 @@ async def _validated_scope_companies(session: AsyncSession, actor: Principal, ki
 async def create_role(session: AsyncSession, actor: Principal, data: RoleCreate) -> Role:
     ensure_may_hand_out(actor, data.permissions, data.rank)
     companies = await _validated_scope_companies(session, actor, data.scope_kind, data.scope_company_ids)
+    # A relative kind (company, department...) is judged as it would apply to the actor themself.
+    await ensure_scope_within(session, actor, [(data.scope_kind, companies)],
+                              [(actor.company_id, actor.department_id)])
     role = Role(group_id=actor.group_id, code=data.code, name=data.name, permissions=sorted(set(data.permissions)),
                 scope_kind=data.scope_kind, scope_company_ids=companies, rank=data.rank, is_system_admin=False)
     session.add(role)
@@ -174,6 +221,11 @@ async def update_role(session: AsyncSession, actor: Principal, role: Role, data:
     company_ids = changes.get("scope_company_ids")
     role.scope_company_ids = await _validated_scope_companies(
         session, actor, kind, company_ids if company_ids is not None else role.scope_company_ids)
+    # The new scope applies at once to everybody holding the role: it must stay within the
+    # actor's reach for each of them, and for the actor themself.
+    await ensure_scope_within(session, actor, [(kind, role.scope_company_ids)],
+                              {(actor.company_id, actor.department_id),
+                               *await repo.role_holders_placements(session, role.id)})
     role.scope_kind, role.permissions, role.rank = kind, sorted(set(permissions)), rank
     if changes.get("name"):
         role.name = changes["name"]
@@ -212,6 +264,8 @@ async def _check_placement(session: AsyncSession, actor: Principal, company_id: 
 async def create_user(session: AsyncSession, actor: Principal, data: UserCreate) -> User:
     await _check_placement(session, actor, data.company_id, data.department_id, data.manager_id)
     roles = await _roles_for_assignment(session, actor, data.role_ids)
+    await ensure_scope_within(session, actor, [(r.scope_kind, r.scope_company_ids) for r in roles],
+                              [(data.company_id, data.department_id)])
     if not actor.is_system_admin and max((r.rank for r in roles), default=0) >= actor.rank:
         raise _hierarchy_error("A new user must rank below you.")
     if await session.scalar(select(User.id).where(User.username == data.username)):
@@ -230,6 +284,22 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
     return user
 
 
+async def _ensure_grants_within(session: AsyncSession, actor: Principal, user: User, roles: list[Role] | None,
+                                department_id: uuid.UUID | None) -> None:
+    """The scope rule for a change of roles (`roles`, or None when unchanged) or department: the
+    roles added, and on a move the department-relative roles kept, must stay within the actor's
+    scope at the user's new place."""
+    held = (await repo.roles_of(session, [user.id]))[user.id]
+    held_ids = {h.id for h in held}
+    granted = [r for r in roles if r.id not in held_ids] if roles is not None else []
+    if department_id != user.department_id:
+        # Moving a user moves what their department-relative roles reach.
+        granted += [r for r in (roles if roles is not None else held)
+                    if r.scope_kind in (ScopeKind.DEPARTMENT, ScopeKind.DEPARTMENT_TREE)]
+    await ensure_scope_within(session, actor, [(r.scope_kind, r.scope_company_ids) for r in granted],
+                              [(user.company_id, department_id)])
+
+
 async def update_user(session: AsyncSession, actor: Principal, user: User, data: UserUpdate) -> User:
     await ensure_may_manage_user(session, actor, user)
     changes = data.model_dump(exclude_unset=True)
@@ -240,8 +310,12 @@ async def update_user(session: AsyncSession, actor: Principal, user: User, data:
         if changes.get("manager_id") == user.id:
             raise InvalidInput("A user cannot be their own manager.", code="user.self_manager",
                                errors=[{"pointer": "/body/manager_id", "message": "self"}])
-    if changes.get("role_ids") is not None:
-        roles = await _roles_for_assignment(session, actor, changes["role_ids"])
+    roles = await _roles_for_assignment(session, actor, changes["role_ids"]) \
+        if changes.get("role_ids") is not None else None
+    department_id = changes.get("department_id", user.department_id)
+    if roles is not None or department_id != user.department_id:
+        await _ensure_grants_within(session, actor, user, roles, department_id)
+    if roles is not None:
         await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
         session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
     if changes.get("password"):

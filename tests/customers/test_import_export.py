@@ -150,3 +150,42 @@ async def test_export_takes_the_same_filters_as_the_list(client, auth):
                                   headers=auth("clerk1"))
     assert [r[2] for r in list(csv.reader(io.StringIO(unfiltered.content.decode("utf-8-sig"))))[1:]] == \
         ["导出筛选有限公司"]
+
+
+async def test_an_owner_outside_ones_scope_reads_like_a_username_that_does_not_exist(client, auth, org, db):
+    """approver1 (scope: C01, may assign) imports rows owned by collector3 (C02) and by nobody:
+    both rows get the same message, so the import does not reveal who exists elsewhere."""
+    from app.org.models import UserPermission
+
+    for perm in ("customer.import", "customer.create"):
+        db.add(UserPermission(user_id=org.users["approver1"].id, permission=perm, granted=True))
+    await db.flush()
+    content = _xlsx([_row("范围外机械有限公司", owner="collector3"), _row("查无此人机械有限公司", owner="nobody-here")])
+    response = await _upload(client, auth, content, "approver1")
+    assert response.status_code == 422, response.text
+    messages = [e["message"].split(": ", 1)[1] for e in response.json()["errors"]]  # after "row N, column M: "
+    assert len(messages) == 2
+    assert messages[0].replace("collector3", "?") == messages[1].replace("nobody-here", "?")
+
+
+async def test_without_assign_any_other_owner_gets_one_answer_whether_it_exists_or_not(client, auth, org):
+    content = _xlsx([_row("别人的机械有限公司", owner="sales2"), _row("没有的机械有限公司", owner="nobody-here")])
+    response = await _upload(client, auth, content, "clerk1")
+    assert response.status_code == 422, response.text
+    messages = [e["message"].split(": ", 1)[1] for e in response.json()["errors"]]
+    assert len(messages) == 2 and messages[0] == messages[1]
+
+
+async def test_control_characters_stored_in_a_customer_do_not_break_the_export(client, auth, org, db):
+    """Found by the contract run: a control character in stored text made the .xlsx export a 500."""
+    from tests.customers.helpers import insert_customer
+
+    customer = await insert_customer(db, org, owner="clerk1", name="控制\x01字符机械有限公司")
+    row = await db.get(Customer, customer.id)
+    row.notes = "备注\x0bwith\x1fcontrols"
+    await db.flush()
+    response = await client.get("/api/v1/customers/export", params={"format": "xlsx"}, headers=auth("clerk1"))
+    assert response.status_code == 200, response.text
+    ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    names = [r[2].value for r in ws.iter_rows(min_row=2)]
+    assert "控制字符机械有限公司" in names

@@ -3,11 +3,14 @@ protection extensions and their monthly quota, "owner's for good", and per-compa
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.core import db as core_db
+from app.core.audit import AuditEvent
 from app.core.db import utcnow
-from app.customers import service
-from app.customers.models import Customer, CustomerActivity
+from app.customers import pool, service
+from app.customers.models import Customer, CustomerActivity, CustomerShare
+from tests.conftest import new_id
 from tests.customers.helpers import create_customer, insert_customer
 
 
@@ -80,10 +83,88 @@ async def test_only_the_owner_releases(client, auth, org):
     assert by_clerk.status_code == 403 and by_clerk.json()["code"] == "customer.not_owner"
 
 
-async def test_claiming_a_private_customer_is_a_conflict(client, auth, org):
-    customer = await create_customer(client, auth, "admin")
+async def test_claiming_a_private_customer_one_may_read_is_a_conflict(client, auth, org):
+    customer = await create_customer(client, auth, "sales1")
     response = await client.post(f"/api/v1/customers/{customer['id']}/claim", headers=auth("sales1"))
     assert response.status_code == 409 and response.json()["code"] == "customer.not_in_pool"
+
+
+async def test_claiming_somebody_elses_private_customer_looks_like_a_missing_one(client, auth, org):
+    """sales1 can neither read admin's customer nor see it in the pool: the claim must not reveal
+    that it exists (GET answers 404, so the claim does too, with the same problem)."""
+    customer = await create_customer(client, auth, "admin")
+    claimed = await client.post(f"/api/v1/customers/{customer['id']}/claim", headers=auth("sales1"))
+    missing = await client.post(f"/api/v1/customers/{new_id()}/claim", headers=auth("sales1"))
+    assert claimed.status_code == missing.status_code == 404
+    assert claimed.json()["code"] == missing.json()["code"] == "customer.not_found"
+    assert claimed.json()["title"] == missing.json()["title"]
+
+
+# --- shares end when the customer returns to the pool -------------------------------------------
+
+async def _share(client, auth, org, customer_id, owner, **users_edit):
+    for username, can_edit in users_edit.items():
+        shared = await client.post(f"/api/v1/customers/{customer_id}/shares", headers=auth(owner),
+                                   json={"user_ids": [str(org.users[username].id)], "can_edit": can_edit})
+        assert shared.status_code == 201, shared.text
+
+
+async def _assert_no_access_for_former_sharers(client, auth, customer_id):
+    url = f"/api/v1/customers/{customer_id}"
+    for username in ("collector1", "sales2"):
+        assert (await client.get(url, headers=auth(username))).status_code == 404, username
+    patched = await client.patch(url, json={"notes": "still mine?"}, headers=auth("sales2"))
+    assert patched.status_code == 404
+
+
+async def _claim_and_check_shares_are_gone(client, auth, customer_id):
+    claimed = await client.post(f"/api/v1/customers/{customer_id}/claim", headers=auth("admin"))
+    assert claimed.status_code == 200, claimed.text
+    shares = await client.get(f"/api/v1/customers/{customer_id}/shares", headers=auth("admin"))
+    assert shares.status_code == 200 and shares.json() == []
+    await _assert_no_access_for_former_sharers(client, auth, customer_id)
+
+
+async def test_a_release_ends_view_and_edit_shares(client, auth, org, db):
+    customer = await create_customer(client, auth, "sales1", phones=["13812345678"])
+    await _share(client, auth, org, customer["id"], "sales1", collector1=False, sales2=True)
+    url = f"/api/v1/customers/{customer['id']}"
+    assert (await client.get(url, headers=auth("sales2"))).json()["phones"] == ["13812345678"]
+    released = await client.post(f"{url}/release", headers=auth("sales1"))
+    assert released.status_code == 200, released.text
+    await _assert_no_access_for_former_sharers(client, auth, customer["id"])
+    events = (await db.scalars(select(AuditEvent).where(AuditEvent.entity_id == customer["id"],
+                                                        AuditEvent.action == "customer.shares_ended"))).all()
+    assert len(events) == 1 and events[0].actor_id == org.users["sales1"].id
+    assert {(s["user_id"], s["can_edit"]) for s in events[0].before["shares"]} == {
+        (str(org.users["collector1"].id), False), (str(org.users["sales2"].id), True)}
+    await _claim_and_check_shares_are_gone(client, auth, customer["id"])
+
+
+async def test_the_sweep_ends_view_and_edit_shares(client, auth, org, db):
+    customer = await insert_customer(db, org, owner="sales1", protected_days=-1)
+    db.add_all([CustomerShare(customer_id=customer.id, user_id=org.users["collector1"].id, can_edit=False),
+                CustomerShare(customer_id=customer.id, user_id=org.users["sales2"].id, can_edit=True)])
+    await db.flush()
+    assert (await client.get(f"/api/v1/customers/{customer.id}", headers=auth("sales2"))).status_code == 200
+    result = await pool.sweep(db, utcnow() + timedelta(minutes=1))
+    assert customer.id in result.returned
+    assert await db.scalar(select(func.count()).select_from(CustomerShare)
+                           .where(CustomerShare.customer_id == customer.id)) == 0
+    await core_db.commit(db)  # writes the queued audit events
+    await _assert_no_access_for_former_sharers(client, auth, customer.id)
+    events = (await db.scalars(select(AuditEvent).where(AuditEvent.entity_id == str(customer.id)))).all()
+    assert {e.action for e in events} >= {"customer.shares_ended", "customer.returned_to_pool"}
+    await _claim_and_check_shares_are_gone(client, auth, customer.id)
+
+
+async def test_a_share_left_on_a_pool_customer_grants_nothing_and_ends_at_the_claim(client, auth, org, db):
+    """Pool customers shared before shares ended with the owner: inert, and removed at the claim."""
+    customer = await insert_customer(db, org)
+    db.add(CustomerShare(customer_id=customer.id, user_id=org.users["sales2"].id, can_edit=True))
+    await db.flush()
+    await _assert_no_access_for_former_sharers(client, auth, customer.id)
+    await _claim_and_check_shares_are_gone(client, auth, customer.id)
 
 
 async def test_pool_of_another_company_is_invisible_to_a_salesperson(client, auth, org, db):
@@ -142,8 +223,6 @@ async def test_pool_rule_changes_need_a_current_if_match_and_are_audited(client,
     assert first.status_code == 200 and first.headers["etag"] == 'W/"1"'
     stale = await client.put(url, json={"protection_days": 25}, headers=auth("admin", **{"If-Match": 'W/"0"'}))
     assert stale.status_code == 412
-    from app.core.audit import AuditEvent
-
     actions = (await db.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "pool_rule"))).all()
     assert "pool_rule.updated" in actions
 
