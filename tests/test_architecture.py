@@ -37,7 +37,8 @@ def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: 
     shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "app" / "customers" / "service.py").open("a") as module:
-        module.write("\n\ndef _late() -> None:\n    from app.api import surfaces  # noqa: F401 - hidden in a function\n")
+        module.write("\n\ndef _late() -> None:\n"
+                     "    from app.api import surfaces  # noqa: F401 - hidden in a function\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert "app.customers.service -> app.api.surfaces" in result.stdout
