@@ -12,9 +12,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent / "generated"))
 
 from openpyxl import load_workbook  # noqa: E402
+from recourse_mobile_v1 import AuthenticatedClient as MobileAuthenticatedClient  # noqa: E402
 from recourse_mobile_v1 import Client as MobileClient  # noqa: E402
 from recourse_mobile_v1.api.auth import mobile_auth_token, mobile_me  # noqa: E402
-from recourse_mobile_v1.models import BodyMobileAuthToken  # noqa: E402
+from recourse_mobile_v1.models import BodyMobileAuthToken, MeResponse  # noqa: E402
+from recourse_mobile_v1.models import TokenResponse as MobileToken  # noqa: E402
 from recourse_v1 import AuthenticatedClient, Client  # noqa: E402
 from recourse_v1.api.auth import platform_auth_token  # noqa: E402
 from recourse_v1.api.customers import (  # noqa: E402
@@ -107,9 +109,6 @@ field_login = mobile_auth_token.sync_detailed(
     client=MobileClient(base_url=BASE, raise_on_unexpected_status=True),
     body=BodyMobileAuthToken(username="admin", password="Demo@12345"))
 check(field_login.status_code == 200 and field_login.parsed is not None, "field log in", field_login.parsed)
-from recourse_mobile_v1 import AuthenticatedClient as MobileAuthenticatedClient  # noqa: E402
-from recourse_mobile_v1.models import MeResponse, TokenResponse as MobileToken  # noqa: E402
-
 assert isinstance(field_login.parsed, MobileToken)
 me = mobile_me.sync_detailed(client=MobileAuthenticatedClient(base_url=BASE, token=field_login.parsed.access_token,
                                                               raise_on_unexpected_status=True))

@@ -121,6 +121,7 @@ def build_document(app: FastAPI, surface: str) -> dict[str, Any]:
                 _document_operation(doc, op, method.lower(), route, facts)
     _binary_parts(components.get("schemas", {}))
     _pages(components.get("schemas", {}))
+    _shared_enums(doc)
     _tags(doc)
     _prune_unused_headers(doc)
     return doc
@@ -364,6 +365,70 @@ def _pages(schemas: dict[str, Any]) -> None:
             if "next_cursor" not in required:
                 required.append("next_cursor")
             props["next_cursor"]["description"] = "Pass as ?cursor= for the next page; null on the last page."
+
+
+SCHEMA_SUFFIXES = ("Create", "Created", "Update", "Detail", "Summary", "Saved", "Out", "In", "Def")
+
+
+def _shared_enums(doc: dict[str, Any]) -> None:
+    """An enum used in several places becomes one named schema (`CustomerCategory`), so generated
+    clients get one type instead of one per field and parameter. Named after the property and the
+    schemas that use it; a name already taken leaves the enum inline."""
+    schemas = doc["components"]["schemas"]
+    found: dict[tuple[Any, ...], list[tuple[dict[str, Any], str, str | None]]] = {}
+
+    def visit(node: Any, prop: str, owner: str | None) -> None:
+        if isinstance(node, dict):
+            values = node.get("enum")
+            if isinstance(values, list) and len(values) > 1 and node.get("type") == "string":
+                found.setdefault(tuple(values), []).append((node, prop, owner))
+                return
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    for name, sub in value.items():
+                        visit(sub, name, owner)
+                elif key == "parameters" and isinstance(value, list):
+                    for param in value:
+                        visit(param.get("schema"), param.get("name", prop), None)
+                elif key not in ("examples", "example", "default"):
+                    visit(value, prop, owner)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value, prop, owner)
+
+    for name, schema in list(schemas.items()):
+        visit(schema, "", name)
+    visit(doc["paths"], "", None)
+
+    taken = set(schemas)
+    for values, uses in sorted(found.items()):
+        owners = [_base(owner) for _, _, owner in uses if owner]
+        props = {prop for _, prop, _ in uses}
+        if len(uses) < 2 or len(props) != 1 or not owners:
+            continue
+        prop = _pascal(props.pop())
+        base = max(sorted(set(owners)), key=owners.count)
+        name = prop if prop.startswith(base) else base + prop
+        if name in taken:
+            continue
+        taken.add(name)
+        schemas[name] = {"type": "string", "enum": list(values), "title": name}
+        for node, _, _ in uses:
+            kept = {k: v for k, v in node.items() if k in ("title", "description", "default")}
+            node.clear()
+            node.update({"$ref": f"#/components/schemas/{name}", **kept})
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
+
+
+def _base(schema_name: str) -> str:
+    for suffix in SCHEMA_SUFFIXES:
+        if schema_name.endswith(suffix) and len(schema_name) > len(suffix):
+            return schema_name[: -len(suffix)]
+    return schema_name
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
 def _tags(doc: dict[str, Any]) -> None:
