@@ -16,9 +16,10 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from app.core import db
+from app.core.errors import problem_response
 
 
 class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
@@ -60,6 +61,21 @@ class TransactionalRoute(APIRoute):
         params = {**scope.get("path_params", {}), **found.groupdict()}
         child = {"endpoint": self.endpoint, "path_params": params, "route": self}
         return (Match.FULL if scope["method"] in (self.methods or ()) else Match.PARTIAL), child
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = get_route_path(scope)
+        if (scope["type"] == "http" and self.methods and scope["method"] not in self.methods
+                and self.loose_path_regex is not None and not self.path_regex.match(path)):
+            # Another method at a path with a malformed id: 405 naming the methods of its routes (the
+            # generic handler looks for them by the UUID-only regexes, which do not match).
+            routes = getattr(scope.get("router"), "routes", [])
+            allowed = sorted({m for r in routes if isinstance(r, TransactionalRoute) and r.loose_path_regex
+                              and r.loose_path_regex.match(path) for m in (r.methods or ())})
+            response = problem_response(Request(scope), 405, "request.method_not_allowed",
+                                        headers={"Allow": ", ".join(allowed)})
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

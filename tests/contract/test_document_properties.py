@@ -157,3 +157,29 @@ async def test_a_malformed_id_with_another_method_is_a_422_for_that_method(clien
     response = await client.patch("/api/v1/customers/nope", json={"name": "x"}, headers=auth("admin"))
     assert response.status_code == 422
     assert "/path/customer_id" in [e["pointer"] for e in response.json()["errors"]]
+
+
+async def test_another_method_at_a_malformed_id_is_a_405_naming_the_methods(client, auth):
+    response = await client.put("/api/v1/customers/nope", json={}, headers=auth("admin"))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
+    assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def _inline_enums(node: Any) -> Iterator[tuple[str, ...]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list) and len(node["enum"]) > 1:
+            yield tuple(node["enum"])
+        for value in node.values():
+            yield from _inline_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _inline_enums(value)
+
+
+def test_enums_used_in_several_places_are_named_schemas():
+    for name, doc in DOCS.items():
+        places = [*_inline_enums(doc["paths"]),
+                  *(e for s in doc["components"]["schemas"].values() if "enum" not in s for e in _inline_enums(s))]
+        assert not {values for values in places if places.count(values) > 1}, name
+    assert DOCS["v1.json"]["components"]["schemas"]["CustomerCategory"]["enum"][0] == "intended"
