@@ -215,6 +215,7 @@ def _document_operation(doc: dict[str, Any], op: dict[str, Any], method: str, ro
         op.setdefault("parameters", []).append({"$ref": "#/components/parameters/IfMatch"})
     if not facts.authenticated:
         op["security"] = []
+    _not_nullable_parameters(op)
     _problems(doc, op, method, route, facts)
     _binary_responses(responses)
     _create_docs(op)
@@ -224,6 +225,19 @@ def _document_operation(doc: dict[str, Any], op: dict[str, Any], method: str, ro
     else:
         who = "Any signed-in user." if facts.authenticated else "Public: no bearer token."
     op["description"] = f"{op['description']}\n\n{who}" if op.get("description") else who
+
+
+def _not_nullable_parameters(op: dict[str, Any]) -> None:
+    """An optional query or header parameter is left out, never sent as null (a query string or header
+    cannot carry null): `anyOf: [X, null]` is just X, so clients do not offer a null to send."""
+    for param in op.get("parameters", []):
+        schema = param.get("schema", {})
+        options = schema.get("anyOf")
+        if param.get("in") in ("query", "header") and not param.get("required") and isinstance(options, list):
+            kept = [o for o in options if o != {"type": "null"}]
+            if len(kept) == 1 and len(options) == 2:
+                rest = {k: v for k, v in schema.items() if k != "anyOf"}
+                param["schema"] = {**kept[0], **rest}
 
 
 def _success_headers(responses: dict[str, Any], facts: RouteFacts) -> None:

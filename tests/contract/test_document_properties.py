@@ -183,3 +183,10 @@ def test_enums_used_in_several_places_are_named_schemas():
                   *(e for s in doc["components"]["schemas"].values() if "enum" not in s for e in _inline_enums(s))]
         assert not {values for values in places if places.count(values) > 1}, name
     assert DOCS["v1.json"]["components"]["schemas"]["CustomerCategory"]["enum"][0] == "intended"
+
+
+def test_optional_query_and_header_parameters_are_not_nullable():
+    for name, path, method, op in operations():
+        for param in op.get("parameters", []):
+            if param.get("in") in ("query", "header"):
+                assert {"type": "null"} not in param["schema"].get("anyOf", []), (name, method, path, param["name"])
