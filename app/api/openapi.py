@@ -118,7 +118,7 @@ def build_document(app: FastAPI, surface: str) -> dict[str, Any]:
         for method in route.methods or ():
             op = doc["paths"].get(route.path_format, {}).get(method.lower())
             if op is not None:
-                _document_operation(doc, op, method.lower(), route, facts)
+                _document_operation(doc, op, method.lower(), facts)
     _binary_parts(components.get("schemas", {}))
     _pages(components.get("schemas", {}))
     _shared_enums(doc)
@@ -147,7 +147,7 @@ def route_facts(route: APIRoute) -> RouteFacts:
         if_match=etag.check_if_match in reached.functions,
         etag=etag.set_etag in reached.functions,
         location="location" in reached.strings,
-        path_params=bool(route.dependant.path_params) or any(d.path_params for d in _dependants(route.dependant)),
+        path_params=any(d.path_params for d in _dependants(route.dependant)),
         body=route.body_field is not None,
         inputs=bool(params) or route.body_field is not None,
     )
@@ -207,8 +207,7 @@ def _referenced(code: types.CodeType, namespace: dict[str, Any]) -> Iterator[Any
 
 # --- one operation -----------------------------------------------------------------------------------
 
-def _document_operation(doc: dict[str, Any], op: dict[str, Any], method: str, route: APIRoute,
-                        facts: RouteFacts) -> None:
+def _document_operation(doc: dict[str, Any], op: dict[str, Any], method: str, facts: RouteFacts) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     _success_headers(responses, facts)
     if facts.if_match and not any(p.get("name", "").lower() == "if-match" for p in op.get("parameters", [])):
@@ -216,7 +215,7 @@ def _document_operation(doc: dict[str, Any], op: dict[str, Any], method: str, ro
     if not facts.authenticated:
         op["security"] = []
     _not_nullable_parameters(op)
-    _problems(doc, op, method, route, facts)
+    _problems(doc, op, method, facts)
     _binary_responses(responses)
     _create_docs(op)
     if facts.permissions:
@@ -281,7 +280,7 @@ def _problem_statuses(doc: dict[str, Any], op: dict[str, Any], method: str, fact
     return statuses
 
 
-def _problems(doc: dict[str, Any], op: dict[str, Any], method: str, route: APIRoute, facts: RouteFacts) -> None:
+def _problems(doc: dict[str, Any], op: dict[str, Any], method: str, facts: RouteFacts) -> None:
     responses: dict[str, Any] = op["responses"]
     declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
     for status in sorted(declared | _problem_statuses(doc, op, method, facts)):
@@ -295,7 +294,7 @@ def _problems(doc: dict[str, Any], op: dict[str, Any], method: str, route: APIRo
         if status == 401 and facts.authenticated:
             response["headers"] = {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}
         responses[str(status)] = response
-    # FastAPI documents a 422 (HTTPValidationError) for every operation with input; ours is a problem.
+    # FastAPI's own 422 (HTTPValidationError) was replaced above: ours is a problem like the rest.
     op["responses"] = dict(sorted(responses.items()))
 
 
