@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -115,7 +116,16 @@ class RequestTypeOut(BaseModel):
 
 # --- instances ---------------------------------------------------------------------------------------
 
-InstanceStatusLiteral = Literal["pending", "approved", "rejected", "withdrawn"]
+class ApprovalStatus(StrEnum):
+    """Where an approval (or one round of it) stands; one named type for generated clients."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+InstanceStatusLiteral = ApprovalStatus  # the name routers and older code use
 
 
 class CurrentStep(BaseModel):

@@ -1,6 +1,10 @@
-"""Router factories: every API route is transactional, documents its problems, and is authenticated
-unless it is explicitly public (token, refresh). In core, so areas never import the app.api layer
-that assembles them."""
+"""Router factories: every API route is transactional and authenticated unless it is explicitly public
+(token, refresh). In core, so areas never import the app.api layer that assembles them.
+
+Problem responses are not declared here: app/api/openapi.py derives each operation's from what the
+route does (authentication, permissions, path ids, If-Match, body…). A route declares only what cannot
+be derived, with `responses=problem_responses(...)`.
+"""
 
 from typing import Any
 
@@ -10,18 +14,11 @@ from app.core.errors import problem_responses
 from app.core.principal import current_principal
 from app.core.routing import TransactionalRoute
 
-COMMON_PROBLEMS = (400, 401, 403, 404, 409, 412, 413, 422, 429, 500)
-
 
 def api_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(
-        route_class=TransactionalRoute,
-        dependencies=[Depends(current_principal)],
-        responses=problem_responses(*COMMON_PROBLEMS),
-        **kwargs,
-    )
+    return APIRouter(route_class=TransactionalRoute, dependencies=[Depends(current_principal)], **kwargs)
 
 
 def public_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(route_class=TransactionalRoute, responses=problem_responses(400, 401, 403, 413, 422, 429, 500),
-                     **kwargs)
+    # Public routes take credentials in their body: refused ones answer 401, a locked account 403.
+    return APIRouter(route_class=TransactionalRoute, responses=problem_responses(401, 403), **kwargs)

@@ -14,9 +14,12 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.routing import compile_path
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match, compile_path
+from starlette.types import Receive, Scope, Send
 
 from app.core import db
+from app.core.errors import problem_response
 
 
 class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
@@ -42,6 +45,37 @@ class TransactionalRoute(APIRoute):
         # to `/customers/{customer_id}`: another method on a static path answers 405 with the right
         # `Allow`, not a 422. Only the matching regex changes; `path` and the OpenAPI stay as written.
         self.path_regex = compile_path(re.sub(r"\{(\w+_id)\}", r"{\1:uuid}", self.path))[0]
+        # A malformed id must still answer 422 with a pointer to it, not 404: a second, catch-all
+        # matching takes the path when no route matches it exactly (see `matches`).
+        self.loose_path_regex = compile_path(self.path)[0] if "_id}" in self.path else None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match != Match.NONE or self.loose_path_regex is None or scope["type"] != "http":
+            return match, child
+        path = get_route_path(scope)
+        found = self.loose_path_regex.match(path)
+        if found is None or _matched_exactly(scope, path):
+            return Match.NONE, {}
+        # The handler validates the ids (uuid.UUID parameters) and answers 422 at /path/<name>.
+        params = {**scope.get("path_params", {}), **found.groupdict()}
+        child = {"endpoint": self.endpoint, "path_params": params, "route": self}
+        return (Match.FULL if scope["method"] in (self.methods or ()) else Match.PARTIAL), child
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = get_route_path(scope)
+        if (scope["type"] == "http" and self.methods and scope["method"] not in self.methods
+                and self.loose_path_regex is not None and not self.path_regex.match(path)):
+            # Another method at a path with a malformed id: 405 naming the methods of its routes (the
+            # generic handler looks for them by the UUID-only regexes, which do not match).
+            routes = getattr(scope.get("router"), "routes", [])
+            allowed = sorted({m for r in routes if isinstance(r, TransactionalRoute) and r.loose_path_regex
+                              and r.loose_path_regex.match(path) for m in (r.methods or ())})
+            response = problem_response(Request(scope), 405, "request.method_not_allowed",
+                                        headers={"Allow": ", ".join(allowed)})
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -79,6 +113,14 @@ def _without_body_headers(response: Response) -> None:
         for header in ("content-type", "content-length"):
             if header in response.headers:
                 del response.headers[header]
+
+
+def _matched_exactly(scope: Scope, path: str) -> bool:
+    """Whether some route (a static sibling such as /customers/assign) matches the path as it is."""
+    router = scope.get("router")
+    routes: list[BaseRoute] = getattr(router, "routes", [])
+    return any(getattr(r, "path_regex", None) is not None and r.path_regex.match(path)  # type: ignore[attr-defined]
+               for r in routes)
 
 
 def get_session(request: Request) -> AsyncSession:

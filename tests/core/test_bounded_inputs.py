@@ -48,6 +48,8 @@ def test_every_client_supplied_string_and_list_is_bounded(surface):
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"
             for parameter in operation.get("parameters", []):
+                if "$ref" in parameter:  # a shared parameter (components/parameters)
+                    parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
                 problems += _walk(parameter["schema"], components, f"{where} {parameter['in']}:{parameter['name']}",
                                   set())
             for media in operation.get("requestBody", {}).get("content", {}).values():

@@ -1,0 +1,119 @@
+"""Operation-level documentation the routes do not carry themselves, keyed by operation id: a
+description and request examples for every creating operation, and problem statuses an operation
+declares beyond what app/api/openapi.py derives from its dependencies.
+
+Kept here rather than in the schemas so the examples sit beside the operation they illustrate;
+tests/contract/test_document_properties.py validates every example against the route's body model
+and fails when a creating operation has none.
+"""
+
+from typing import Any
+
+# Ids in examples are placeholders: clients substitute ids they have read.
+_COMPANY = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0001"
+_USER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0002"
+_OTHER_USER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0003"
+_CONTACT = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0004"
+_ROLE = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0005"
+_IDEMPOTENCY = " Send an `Idempotency-Key` to make a retry safe: the same key and body replay the first answer."
+
+
+def _example(summary: str, value: Any) -> dict[str, Any]:
+    return {"summary": summary, "value": value}
+
+
+# operation id → (description, {example name: example}); the examples go under the JSON (or form) body.
+CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "create_customer": (
+        "Creates a customer owned by the caller (or `owner_id` with customer.assign). A customer whose "
+        "normalised name matches an existing one answers 409 `customer.possible_duplicate` unless "
+        "`confirm_duplicate` is true; identical credit codes or identity numbers are always refused." + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"name": "华东重工机械有限公司"}),
+         "full": _example("A company customer with a phone", {
+             "name": "Huadong Heavy Machinery Co., Ltd.", "kind": "company", "category": "intended",
+             "grade": "A", "credit_code": "91310000MA1FL1234X", "industry": "construction",
+             "phones": ["138 0013 8000"], "tags": ["excavator"]})},
+    ),
+    "create_contact": (
+        "Creates a contact owned by the caller. A mobile number already used by another contact of the group "
+        "answers 409 unless `confirm_duplicate` is true." + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"name": "张伟"}),
+         "with_mobile": _example("With a mobile number", {"name": "Zhang Wei", "mobile": "13800138000",
+                                                          "position": "purchasing manager"})},
+    ),
+    "link_customer_contact": (
+        "Links an existing contact to the customer with a relation (legal representative, guarantor…)."
+        + _IDEMPOTENCY,
+        {"guarantor": _example("A guarantor", {"contact_id": _CONTACT, "relation": "guarantor"})},
+    ),
+    "share_customer": (
+        "Shares the customer with users, read-only or with edit rights; answers the customer's shares."
+        + _IDEMPOTENCY,
+        {"read_only": _example("Read-only share with one user", {"user_ids": [_USER]}),
+         "edit": _example("Editable share", {"user_ids": [_USER, _OTHER_USER], "can_edit": True})},
+    ),
+    "import_customers": (
+        "Imports customers from an .xlsx in the layout of `GET /customers/import-template`, as one "
+        "multipart part named `file` (binary). All rows or none: errors answer 422 with a pointer per row "
+        "and column." + _IDEMPOTENCY,
+        {},  # a binary part has no useful inline example; the template is the example
+    ),
+    "create_company": (
+        "Creates a company of the caller's group (group-wide administrators only). Codes are unique in the group."
+        + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"code": "SH01", "name": "上海分公司"})},
+    ),
+    "create_department": (
+        "Creates a department in a company, optionally under a parent department and with a head." + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"company_id": _COMPANY, "name": "Collections"})},
+    ),
+    "create_role": (
+        "Creates a role: a set of permissions and a data scope." + _IDEMPOTENCY,
+        {"collector": _example("A collector who sees their own records", {
+            "code": "collector", "name": "Collector", "scope_kind": "self",
+            "permissions": ["customer.read"]})},
+    ),
+    "create_user": (
+        "Creates a user in a company with an initial password and roles. Usernames are unique in the group."
+        + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {
+            "username": "li.na", "display_name": "李娜", "password": "Change-me-2024!", "company_id": _COMPANY}),
+         "with_roles": _example("With a role", {
+             "username": "wang.fang", "display_name": "Wang Fang", "password": "Change-me-2024!",
+             "company_id": _COMPANY, "role_ids": [_ROLE]})},
+    ),
+    "create_handover": (
+        "Moves everything a (leaving) user owns to another user: customers, contacts and the approval steps "
+        "waiting on them; optionally locks the leaver." + _IDEMPOTENCY,
+        {"leaver": _example("Hand over and lock", {"from_user_id": _USER, "to_user_id": _OTHER_USER,
+                                                    "reason": "left the company", "lock_from_user": True})},
+    ),
+    "create_approval_flow": (
+        "Creates the approval flow of a request type for the group (no `company_id`) or one company, "
+        "with its first version of steps. One active flow per request type and company." + _IDEMPOTENCY,
+        {"one_step": _example("One step: the submitter's manager", {
+            "request_type": "expense", "name": "Expense approval",
+            "steps": [{"name": "Manager", "rule": {"kind": "manager"}, "mode": "any"}]}),
+         "conditional": _example("A second step above an amount", {
+             "request_type": "expense", "name": "Expense approval",
+             "steps": [{"name": "Manager", "rule": {"kind": "manager"}},
+                       {"name": "Finance", "rule": {"kind": "users", "user_ids": [_USER]}, "mode": "any",
+                        "condition": "amount > 5000"}]})},
+    ),
+    "create_expense_request": (
+        "Creates a draft expense request; submit it to start its approval. The phone may send its own UUID "
+        "as `client_ref`: the caller's second upload of it answers 200 with their existing record." + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"title": "Site visit, Suzhou", "amount": "1280.00"}),
+         "offline": _example("Created offline with the phone's own reference", {
+             "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0010", "title": "Tow truck", "amount": "2400.00",
+             "category": "repair"})},
+    ),
+}
+
+# Problem statuses an operation answers that its dependencies do not show (app/api/openapi.py derives
+# the rest). Routes may also declare them with `responses=problem_responses(...)`.
+EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
+    "platform_auth_token": (429,),  # login throttling
+    "mobile_auth_token": (429,),
+    "urge_approval": (429,),  # urged too recently (Retry-After)
+}
