@@ -57,6 +57,8 @@ BUSINESS_REFUSALS = {
     "customer.unknown_user",  # referenced users must exist in the group
     "role.unknown_company",  # referenced companies must exist in the group
     "contact.invalid_phone",  # a real phone number (phonenumbers), beyond any pattern
+    "user.unknown_role",  # referenced roles must exist in the group
+    "resource.stale",  # 412: a well-formed If-Match naming another version is a precondition, not a schema
 }
 
 # Access tokens live 15 minutes; refresh well before.

@@ -77,7 +77,8 @@ HEADERS: dict[str, dict[str, Any]] = {
 IF_MATCH_PARAMETER = {
     "name": "If-Match", "in": "header", "required": False,
     "description": "The ETag the change is based on; a stale one answers 412. `*` matches any version.",
-    "schema": {"type": "string", "maxLength": etag.MAX_IF_MATCH, "examples": ['W/"3"']},
+    "schema": {"type": "string", "maxLength": etag.MAX_IF_MATCH, "pattern": etag.IF_MATCH_PATTERN,
+               "examples": ['W/"3"']},
 }
 
 

@@ -1,11 +1,16 @@
 """ETag / If-Match for single resources backed by a `version` column."""
 
+import re
+
 from fastapi import Request, Response
 
 from app.core.errors import InvalidInput, PreconditionFailed
 from app.core.types import has_control_characters
 
 MAX_IF_MATCH = 1024
+# `*` or a comma-separated list of (weak) entity tags (RFC 9110 13.1.1), as documented.
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)\s*$'
+_IF_MATCH_OK = re.compile(IF_MATCH_PATTERN)
 
 
 def etag_for(version: int) -> str:
@@ -21,7 +26,7 @@ def check_if_match(request: Request, version: int) -> None:
     header = request.headers.get("if-match")
     if header is None:
         return
-    if len(header) > MAX_IF_MATCH or has_control_characters(header):
+    if len(header) > MAX_IF_MATCH or has_control_characters(header) or not _IF_MATCH_OK.match(header):
         raise InvalidInput("If-Match must be a list of ETags.", code="request.invalid_if_match",
                            errors=[{"pointer": "/header/If-Match", "message": "not a list of ETags"}])
     candidates = [c.strip() for c in header.split(",")]

@@ -8,6 +8,7 @@ the second waits for the first and then replays it.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -27,6 +28,10 @@ from app.core.principal import CurrentPrincipal
 from app.core.routing import ShortCircuit, get_session
 from app.core.sql import advisory_xact_lock
 from app.core.types import Text
+
+# Visible ASCII with inner spaces: a header value every client and proxy carries unchanged.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY_OK = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 REPLAYED_HEADERS = ("location", "etag", "content-type")
 
@@ -84,14 +89,16 @@ async def idempotency(
         Header(
             alias="Idempotency-Key",
             max_length=255,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
             description="Retrying with the same key and body replays the first response; "
-            "a different body with the same key answers 409. Kept 24 hours.",
+            "a different body with the same key answers 409. Kept 24 hours. Visible ASCII (a UUID "
+            "is typical), spaces allowed inside.",
         ),
     ] = None,
 ) -> None:
     if idempotency_key is None:
         return
-    if not idempotency_key.strip() or not idempotency_key.isprintable():
+    if not _KEY_OK.match(idempotency_key):  # the documented pattern, checked for non-FastAPI callers too
         raise InvalidInput("Idempotency-Key must be printable text.", code="idempotency.invalid_key")
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.url.path.encode() + b"\n")

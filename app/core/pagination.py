@@ -199,7 +199,10 @@ def sort_param(choices: dict[str, SortKey], default: str) -> Any:
 
     def dependency(
         sort: Annotated[str, Query(description=f"One of: {', '.join(names)} (prefix '-' for descending)",
-                                   max_length=41, pattern=r"^-?[a-z_]{1,40}$")] = default,
+                                   max_length=41, pattern=r"^-?[a-z_]{1,40}$",
+                                   # The document names the exact keys; an unknown one still gets
+                                   # its own problem code (pagination.invalid_sort) below.
+                                   json_schema_extra={"pattern": f"^-?({'|'.join(names)})$"})] = default,
     ) -> SortKey:
         descending = sort.startswith("-")
         key = choices.get(sort.removeprefix("-"))

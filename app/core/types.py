@@ -85,8 +85,13 @@ Code = Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
 Search = Text(100, min_length=1)
 """A free-text search query parameter."""
 
-# Strict scalars for bodies: JSON `false` is not 0 and `1` is not true.
-Int = Annotated[int, Strict()]
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's `integer` includes 6.0 (a number with no fractional part); a boolean never is.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strict scalars for bodies: JSON `false` is not 0, "5" is not 5 and `1` is not true.
+Int = Annotated[int, Strict(), BeforeValidator(_whole_number)]
 Bool = Annotated[bool, Strict()]
 
 
