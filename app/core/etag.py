@@ -26,6 +26,7 @@ def check_if_match(request: Request, version: int) -> None:
     header = request.headers.get("if-match")
     if header is None:
         return
+    header = header.strip(" \t")  # optional whitespace around a field value (RFC 9110 5.6.3)
     if len(header) > MAX_IF_MATCH or has_control_characters(header) or not _IF_MATCH_OK.match(header):
         raise InvalidInput("If-Match must be a list of ETags.", code="request.invalid_if_match",
                            errors=[{"pointer": "/header/If-Match", "message": "not a list of ETags"}])

@@ -88,6 +88,7 @@ async def idempotency(
         Text(255) | None,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
             max_length=255,
             pattern=IDEMPOTENCY_KEY_PATTERN,
             description="Retrying with the same key and body replays the first response; "
