@@ -105,7 +105,6 @@ async def update_flow(session: AsyncSession, actor: Principal, flow: ApprovalFlo
                 raise Conflict("Another active flow exists for this request type and company.",
                                code="approval_flow.exists")
         flow.is_active = changes["is_active"]
-    flow.version += 1
     await session.flush()
     audit.record(session, actor, "approval_flow.updated", "approval_flow", flow.id, company_id=flow.company_id,
                  before=before, after={**audit.snapshot(flow), "steps": version.steps})

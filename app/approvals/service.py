@@ -328,7 +328,6 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     else:
         _set_status(instance, ActionKind.SUBMIT, InstanceStatus.PENDING)
         instance.round += 1
-        instance.version += 1
     instance.status = InstanceStatus.PENDING
     instance.company_id, instance.submitter_id = submission.company_id, submission.submitter_id
     instance.title = submission.title[:200]
@@ -421,6 +420,7 @@ async def approve(session: AsyncSession, actor: Principal, instance: ApprovalIns
         step.status, step.decided_at = StepStatus.APPROVED, now
         await session.flush()
         await _advance(session, actor, instance, step.position, comment)
+    # The assignments changed, maybe not the instance row: its ETag must still move.
     instance.version += 1
     await session.flush()
     audit.record(session, actor, "approval.approved", "approval", instance.id, company_id=instance.company_id,
@@ -445,7 +445,6 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
     await _finish_round(session, instance)
     _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
     await repo.close_round(session, instance)
-    instance.version += 1
     await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
                  title=f"审批被拒绝: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -471,7 +470,6 @@ async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalIn
     waiting = await _finish_round(session, instance)
     _set_status(instance, ActionKind.WITHDRAW, InstanceStatus.WITHDRAWN)
     await repo.close_round(session, instance)
-    instance.version += 1
     await registry.get(instance.request_type).on_withdrawn(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.withdrawn",
                  title=f"申请已撤回: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -495,7 +493,6 @@ async def urge(session: AsyncSession, actor: Principal, instance: ApprovalInstan
                           titles={"zh-CN": "催办过于频繁", "en": "Urged too recently"})
     step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
     instance.last_urged_at = now
-    instance.version += 1
     _action(session, instance, actor, ActionKind.URGE, step=step, comment=comment)
     waiting = [a.user_id for a in await repo.pending_assignments(session, instance.id)]
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.urged",
@@ -529,6 +526,7 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
                                    origin=AssignmentOrigin.TRANSFER, status=AssignmentStatus.PENDING,
                                    transferred_from_id=actor.user_id, assigned_at=now))
     _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment=reason, target=to_user_id)
+    # Only the assignments changed; the instance row did not, yet its ETag covers who it waits on.
     instance.version += 1
     await notify(session, group_id=instance.group_id, user_ids=[to_user_id], kind="approval.waiting",
                  title=f"待审批(转交): {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -579,6 +577,7 @@ async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_i
             waiting_now = []
         _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment="handover",
                 target=to_user_id if takes_over else None, data={"handover_from": str(from_user_id)})
+        # Only the assignments changed; the instance row did not, yet its ETag covers who it waits on.
         instance.version += 1
         await notify(session, group_id=instance.group_id, user_ids=waiting_now, kind="approval.waiting",
                      title=f"待审批(交接): {instance.title}", entity_type="approval", entity_id=instance.id)

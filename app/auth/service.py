@@ -164,7 +164,6 @@ async def _fail(session: AsyncSession, candidate: _Candidate | None, keys: throt
     user.failed_login_count += 1
     if user.failed_login_count >= get_settings().login_max_failures_per_day:
         user.locked_at, user.lock_reason = utcnow(), "too_many_failed_logins"
-        user.version += 1
         await revoke_all_for_user(session, user.id)
         audit.record(session, None, "user.locked", "user", user.id, group_id=user.group_id,
                      company_id=user.company_id, after={"reason": "too_many_failed_logins",
@@ -182,8 +181,6 @@ async def unlock_by_operator(session: AsyncSession, username: str, group_code: s
         return None
     before = {"locked_at": user.locked_at, "lock_reason": user.lock_reason,
               "failed_login_count": user.failed_login_count}
-    if user.locked_at is not None:
-        user.version += 1
     user.locked_at, user.lock_reason = None, None
     user.failed_login_count, user.failed_login_date = 0, None
     await throttle.forget_username(session, username)

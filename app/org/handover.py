@@ -70,7 +70,6 @@ async def hand_over(session: AsyncSession, principal: Principal, from_user_id: u
     if lock:
         if from_user.locked_at is None:
             from_user.locked_at, from_user.lock_reason = utcnow(), reason[:200]
-            from_user.version += 1
         await revoke_all_for_user(session, from_user.id)
         locked = True
     await session.flush()

@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +15,7 @@ from app.core.permissions import is_known
 from app.core.principal import DataScope, Principal, ScopeKind
 from app.core.scoping import get_readable, get_writable, readable
 from app.core.security import hash_password
+from app.core.updates import audited_update
 from app.org import repository as repo
 from app.org.models import Company, Department, Role, User, UserPermission, UserRole
 from app.org.schemas import (
@@ -119,14 +119,8 @@ async def create_company(session: AsyncSession, actor: Principal, data: CompanyC
 
 
 async def update_company(session: AsyncSession, actor: Principal, company: Company, data: CompanyUpdate) -> Company:
-    before = audit.snapshot(company)
-    for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(company, key, value)
-    company.version += 1
-    await session.flush()
-    audit.record(session, actor, "company.updated", "company", company.id, company_id=company.id,
-                 before=before, after=audit.snapshot(company))
+    await audited_update(session, actor, company, data, action="company.updated", entity_type="company",
+                         company_id=company.id)
     return company
 
 
@@ -151,18 +145,15 @@ async def create_department(session: AsyncSession, actor: Principal, data: Depar
 
 async def update_department(session: AsyncSession, actor: Principal, dept: Department,
                             data: DepartmentUpdate) -> Department:
-    before = audit.snapshot(dept)
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("head_user_id") is not None:
-        await get_readable(session, actor, User, changes["head_user_id"])
-    for key, value in changes.items():
-        if key == "name" and value is None:
-            continue
-        setattr(dept, key, value)
-    dept.version += 1
-    await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
-    audit.record(session, actor, "department.updated", "department", dept.id, company_id=dept.company_id,
-                 before=before, after=audit.snapshot(dept))
+    if data.head_user_id is not None:
+        await get_readable(session, actor, User, data.head_user_id)
+    try:
+        # A savepoint, so a rename racing into a taken name answers 409 instead of a 500.
+        async with session.begin_nested():
+            await audited_update(session, actor, dept, data, action="department.updated",
+                                 entity_type="department", company_id=dept.company_id)
+    except IntegrityError as exc:
+        raise Conflict("A department with this name already exists here.", code="department.name_taken") from exc
     return dept
 
 
@@ -212,26 +203,22 @@ async def update_role(session: AsyncSession, actor: Principal, role: Role, data:
         raise _hierarchy_error("Only the system administrator changes the administrator role.")
     if not actor.is_system_admin and role.rank >= actor.rank:
         raise _hierarchy_error("You may only change roles below your level.")
-    before = audit.snapshot(role)
     changes = data.model_dump(exclude_unset=True)
     permissions = changes.get("permissions") or role.permissions
     rank = changes.get("rank") if changes.get("rank") is not None else role.rank
     ensure_may_hand_out(actor, permissions, rank)
     kind = changes.get("scope_kind") or role.scope_kind
     company_ids = changes.get("scope_company_ids")
-    role.scope_company_ids = await _validated_scope_companies(
+    companies = await _validated_scope_companies(
         session, actor, kind, company_ids if company_ids is not None else role.scope_company_ids)
     # The new scope applies at once to everybody holding the role: it must stay within the
     # actor's reach for each of them, and for the actor themself.
-    await ensure_scope_within(session, actor, [(kind, role.scope_company_ids)],
+    await ensure_scope_within(session, actor, [(kind, companies)],
                               {(actor.company_id, actor.department_id),
                                *await repo.role_holders_placements(session, role.id)})
-    role.scope_kind, role.permissions, role.rank = kind, sorted(set(permissions)), rank
-    if changes.get("name"):
-        role.name = changes["name"]
-    role.version += 1
-    await session.flush()
-    audit.record(session, actor, "role.updated", "role", role.id, before=before, after=audit.snapshot(role))
+    patch = {**changes, "scope_kind": kind, "permissions": sorted(set(permissions)), "rank": rank,
+             "scope_company_ids": companies}
+    await audited_update(session, actor, role, patch, action="role.updated", entity_type="role")
     return role
 
 
@@ -303,7 +290,6 @@ async def _ensure_grants_within(session: AsyncSession, actor: Principal, user: U
 async def update_user(session: AsyncSession, actor: Principal, user: User, data: UserUpdate) -> User:
     await ensure_may_manage_user(session, actor, user)
     changes = data.model_dump(exclude_unset=True)
-    before: dict[str, Any] = audit.snapshot(user)
     if "department_id" in changes or "manager_id" in changes:
         await _check_placement(session, actor, user.company_id, changes.get("department_id", user.department_id),
                                changes.get("manager_id", user.manager_id))
@@ -318,20 +304,15 @@ async def update_user(session: AsyncSession, actor: Principal, user: User, data:
     if roles is not None:
         await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
         session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
+    patch = {key: changes[key] for key in ("display_name", "department_id", "manager_id", "phone", "email",
+                                           "is_active") if key in changes}
     if changes.get("password"):
-        user.password_hash = await hash_password(changes["password"])
+        patch["password_hash"] = await hash_password(changes["password"])
+    if patch.get("password_hash") or (patch.get("is_active") is False and user.is_active):
         await revoke_all_for_user(session, user.id)
-    for key in ("display_name", "department_id", "manager_id", "phone", "email"):
-        if key in changes and not (key == "display_name" and changes[key] is None):
-            setattr(user, key, changes[key])
-    if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
-        user.is_active = changes["is_active"]
-        if not user.is_active:
-            await revoke_all_for_user(session, user.id)
-    user.version += 1
-    await session.flush()
-    audit.record(session, actor, "user.updated", "user", user.id, company_id=user.company_id, before=before,
-                 after={**audit.snapshot(user), **({"role_ids": changes["role_ids"]} if "role_ids" in changes else {})})
+    await audited_update(session, actor, user, patch, action="user.updated", entity_type="user",
+                         company_id=user.company_id,
+                         related={"role_ids": changes["role_ids"]} if roles is not None else None)
     return user
 
 
@@ -341,7 +322,6 @@ async def lock_user(session: AsyncSession, actor: Principal, user: User, reason:
         raise Conflict("You cannot lock yourself.", code="user.lock_self")
     if user.locked_at is None:
         user.locked_at, user.lock_reason = utcnow(), reason
-        user.version += 1
     await revoke_all_for_user(session, user.id)
     await session.flush()
     audit.record(session, actor, "user.locked", "user", user.id, company_id=user.company_id,
@@ -354,7 +334,6 @@ async def unlock_user(session: AsyncSession, actor: Principal, user: User) -> Us
     if user.locked_at is not None:
         user.locked_at, user.lock_reason = None, None
         user.failed_login_count, user.failed_login_date = 0, None
-        user.version += 1
     await session.flush()
     audit.record(session, actor, "user.unlocked", "user", user.id, company_id=user.company_id)
     return user
@@ -372,6 +351,8 @@ async def set_permission_override(session: AsyncSession, actor: Principal, user:
                                                        UserPermission.permission == permission))
     if granted is not None:
         session.add(UserPermission(user_id=user.id, permission=permission, granted=granted))
+    # The override lives in user_permission, not on the row, yet the user's ETag covers it: no
+    # column changes, so the mapper would not bump the version by itself.
     user.version += 1
     await session.flush()
     audit.record(session, actor, "user.permission_overridden", "user", user.id, company_id=user.company_id,
