@@ -16,6 +16,7 @@ from app.core import audit
 from app.core.errors import Conflict, InvalidInput
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
+from app.org import repository as org_repo
 
 
 def _invalid(errors: list[dict[str, str]]) -> InvalidInput:
@@ -62,7 +63,7 @@ async def create_flow(session: AsyncSession, actor: Principal,
     if not registry.is_registered(data.request_type):
         raise InvalidInput(f"Unknown request type {data.request_type!r}.", code="approval_flow.unknown_request_type",
                            errors=[{"pointer": "/body/request_type", "message": "unknown request type"}])
-    if data.company_id is not None and not await repo.company_in_group(session, actor.group_id, data.company_id):
+    if data.company_id is not None and not await org_repo.company_in_group(session, actor.group_id, data.company_id):
         raise InvalidInput("Unknown company.", code="approval_flow.unknown_company",
                            errors=[{"pointer": "/body/company_id", "message": "unknown company"}])
     steps = await validate_steps(session, actor.group_id, data.request_type, data.company_id, data.steps)

@@ -36,6 +36,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.core.principal import Principal
 from app.notifications.service import notify
+from app.org import repository as org_repo
 from app.org.repository import load_principals
 
 
@@ -125,7 +126,7 @@ async def resolve_rules(session: AsyncSession, request: rules.RequestLike,
     - the submitter is skipped; if they were the only one, the step goes to their manager;
     - a rule that finds nobody goes to the group's administrators (never approves itself).
     """
-    submitter = await repo.user(session, request.submitter_id)
+    submitter = await org_repo.user_by_id(session, request.submitter_id)
     department_id = submitter.department_id if submitter else None
     manager_id = submitter.manager_id if submitter else None
     data = await rules.prefetch(session, request, step_rules, department_id, manager_id)
@@ -170,7 +171,7 @@ async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
 
 async def _fallback_administrators(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
     """The group's administrators who may approve the instance, never its submitter; 409 if none."""
-    admins = await may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
+    admins = await may_approve(session, [u for u in await org_repo.system_admins(session, instance.group_id)
                                           if u != instance.submitter_id], instance.company_id)
     if not admins:
         raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
@@ -185,7 +186,7 @@ async def _still_holds(session: AsyncSession, actor: Principal, instance: Approv
         return True
     if assignment.origin == AssignmentOrigin.ADMINISTRATORS:
         return actor.is_system_admin
-    submitter = await repo.user(session, instance.submitter_id)
+    submitter = await org_repo.user_by_id(session, instance.submitter_id)
     if assignment.origin == AssignmentOrigin.MANAGER:
         return submitter is not None and submitter.manager_id == actor.user_id
     acting = rules.Acting(session, actor, instance, submitter.department_id if submitter else None,
@@ -272,7 +273,7 @@ async def _plan_round(session: AsyncSession, rt: registry.RequestType, submissio
     resolved in one batch (`resolve_rules`), so the check costs the same however many steps apply.
     """
     fields = rt.condition_fields()
-    values = {**submission.values, "company": await repo.company_code(session, submission.company_id)}
+    values = {**submission.values, "company": await org_repo.company_code(session, submission.company_id)}
     steps: list[ApprovalStep] = []
     for position, definition in enumerate(version.steps):
         applies = conditions.holds(definition.get("condition"), fields, values)
@@ -510,7 +511,7 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     step = await _current(session, instance, ActionKind.TRANSFER, step_id)
     assignment = await _approver_assignment(session, actor, instance, step)
     pointer = [{"pointer": "/body/to_user_id", "message": "not an eligible approver"}]
-    if to_user_id in (actor.user_id, instance.submitter_id) or not await repo.users_in_group(
+    if to_user_id in (actor.user_id, instance.submitter_id) or not await org_repo.users_in_group(
             session, instance.group_id, [to_user_id]) or not await may_approve(session, [to_user_id],
                                                                                 instance.company_id):
         raise InvalidInput("The approval can only be transferred to another user who may approve it.",
