@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,16 @@ async def versions_of(session: AsyncSession, flow_id: uuid.UUID) -> list[Approva
     return list((await session.scalars(
         select(ApprovalFlowVersion).where(ApprovalFlowVersion.flow_id == flow_id)
         .order_by(ApprovalFlowVersion.number.desc()))).all())
+
+
+# --- requests ------------------------------------------------------------------------------------------
+
+R = TypeVar("R", bound=Any)
+
+
+async def lock_request(session: AsyncSession, model: type[R], request_id: uuid.UUID) -> R | None:
+    """The request row, locked for this transaction (the first lock of any request action)."""
+    return await session.scalar(select(model).where(model.id == request_id).with_for_update())
 
 
 # --- instances -----------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import repository as auth_repo
 from app.auth import throttle
 from app.auth.models import RefreshToken
 from app.auth.schemas import TokenResponse
@@ -28,7 +29,7 @@ from app.core.security import (
     new_refresh_token,
 )
 from app.org import repository as org_repo
-from app.org.models import Group, User
+from app.org.models import User
 
 INVALID_CREDENTIALS = {"zh-CN": "用户名或密码错误", "en": "Invalid username or password"}
 ACCOUNT_LOCKED = {"zh-CN": "账户已锁定", "en": "Account locked"}
@@ -112,9 +113,7 @@ async def login(sessions: Sessions, limiter: HashLimiter, username: str, passwor
     keys = throttle.keys_for(username, host)
     async with _unit(sessions) as session:
         wait = await throttle.retry_after(session, keys, utcnow())
-        row = None if wait is not None else (await session.execute(
-            select(User.id, User.password_hash, User.is_active, User.locked_at).where(User.username == username)
-        )).one_or_none()
+        row = None if wait is not None else await auth_repo.login_candidate(session, username)
     if wait is not None:
         raise TooManyAttempts(wait)
     candidate = row and _Candidate(row.id, row.password_hash, row.is_active and row.locked_at is None)
@@ -173,10 +172,7 @@ async def _fail(session: AsyncSession, candidate: _Candidate | None, keys: throt
 async def unlock_by_operator(session: AsyncSession, username: str, group_code: str | None = None) -> User | None:
     """`scripts/unlock-user`: the way back in when every administrator is locked out. Clears the
     lock, the day's failure count and the per-username throttle; audited without an actor."""
-    stmt = select(User).where(User.username == username).with_for_update()
-    if group_code is not None:
-        stmt = stmt.join(Group, Group.id == User.group_id).where(Group.code == group_code)
-    user = await session.scalar(stmt)
+    user = await auth_repo.user_to_unlock(session, username, group_code)
     if user is None:
         return None
     before = {"locked_at": user.locked_at, "lock_reason": user.lock_reason,
@@ -214,9 +210,7 @@ async def refresh(session: AsyncSession, token: str, client: str) -> RefreshOutc
     Presenting a spent token means it leaked: the whole family is revoked.
     """
     invalid = NotAuthenticated("The refresh token is invalid or expired.", code="auth.invalid_refresh_token")
-    row = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token)).with_for_update()
-    )
+    row = await auth_repo.refresh_token_for_update(session, hash_refresh_token(token))
     if row is None:
         return RefreshOutcome(error=invalid)
     now = utcnow()
@@ -257,8 +251,7 @@ async def logout(session: AsyncSession, principal: Principal, token: str | None)
     if token is None:
         await revoke_all_for_user(session, principal.user_id)
         return
-    row = await session.scalar(select(RefreshToken).where(
-        RefreshToken.token_hash == hash_refresh_token(token), RefreshToken.user_id == principal.user_id))
+    row = await auth_repo.refresh_token_of(session, hash_refresh_token(token), principal.user_id)
     if row is not None:
         await revoke_family(session, row.family_id)
     # An unknown token is not an error: logging out is idempotent.

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import revoke_all_for_user
@@ -19,6 +18,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput
 from app.core.principal import Principal
 from app.core.scoping import get_readable
+from app.org import repository as repo
 from app.org.models import User
 from app.org.service import ensure_may_manage_user
 
@@ -63,7 +63,7 @@ async def hand_over(session: AsyncSession, principal: Principal, from_user_id: u
     if lock and from_user.id == principal.user_id:
         raise Conflict("You cannot lock yourself.", code="user.lock_self")
     # Lock the leaver's row first: a second handover of the same user waits, then moves nothing.
-    await session.scalar(select(User.id).where(User.id == from_user.id).with_for_update())
+    await repo.lock_user_row(session, from_user.id)
     ctx = HandoverContext(principal, from_user, to_user)
     moved = {name: await hook(session, ctx) for name, hook in _HOOKS.items()}
     locked = False

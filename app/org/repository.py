@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.principal import DataScope, Principal, ScopeKind
+from app.core.scoping import readable
 from app.org.models import Company, Department, Role, User, UserPermission, UserRole
 
 
@@ -198,6 +199,49 @@ async def user_cards(session: AsyncSession, group_id: uuid.UUID,
     return {uid: UserCard(id=uid, display_name=display_name, role_titles=tuple(titles[uid]),
                           department_name=department_name, company_name=company_name)
             for uid, display_name, department_name, company_name in rows}
+
+
+async def company_code_taken(session: AsyncSession, group_id: uuid.UUID, code: str) -> bool:
+    return await session.scalar(
+        select(Company.id).where(Company.group_id == group_id, Company.code == code)) is not None
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    """Usernames are unique across the installation: logins carry no tenant."""
+    return await session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+async def readable_company_ids(session: AsyncSession, principal: Principal,
+                               company_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The companies among `company_ids` that `principal` may read (the others answer as missing)."""
+    return set((await session.scalars(
+        readable(principal, Company, Company.id).where(Company.id.in_(list(company_ids))))).all())
+
+
+async def readable_roles(session: AsyncSession, principal: Principal, role_ids: Iterable[uuid.UUID]) -> list[Role]:
+    ids = list(role_ids)
+    if not ids:
+        return []
+    return list((await session.scalars(readable(principal, Role).where(Role.id.in_(ids)))).all())
+
+
+async def replace_user_roles(session: AsyncSession, user_id: uuid.UUID, role_ids: Iterable[uuid.UUID]) -> None:
+    await session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+    session.add_all(UserRole(user_id=user_id, role_id=role_id) for role_id in role_ids)
+
+
+async def set_permission_override(session: AsyncSession, user_id: uuid.UUID, permission: str,
+                                  granted: bool | None) -> None:
+    """One user's override of one permission; None removes it."""
+    await session.execute(delete(UserPermission).where(UserPermission.user_id == user_id,
+                                                       UserPermission.permission == permission))
+    if granted is not None:
+        session.add(UserPermission(user_id=user_id, permission=permission, granted=granted))
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Row-lock a user for this transaction (a second handover of the same user waits)."""
+    await session.scalar(select(User.id).where(User.id == user_id).with_for_update())
 
 
 # --- public queries for other areas (approvals) -------------------------------------------------

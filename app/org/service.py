@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,11 +12,11 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.permissions import is_known
 from app.core.principal import DataScope, Principal, ScopeKind
-from app.core.scoping import get_readable, get_writable, readable
+from app.core.scoping import get_readable, get_writable
 from app.core.security import hash_password
 from app.core.updates import audited_update
 from app.org import repository as repo
-from app.org.models import Company, Department, Role, User, UserPermission, UserRole
+from app.org.models import Company, Department, Role, User, UserRole
 from app.org.schemas import (
     CompanyCreate,
     CompanyUpdate,
@@ -105,10 +104,7 @@ async def ensure_scope_within(session: AsyncSession, actor: Principal, roles: It
 async def create_company(session: AsyncSession, actor: Principal, data: CompanyCreate) -> Company:
     if not actor.scope.all_companies:
         raise Forbidden("Only a group-wide administrator creates companies.", code="org.group_scope_required")
-    exists = await session.scalar(
-        select(Company.id).where(Company.group_id == actor.group_id, Company.code == data.code)
-    )
-    if exists:
+    if await repo.company_code_taken(session, actor.group_id, data.code):
         raise Conflict(f"Company code {data.code} already exists.", code="company.code_taken")
     company = Company(group_id=actor.group_id, **data.model_dump())
     session.add(company)
@@ -176,8 +172,7 @@ async def _validated_scope_companies(session: AsyncSession, actor: Principal, ki
         raise InvalidInput("A 'companies' scope needs at least one company.", code="role.scope_companies_required",
                            errors=[{"pointer": "/body/scope_company_ids", "message": "required"}])
     # Companies outside the actor's scope answer exactly like companies that do not exist.
-    found = set((await session.scalars(
-        readable(actor, Company, Company.id).where(Company.id.in_(company_ids)))).all())
+    found = await repo.readable_company_ids(session, actor, company_ids)
     if found != set(company_ids):
         raise InvalidInput("Some companies are not in this group.", code="role.unknown_company",
                            errors=[{"pointer": "/body/scope_company_ids", "message": "unknown company"}])
@@ -225,7 +220,7 @@ async def update_role(session: AsyncSession, actor: Principal, role: Role, data:
 # --- users ---------------------------------------------------------------------------------------
 
 async def _roles_for_assignment(session: AsyncSession, actor: Principal, role_ids: list[uuid.UUID]) -> list[Role]:
-    roles = (await session.scalars(readable(actor, Role).where(Role.id.in_(role_ids)))).all() if role_ids else []
+    roles = await repo.readable_roles(session, actor, role_ids)
     if len(roles) != len(set(role_ids)):
         raise InvalidInput("Some roles do not exist.", code="user.unknown_role",
                            errors=[{"pointer": "/body/role_ids", "message": "unknown role"}])
@@ -255,7 +250,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
                               [(data.company_id, data.department_id)])
     if not actor.is_system_admin and max((r.rank for r in roles), default=0) >= actor.rank:
         raise _hierarchy_error("A new user must rank below you.")
-    if await session.scalar(select(User.id).where(User.username == data.username)):
+    if await repo.username_taken(session, data.username):
         raise Conflict("This username is taken.", code="user.username_taken")
     user = User(
         group_id=actor.group_id, company_id=data.company_id, department_id=data.department_id,
@@ -302,8 +297,7 @@ async def update_user(session: AsyncSession, actor: Principal, user: User, data:
     if roles is not None or department_id != user.department_id:
         await _ensure_grants_within(session, actor, user, roles, department_id)
     if roles is not None:
-        await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
-        session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
+        await repo.replace_user_roles(session, user.id, [r.id for r in roles])
     patch = {key: changes[key] for key in ("display_name", "department_id", "manager_id", "phone", "email",
                                            "is_active") if key in changes}
     if changes.get("password"):
@@ -347,10 +341,7 @@ async def set_permission_override(session: AsyncSession, actor: Principal, user:
         raise NotFound(f"Unknown permission {permission}.", code="permission.unknown")
     if granted and not actor.is_system_admin and permission not in actor.permissions:
         raise _hierarchy_error("You cannot give away a permission you do not hold.")
-    await session.execute(delete(UserPermission).where(UserPermission.user_id == user.id,
-                                                       UserPermission.permission == permission))
-    if granted is not None:
-        session.add(UserPermission(user_id=user.id, permission=permission, granted=granted))
+    await repo.set_permission_override(session, user.id, permission, granted)
     # The override lives in user_permission, not on the row, yet the user's ETag covers it: no
     # column changes, so the mapper would not bump the version by itself.
     user.version += 1
