@@ -167,7 +167,7 @@ async def approve(session: Session, principal: Requires(P.APPROVAL_APPROVE), app
 async def reject(session: Session, principal: Requires(P.APPROVAL_APPROVE), approval_id: Id, body: RejectBody,
                  request: Request, response: Response) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)
-    await service.reject(session, principal, instance, reason=body.reason, step_id=body.step_id)
+    await service.reject(session, principal, instance, reason=body.comment, step_id=body.step_id)
     return await _done(session, instance, response)
 
 
