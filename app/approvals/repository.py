@@ -7,6 +7,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals.errors import (
+    ApprovalFlowNotFound,
+    ApprovalNotFound,
+)
 from app.approvals.models import (
     ApprovalAction,
     ApprovalAssignment,
@@ -18,7 +22,6 @@ from app.approvals.models import (
     AssignmentStatus,
     InstanceStatus,
 )
-from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.core.scoping import readable
 
@@ -57,7 +60,7 @@ async def flow_version(session: AsyncSession, flow_id: uuid.UUID, number: int) -
     version = await session.scalar(select(ApprovalFlowVersion).where(ApprovalFlowVersion.flow_id == flow_id,
                                                                       ApprovalFlowVersion.number == number))
     if version is None:  # pragma: no cover - written with the flow
-        raise NotFound("Flow version not found.")
+        raise ApprovalFlowNotFound("Flow version not found.")
     return version
 
 
@@ -105,7 +108,7 @@ async def get_instance(session: AsyncSession, principal: Principal, instance_id:
         stmt = stmt.with_for_update(of=ApprovalInstance).execution_options(populate_existing=True)
     instance = await session.scalar(stmt)
     if instance is None:
-        raise NotFound(f"Approval {instance_id} not found.", code="approval.not_found")
+        raise ApprovalNotFound(f"Approval {instance_id} not found.")
     return instance
 
 

@@ -12,6 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as auth_repo
 from app.auth import throttle
+from app.auth.errors import (
+    AccountUnavailable,
+    AuthInvalidCredentials,
+    AuthInvalidRefreshToken,
+    AuthInvalidToken,
+    AuthRefreshTokenReused,
+    LoginBusy,
+    TooManyAttempts,
+)
 from app.auth.models import RefreshToken
 from app.auth.schemas import TokenResponse
 from app.core import audit
@@ -31,34 +40,9 @@ from app.core.security import (
 from app.org import repository as org_repo
 from app.org.models import User
 
-INVALID_CREDENTIALS = {"zh-CN": "用户名或密码错误", "en": "Invalid username or password"}
-ACCOUNT_LOCKED = {"zh-CN": "账户已锁定", "en": "Account locked"}
-TOO_MANY_ATTEMPTS = {"zh-CN": "登录尝试过于频繁", "en": "Too many login attempts"}
-LOGIN_BUSY = {"zh-CN": "登录请求过多，请稍后再试", "en": "Too many logins at once"}
-
-
-class AccountUnavailable(DomainError):
-    status, code, titles = 403, "auth.account_locked", ACCOUNT_LOCKED
-
-
-class TooManyAttempts(DomainError):
-    status, code, titles = 429, "auth.too_many_attempts", TOO_MANY_ATTEMPTS
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many failed logins; try again later.", headers={"Retry-After": str(retry_after)})
-
-
-class LoginBusy(DomainError):
-    status, code, titles = 429, "auth.login_busy", LOGIN_BUSY
-
-    def __init__(self) -> None:
-        super().__init__("Too many logins are being checked at once; try again shortly.",
-                         headers={"Retry-After": "1"})
-
 
 def _invalid_credentials() -> NotAuthenticated:
-    return NotAuthenticated("Invalid username or password.", code="auth.invalid_credentials",
-                            titles=INVALID_CREDENTIALS)
+    return AuthInvalidCredentials("Invalid username or password.")
 
 
 async def principal_from_access_token(session: AsyncSession, token: str | None) -> Principal:
@@ -68,10 +52,10 @@ async def principal_from_access_token(session: AsyncSession, token: str | None) 
         claims = decode_access_token(token)
         user_id, group_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["grp"])
     except (InvalidToken, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise NotAuthenticated("The access token is invalid or expired.", code="auth.invalid_token") from exc
+        raise AuthInvalidToken("The access token is invalid or expired.") from exc
     principal = await org_repo.load_principal(session, user_id)
     if principal is None or principal.group_id != group_id:
-        raise NotAuthenticated("The access token is invalid or expired.", code="auth.invalid_token")
+        raise AuthInvalidToken("The access token is invalid or expired.")
     return principal
 
 
@@ -209,7 +193,7 @@ async def refresh(session: AsyncSession, token: str, client: str) -> RefreshOutc
 
     Presenting a spent token means it leaked: the whole family is revoked.
     """
-    invalid = NotAuthenticated("The refresh token is invalid or expired.", code="auth.invalid_refresh_token")
+    invalid = AuthInvalidRefreshToken("The refresh token is invalid or expired.")
     row = await auth_repo.refresh_token_for_update(session, hash_refresh_token(token))
     if row is None:
         return RefreshOutcome(error=invalid)
@@ -217,8 +201,7 @@ async def refresh(session: AsyncSession, token: str, client: str) -> RefreshOutc
     if row.used_at is not None or row.revoked_at is not None:
         await revoke_family(session, row.family_id)
         return RefreshOutcome(
-            error=NotAuthenticated("This refresh token was already used; the session has been revoked.",
-                                   code="auth.refresh_token_reused"),
+            error=AuthRefreshTokenReused("This refresh token was already used; the session has been revoked."),
             commit_failure=True,
         )
     if row.expires_at <= now:

@@ -15,10 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.service import revoke_all_for_user
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, InvalidInput
 from app.core.principal import Principal
 from app.core.scoping import get_readable
 from app.org import repository as repo
+from app.org.errors import (
+    HandoverReceiverInactive,
+    HandoverSameUser,
+    UserLockSelf,
+    UserNotFound,
+)
 from app.org.models import User
 from app.org.service import ensure_may_manage_user
 
@@ -52,16 +57,15 @@ async def hand_over(session: AsyncSession, principal: Principal, from_user_id: u
     receiver is active; everything moves (every registered hook) and, if asked, the leaver is
     locked and their sessions revoked, all in this transaction and one audit event."""
     if from_user_id == to_user_id:
-        raise InvalidInput("Hand over to somebody else.", code="handover.same_user",
-                           errors=[{"pointer": "/body/to_user_id", "message": "same as from_user_id"}])
-    from_user = await get_readable(session, principal, User, from_user_id)
-    to_user = await get_readable(session, principal, User, to_user_id)
+        raise HandoverSameUser("Hand over to somebody else.",
+                               errors=[{"pointer": "/body/to_user_id", "message": "same as from_user_id"}])
+    from_user = await get_readable(session, principal, User, from_user_id, code=UserNotFound.code)
+    to_user = await get_readable(session, principal, User, to_user_id, code=UserNotFound.code)
     await ensure_may_manage_user(session, principal, from_user)
     if not to_user.is_active or to_user.locked_at is not None:
-        raise Conflict("The receiving user is inactive or locked.", code="handover.receiver_inactive",
-                       titles={"zh-CN": "接收人已停用或锁定", "en": "Receiver inactive"})
+        raise HandoverReceiverInactive("The receiving user is inactive or locked.")
     if lock and from_user.id == principal.user_id:
-        raise Conflict("You cannot lock yourself.", code="user.lock_self")
+        raise UserLockSelf("You cannot lock yourself.")
     # Lock the leaver's row first: a second handover of the same user waits, then moves nothing.
     await repo.lock_user_row(session, from_user.id)
     ctx = HandoverContext(principal, from_user, to_user)

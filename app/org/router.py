@@ -18,6 +18,7 @@ from app.core.types import Text
 from app.org import permissions as P
 from app.org import repository as repo
 from app.org import service
+from app.org.errors import CompanyNotFound, DepartmentNotFound, RoleNotFound, UserNotFound
 from app.org.handover import hand_over
 from app.org.models import Company, Department, Role, User
 from app.org.schemas import (
@@ -82,7 +83,7 @@ async def create_company(session: Session, principal: Requires(P.COMPANY_MANAGE)
 @router.get("/companies/{company_id}", response_model=CompanyOut, operation_id="get_company")
 async def get_company(session: Session, principal: Requires(P.COMPANY_READ), company_id: Id,
                       response: Response) -> CompanyOut:
-    company = await get_readable(session, principal, Company, company_id)
+    company = await get_readable(session, principal, Company, company_id, code=CompanyNotFound.code)
     set_etag(response, company.version)
     return CompanyOut.model_validate(company)
 
@@ -90,7 +91,7 @@ async def get_company(session: Session, principal: Requires(P.COMPANY_READ), com
 @router.patch("/companies/{company_id}", response_model=CompanyOut, operation_id="update_company")
 async def update_company(session: Session, principal: Requires(P.COMPANY_MANAGE), company_id: Id,
                          body: CompanyUpdate, request: Request, response: Response) -> CompanyOut:
-    company = await get_readable(session, principal, Company, company_id, for_update=True)
+    company = await get_readable(session, principal, Company, company_id, for_update=True, code=CompanyNotFound.code)
     check_if_match(request, company.version)
     company = await service.update_company(session, principal, company, body)
     set_etag(response, company.version)
@@ -128,7 +129,7 @@ async def create_department(session: Session, principal: Requires(P.DEPARTMENT_M
 @router.get("/departments/{department_id}", response_model=DepartmentOut, operation_id="get_department")
 async def get_department(session: Session, principal: Requires(P.DEPARTMENT_READ), department_id: Id,
                          response: Response) -> DepartmentOut:
-    dept = await get_readable(session, principal, Department, department_id)
+    dept = await get_readable(session, principal, Department, department_id, code=DepartmentNotFound.code)
     set_etag(response, dept.version)
     return DepartmentOut.model_validate(dept)
 
@@ -136,7 +137,8 @@ async def get_department(session: Session, principal: Requires(P.DEPARTMENT_READ
 @router.patch("/departments/{department_id}", response_model=DepartmentOut, operation_id="update_department")
 async def update_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), department_id: Id,
                             body: DepartmentUpdate, request: Request, response: Response) -> DepartmentOut:
-    dept = await get_readable(session, principal, Department, department_id, for_update=True)
+    dept = await get_readable(session, principal, Department, department_id, for_update=True,
+                              code=DepartmentNotFound.code)
     check_if_match(request, dept.version)
     dept = await service.update_department(session, principal, dept, body)
     set_etag(response, dept.version)
@@ -165,7 +167,7 @@ async def create_role(session: Session, principal: Requires(P.ROLE_MANAGE), body
 
 @router.get("/roles/{role_id}", response_model=RoleOut, operation_id="get_role")
 async def get_role(session: Session, principal: Requires(P.ROLE_READ), role_id: Id, response: Response) -> RoleOut:
-    role = await get_readable(session, principal, Role, role_id)
+    role = await get_readable(session, principal, Role, role_id, code=RoleNotFound.code)
     set_etag(response, role.version)
     return RoleOut.model_validate(role)
 
@@ -173,7 +175,7 @@ async def get_role(session: Session, principal: Requires(P.ROLE_READ), role_id: 
 @router.patch("/roles/{role_id}", response_model=RoleOut, operation_id="update_role")
 async def update_role(session: Session, principal: Requires(P.ROLE_MANAGE), role_id: Id, body: RoleUpdate,
                       request: Request, response: Response) -> RoleOut:
-    role = await get_readable(session, principal, Role, role_id, for_update=True)
+    role = await get_readable(session, principal, Role, role_id, for_update=True, code=RoleNotFound.code)
     check_if_match(request, role.version)
     role = await service.update_role(session, principal, role, body)
     set_etag(response, role.version)
@@ -231,7 +233,7 @@ async def create_user(session: Session, principal: Requires(P.USER_MANAGE), body
 
 @router.get("/users/{user_id}", response_model=UserOut, operation_id="get_user")
 async def get_user(session: Session, principal: Requires(P.USER_READ), user_id: Id, response: Response) -> UserOut:
-    user = await get_readable(session, principal, User, user_id)
+    user = await get_readable(session, principal, User, user_id, code=UserNotFound.code)
     set_etag(response, user.version)
     return (await _users_out(session, [user]))[0]
 
