@@ -35,6 +35,7 @@ from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.requestctx import request_id_var
 from app.core.scoping import ScopeSpec, scoped
+from app.core.sql import advisory_xact_lock
 
 log = logging.getLogger("recourse.audit")
 
@@ -191,8 +192,7 @@ async def write_pending_events(session: AsyncSession) -> None:
     key = get_settings().audit_key()
     for group_id in sorted({p.group_id for p in pending}, key=str):
         # Serialise chain appends per group for the rest of this (short) transaction.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                              {"k": f"audit:{group_id}"})
+        await advisory_xact_lock(session, f"audit:{group_id}")
         prev = await session.scalar(
             select(AuditEvent.hash).where(AuditEvent.group_id == group_id).order_by(AuditEvent.seq.desc()).limit(1)
         )
