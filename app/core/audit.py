@@ -112,16 +112,18 @@ def snapshot(obj: Any, *fields: str) -> dict[str, Any]:
 
 @dataclass
 class _Pending:
+    """An event waiting for the commit (built by keyword; the chain fields are added then)."""
+
     group_id: uuid.UUID
-    company_id: uuid.UUID | None
-    actor_id: uuid.UUID | None
     action: str
     entity_type: str
     entity_id: str | None
+    occurred_at: datetime
+    company_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    request_id: str | None
     before: Any
     after: Any
-    request_id: str | None
-    occurred_at: datetime
 
 
 def record(

@@ -112,6 +112,7 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """Missing, or out of the caller's scope: the same answer, so existence never leaks."""
     status, code = 404, "resource.not_found"
 
 
@@ -132,6 +133,7 @@ class Conflict(DomainError):
 
 
 class PreconditionFailed(DomainError):
+    """The client's If-Match names a version that is no longer current."""
     status, code = 412, "resource.precondition_failed"
 
 
