@@ -80,7 +80,7 @@ BODY_CASES = [
     ("flow-too-many-user-ids", "POST", "/api/v1/approval-flows", "admin",
      {"request_type": "expense", "name": "n",
       "steps": [{"name": "s", "rule": {"kind": "users", "user_ids": [U] * 1000}}]}),
-    ("approval-reject-nul", "POST", f"/api/v1/approvals/{U}/reject", "admin", {"reason": "no\x00"}),
+    ("approval-reject-nul", "POST", f"/api/v1/approvals/{U}/reject", "admin", {"comment": "no\x00"}),
     ("approval-approve-comment-ctrl", "POST", f"/api/v1/approvals/{U}/approve", "admin", {"comment": "\x1f"}),
     ("pool-rule-bool", "PUT", f"/api/v1/pool-rules/{U}", "admin", {"protection_days": True}),
     ("auth-refresh-nul", "POST", "/api/v1/auth/refresh", None, {"refresh_token": "a" * 20 + "\x00"}),

@@ -2,6 +2,7 @@
 system administrator) for expense requests, and a few requests in different states."""
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,27 +49,22 @@ async def seed_approvals(session: AsyncSession, org) -> None:  # noqa: ANN001 - 
         return created
 
     await expense("客户拜访差旅 (草稿)", "860.00")
-    waiting_l1 = await expense("杭州客户拜访差旅", "2380.50")
-    await expenses.submit(session, sales1, waiting_l1)
+    async def submitted(title: str, amount: str, category: str, *approvals: tuple[Any, str],
+                        rejection: str | None = None) -> None:
+        """An expense submitted by sales1, then approved in turn (and rejected by approver1)."""
+        e = await expense(title, amount, category)
+        await expenses.submit(session, sales1, e)
+        for approver, comment in approvals:
+            await service.approve(session, approver, await instance_of(e), comment=comment)
+        if rejection is not None:
+            await service.reject(session, approver1, await instance_of(e), reason=rejection)
 
     async def instance_of(e):  # noqa: ANN001, ANN202
         found = await repo.instance_for_request(session, "expense", e.id)
         return await repo.get_instance(session, approver1, found.id, for_update=True)  # type: ignore[union-attr]
 
-    waiting_l2 = await expense("展会物料", "12800.00", "office")
-    await expenses.submit(session, sales1, waiting_l2)
-    await service.approve(session, approver1, await instance_of(waiting_l2), comment="同意")
-
-    approved = await expense("挖掘机维修配件", "3600.00", "repair")
-    await expenses.submit(session, sales1, approved)
-    await service.approve(session, approver1, await instance_of(approved), comment="同意")
-    await service.approve(session, approver2, await instance_of(approved), comment="同意")
-
-    rejected = await expense("客户招待", "5200.00", "entertainment")
-    await expenses.submit(session, sales1, rejected)
-    await service.reject(session, approver1, await instance_of(rejected), reason="缺少发票, 请补充后重新提交")
-
-    big = await expense("年度设备巡检外包", "68000.00", "repair")
-    await expenses.submit(session, sales1, big)
-    await service.approve(session, approver1, await instance_of(big), comment="同意")
-    await service.approve(session, approver2, await instance_of(big), comment="金额较大, 请终审")
+    await submitted("杭州客户拜访差旅", "2380.50", "travel")
+    await submitted("展会物料", "12800.00", "office", (approver1, "同意"))
+    await submitted("挖掘机维修配件", "3600.00", "repair", (approver1, "同意"), (approver2, "同意"))
+    await submitted("客户招待", "5200.00", "entertainment", rejection="缺少发票, 请补充后重新提交")
+    await submitted("年度设备巡检外包", "68000.00", "repair", (approver1, "同意"), (approver2, "金额较大, 请终审"))

@@ -9,19 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import conditions, registry, rules
 from app.approvals import repository as repo
+from app.approvals.errors import (
+    ApprovalFlowExists,
+    ApprovalFlowInvalid,
+    ApprovalFlowUnknownCompany,
+    ApprovalFlowUnknownRequestType,
+)
 from app.approvals.models import ApprovalFlow, ApprovalFlowVersion
 from app.approvals.schemas import FlowCreate, FlowUpdate, StepIn
 from app.approvals.service import may_approve
 from app.core import audit
-from app.core.errors import Conflict, InvalidInput
+from app.core.errors import InvalidInput
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
+from app.org import repository as org_repo
 
 
 def _invalid(errors: list[dict[str, str]]) -> InvalidInput:
-    return InvalidInput("The approval flow is not valid: " + "; ".join(e["message"] for e in errors),
-                        code="approval_flow.invalid", errors=errors,
-                        titles={"zh-CN": "审批流程无效", "en": "Invalid approval flow"})
+    return ApprovalFlowInvalid("The approval flow is not valid: " + "; ".join(e["message"] for e in errors),
+                               errors=errors)
 
 
 async def validate_steps(session: AsyncSession, group_id: uuid.UUID, request_type: str,
@@ -60,16 +66,16 @@ async def create_flow(session: AsyncSession, actor: Principal,
                       data: FlowCreate) -> tuple[ApprovalFlow, ApprovalFlowVersion]:
     """One active flow per (request type, company or group); steps validated; version 1."""
     if not registry.is_registered(data.request_type):
-        raise InvalidInput(f"Unknown request type {data.request_type!r}.", code="approval_flow.unknown_request_type",
-                           errors=[{"pointer": "/body/request_type", "message": "unknown request type"}])
-    if data.company_id is not None and not await repo.company_in_group(session, actor.group_id, data.company_id):
-        raise InvalidInput("Unknown company.", code="approval_flow.unknown_company",
-                           errors=[{"pointer": "/body/company_id", "message": "unknown company"}])
+        raise ApprovalFlowUnknownRequestType(
+            f"Unknown request type {data.request_type!r}.",
+            errors=[{"pointer": "/body/request_type", "message": "unknown request type"}])
+    if data.company_id is not None and not await org_repo.company_in_group(session, actor.group_id, data.company_id):
+        raise ApprovalFlowUnknownCompany("Unknown company.",
+                                         errors=[{"pointer": "/body/company_id", "message": "unknown company"}])
     steps = await validate_steps(session, actor.group_id, data.request_type, data.company_id, data.steps)
     await _lock_flow_key(session, actor.group_id, data.request_type)
     if await repo.active_flow_exists(session, actor.group_id, data.request_type, data.company_id):
-        raise Conflict("An active flow already exists for this request type and company; edit it instead.",
-                       code="approval_flow.exists")
+        raise ApprovalFlowExists("An active flow already exists for this request type and company; edit it instead.")
     flow = ApprovalFlow(group_id=actor.group_id, company_id=data.company_id, request_type=data.request_type,
                         name=data.name, is_active=True, current_version=1)
     session.add(flow)
@@ -102,10 +108,8 @@ async def update_flow(session: AsyncSession, actor: Principal, flow: ApprovalFlo
             await _lock_flow_key(session, flow.group_id, flow.request_type)
             if await repo.active_flow_exists(session, flow.group_id, flow.request_type, flow.company_id,
                                              excluding=flow.id):
-                raise Conflict("Another active flow exists for this request type and company.",
-                               code="approval_flow.exists")
+                raise ApprovalFlowExists("Another active flow exists for this request type and company.")
         flow.is_active = changes["is_active"]
-    flow.version += 1
     await session.flush()
     audit.record(session, actor, "approval_flow.updated", "approval_flow", flow.id, company_id=flow.company_id,
                  before=before, after={**audit.snapshot(flow), "steps": version.steps})

@@ -25,10 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
 from app.core.scoping import ScopeSpec, scoped
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+from app.core.sql import check_in
 
 
 class InstanceStatus:
@@ -135,7 +132,7 @@ class ApprovalInstance(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "approval_instance"
     __table_args__ = (
         UniqueConstraint("request_type", "request_id"),
-        CheckConstraint(_in("status", InstanceStatus.CHOICES), name="status_valid"),
+        check_in("status", InstanceStatus.CHOICES, name="status_valid"),
         Index("ix_approval_instance_group_id_submitted_at", "group_id", "submitted_at"),
         Index("ix_approval_instance_overdue", "group_id", "waiting_since",
               postgresql_where=text("status = 'pending'")),
@@ -171,7 +168,7 @@ class ApprovalRound(UUIDPk, Base):
     __tablename__ = "approval_round"
     __table_args__ = (
         UniqueConstraint("instance_id", "round"),
-        CheckConstraint(_in("outcome", InstanceStatus.CHOICES), name="outcome_valid"),
+        check_in("outcome", InstanceStatus.CHOICES, name="outcome_valid"),
     )
 
     instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_instance.id", ondelete="CASCADE"))
@@ -190,7 +187,7 @@ class ApprovalStep(UUIDPk, Base):
     __tablename__ = "approval_step"
     __table_args__ = (
         UniqueConstraint("instance_id", "round", "position"),
-        CheckConstraint(_in("status", StepStatus.CHOICES), name="status_valid"),
+        check_in("status", StepStatus.CHOICES, name="status_valid"),
         CheckConstraint("mode IN ('any', 'all')", name="mode_valid"),
     )
 
@@ -212,8 +209,8 @@ class ApprovalAssignment(UUIDPk, Base):
 
     __tablename__ = "approval_assignment"
     __table_args__ = (
-        CheckConstraint(_in("status", AssignmentStatus.CHOICES), name="status_valid"),
-        CheckConstraint(_in("origin", AssignmentOrigin.CHOICES), name="origin_valid"),
+        check_in("status", AssignmentStatus.CHOICES, name="status_valid"),
+        check_in("origin", AssignmentOrigin.CHOICES, name="origin_valid"),
         Index("ix_approval_assignment_inbox", "user_id", "instance_id", postgresql_where=text("status = 'pending'")),
         Index("ux_approval_assignment_pending_step_user", "step_id", "user_id", unique=True,
               postgresql_where=text("status = 'pending'")),
@@ -237,7 +234,7 @@ class ApprovalAction(UUIDPk, Base):
 
     __tablename__ = "approval_action"
     __table_args__ = (
-        CheckConstraint(_in("action", ActionKind.CHOICES), name="action_valid"),
+        check_in("action", ActionKind.CHOICES, name="action_valid"),
         Index("ix_approval_action_instance_id_created_at", "instance_id", "created_at"),
     )
 

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import conditions
-from app.core.errors import NotFound
+from app.approvals.errors import (
+    ApprovalUnknownRequestType,
+)
 from app.core.principal import Principal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,7 +95,7 @@ def get(name: str) -> RequestType:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise NotFound(f"Unknown request type {name!r}.", code="approval.unknown_request_type") from None
+        raise ApprovalUnknownRequestType(f"Unknown request type {name!r}.") from None
 
 
 def is_registered(name: str) -> bool:

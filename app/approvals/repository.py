@@ -1,12 +1,16 @@
 """Every query of the approval engine. Reads of instances start from `readable(principal, ...)`."""
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals.errors import (
+    ApprovalFlowNotFound,
+    ApprovalNotFound,
+)
 from app.approvals.models import (
     ApprovalAction,
     ApprovalAssignment,
@@ -18,10 +22,8 @@ from app.approvals.models import (
     AssignmentStatus,
     InstanceStatus,
 )
-from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.core.scoping import readable
-from app.org.models import Company, Department, Role, User, UserRole
 
 # --- flows ---------------------------------------------------------------------------------------------
 
@@ -58,7 +60,7 @@ async def flow_version(session: AsyncSession, flow_id: uuid.UUID, number: int) -
     version = await session.scalar(select(ApprovalFlowVersion).where(ApprovalFlowVersion.flow_id == flow_id,
                                                                       ApprovalFlowVersion.number == number))
     if version is None:  # pragma: no cover - written with the flow
-        raise NotFound("Flow version not found.")
+        raise ApprovalFlowNotFound("Flow version not found.")
     return version
 
 
@@ -79,83 +81,14 @@ async def versions_of(session: AsyncSession, flow_id: uuid.UUID) -> list[Approva
         .order_by(ApprovalFlowVersion.number.desc()))).all())
 
 
-# --- organisation lookups used to resolve approvers -----------------------------------------------
+# --- requests ------------------------------------------------------------------------------------------
+
+R = TypeVar("R", bound=Any)
 
 
-async def user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.scalar(select(User).where(User.id == user_id))
-
-
-def _active(stmt: Select) -> Select:  # type: ignore[type-arg]
-    return stmt.where(User.is_active.is_(True), User.locked_at.is_(None))
-
-
-async def role_holders(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID,
-                       company_id: uuid.UUID | None) -> list[uuid.UUID]:
-    stmt = _active(select(User.id).join(UserRole, UserRole.user_id == User.id)
-                   .where(UserRole.role_id == role_id, User.group_id == group_id))
-    if company_id is not None:
-        stmt = stmt.where(User.company_id == company_id)
-    return list((await session.scalars(stmt.order_by(User.username))).all())
-
-
-async def role_holders_by_role(session: AsyncSession, group_id: uuid.UUID, role_ids: Iterable[uuid.UUID]
-                               ) -> dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
-    """Active holders of each of `role_ids` as (user, company), by username: one query for every
-    role-based step of a flow."""
-    wanted = list(dict.fromkeys(role_ids))
-    result: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {r: [] for r in wanted}
-    if not wanted:
-        return result
-    rows = (await session.execute(_active(
-        select(UserRole.role_id, User.id, User.company_id).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_id.in_(wanted), User.group_id == group_id)).order_by(User.username))).all()
-    for role_id, user_id, company_id in rows:
-        result[role_id].append((user_id, company_id))
-    return result
-
-
-async def active_users(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    ids = list(user_ids)
-    if not ids:
-        return []
-    found = set((await session.scalars(_active(select(User.id).where(User.group_id == group_id,
-                                                                        User.id.in_(ids))))).all())
-    return [u for u in ids if u in found]
-
-
-async def users_in_group(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    ids = list(user_ids)
-    if not ids:
-        return set()
-    return set((await session.scalars(select(User.id).where(User.group_id == group_id, User.id.in_(ids)))).all())
-
-
-async def department_head(session: AsyncSession, department_id: uuid.UUID | None) -> uuid.UUID | None:
-    if department_id is None:
-        return None
-    return await session.scalar(select(Department.head_user_id).where(Department.id == department_id))
-
-
-async def system_admins(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
-    return list((await session.scalars(
-        _active(select(User.id).join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id)
-                .where(User.group_id == group_id, Role.group_id == group_id, Role.is_system_admin.is_(True)))
-        .distinct().order_by(User.id)
-    )).all())
-
-
-async def role_in_group(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID) -> Role | None:
-    return await session.scalar(select(Role).where(Role.id == role_id, Role.group_id == group_id))
-
-
-async def company_code(session: AsyncSession, company_id: uuid.UUID) -> str | None:
-    return await session.scalar(select(Company.code).where(Company.id == company_id))
-
-
-async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID) -> bool:
-    return await session.scalar(
-        select(Company.id).where(Company.id == company_id, Company.group_id == group_id)) is not None
+async def lock_request(session: AsyncSession, model: type[R], request_id: uuid.UUID) -> R | None:
+    """The request row, locked for this transaction (the first lock of any request action)."""
+    return await session.scalar(select(model).where(model.id == request_id).with_for_update())
 
 
 # --- instances -----------------------------------------------------------------------------------------
@@ -175,7 +108,7 @@ async def get_instance(session: AsyncSession, principal: Principal, instance_id:
         stmt = stmt.with_for_update(of=ApprovalInstance).execution_options(populate_existing=True)
     instance = await session.scalar(stmt)
     if instance is None:
-        raise NotFound(f"Approval {instance_id} not found.", code="approval.not_found")
+        raise ApprovalNotFound(f"Approval {instance_id} not found.")
     return instance
 
 

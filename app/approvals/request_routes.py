@@ -57,6 +57,7 @@ def request_routes(
     id_name = id_name or f"{resource}_id"
     Id = Annotated[uuid.UUID, Path(alias=id_name)]  # noqa: N806
     item = f"{path}/{{{id_name}}}"
+    not_found = f"{kind.name}.not_found"  # e.g. expense.not_found
 
     def shaped(request: Any, response: Response) -> Any:
         set_etag(response, request.version)
@@ -65,7 +66,7 @@ def request_routes(
     async def for_change(session: AsyncSession, principal: Principal, request_id: uuid.UUID,
                          http: Request) -> Any:
         # The request row first, locked, then (inside the engine) the instance: the kit's lock order.
-        request = await get_readable(session, principal, model, request_id, for_update=True)
+        request = await get_readable(session, principal, model, request_id, for_update=True, code=not_found)
         check_if_match(http, request.version)
         return request
 
@@ -95,7 +96,7 @@ def request_routes(
 
     @router.get(f"{item}", response_model=out, operation_id=f"get_{resource}")
     async def get_request(session: Session, principal: Reader, request_id: Id, response: Response) -> Any:
-        return shaped(await get_readable(session, principal, model, request_id), response)
+        return shaped(await get_readable(session, principal, model, request_id, code=not_found), response)
 
     @router.patch(f"{item}", response_model=out, operation_id=f"update_{resource}")
     async def update_request(session: Session, principal: Writer, request_id: Id, body: update,  # type: ignore[valid-type]

@@ -29,12 +29,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.approvals import registry
 from app.approvals import service as engine
+from app.approvals.repository import lock_request
 from app.core import audit, client_ids
 from app.core.client_ids import ClientRef
 from app.core.db import Timestamps, UUIDPk, Versioned, utcnow
@@ -113,11 +114,6 @@ class RequestKind(Generic[R]):
 
 
 _KINDS: dict[str, RequestKind[Any]] = {}
-
-
-async def lock_request(session: AsyncSession, model: type[R], request_id: uuid.UUID) -> R | None:
-    """The request row, locked for this transaction (the first lock of any request action)."""
-    return await session.scalar(select(model).where(model.id == request_id).with_for_update())
 
 
 def transition(request: RequestMixin, action: str, name: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals import flows, registry, service, views
 from app.approvals import permissions as P
 from app.approvals import repository as repo
+from app.approvals.errors import ApprovalFlowNotFound
 from app.approvals.models import ApprovalFlow, ApprovalInstance
 from app.approvals.schemas import (
     ApprovalDetail,
@@ -88,7 +89,7 @@ async def create_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANA
 @router.get("/approval-flows/{flow_id}", response_model=FlowOut, operation_id="get_approval_flow")
 async def get_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), flow_id: Id,
                    response: Response) -> FlowOut:
-    flow = await get_readable(session, principal, ApprovalFlow, flow_id)
+    flow = await get_readable(session, principal, ApprovalFlow, flow_id, code=ApprovalFlowNotFound.code)
     set_etag(response, flow.version)
     return views.flow_out(flow, await repo.flow_version(session, flow.id, flow.current_version))
 
@@ -96,7 +97,8 @@ async def get_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), 
 @router.patch("/approval-flows/{flow_id}", response_model=FlowOut, operation_id="update_approval_flow")
 async def update_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANAGE), flow_id: Id, body: FlowUpdate,
                       request: Request, response: Response) -> FlowOut:
-    flow = await get_readable(session, principal, ApprovalFlow, flow_id, for_update=True)
+    flow = await get_readable(session, principal, ApprovalFlow, flow_id, for_update=True,
+                              code=ApprovalFlowNotFound.code)
     check_if_match(request, flow.version)
     flow, version = await flows.update_flow(session, principal, flow, body)
     set_etag(response, flow.version)
@@ -107,7 +109,7 @@ async def update_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANA
             operation_id="list_approval_flow_versions")
 async def list_flow_versions(session: Session, principal: Requires(P.APPROVAL_FLOW_READ),
                              flow_id: Id) -> list[FlowVersionOut]:
-    flow = await get_readable(session, principal, ApprovalFlow, flow_id)
+    flow = await get_readable(session, principal, ApprovalFlow, flow_id, code=ApprovalFlowNotFound.code)
     return [FlowVersionOut(number=v.number, steps=[StepDef.model_validate(s) for s in v.steps],
                            created_by_id=v.created_by_id, created_at=v.created_at)
             for v in await repo.versions_of(session, flow.id)]
@@ -167,7 +169,7 @@ async def approve(session: Session, principal: Requires(P.APPROVAL_APPROVE), app
 async def reject(session: Session, principal: Requires(P.APPROVAL_APPROVE), approval_id: Id, body: RejectBody,
                  request: Request, response: Response) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)
-    await service.reject(session, principal, instance, reason=body.reason, step_id=body.step_id)
+    await service.reject(session, principal, instance, reason=body.comment, step_id=body.step_id)
     return await _done(session, instance, response)
 
 

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.approvals import repository as repo
 from app.approvals.models import ApprovalInstance
 from app.approvals.permissions import APPROVAL_APPROVE
 from app.core.principal import Principal
+from app.org import repository as org_repo
 
 
 class RequestLike(Protocol):
@@ -91,12 +91,12 @@ async def prefetch(session: AsyncSession, request: RequestLike, rules: list[Rule
     """Load what `rules` need in a fixed number of queries (one per kind of data, not per rule)."""
     kinds = {rule.get("kind") for rule in rules}
     role_ids = [uuid.UUID(r["role_id"]) for r in rules if "role_id" in r]
-    holders = await repo.role_holders_by_role(session, request.group_id, role_ids)
-    head = await repo.department_head(session, department_id) if "department_head" in kinds else None
-    admins = await repo.system_admins(session, request.group_id)
+    holders = await org_repo.role_holders_by_role(session, request.group_id, role_ids)
+    head = await org_repo.department_head(session, department_id) if "department_head" in kinds else None
+    admins = await org_repo.system_admins(session, request.group_id)
     named = [uuid.UUID(u) for r in rules if r.get("kind") == "users" for u in r["user_ids"]]
     named += [u for u in (head, manager_id if "manager" in kinds else None) if u is not None]
-    active = set(await repo.active_users(session, request.group_id, named))
+    active = set(await org_repo.active_users(session, request.group_id, named))
     return Prefetch(request, holders, head, manager_id, active, admins)
 
 
@@ -121,19 +121,19 @@ async def check_saved(session: AsyncSession, group_id: uuid.UUID, company_id: uu
 
 async def _role_saved(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID | None,
                       rule: Rule) -> SavedCheck:
-    role = await repo.role_in_group(session, group_id, uuid.UUID(str(rule["role_id"])))
+    role = await org_repo.role_in_group(session, group_id, uuid.UUID(str(rule["role_id"])))
     if role is None:
         return SavedCheck(problems=[("/role_id", "unknown role")])
     if APPROVAL_APPROVE not in role.permissions:
         return SavedCheck(problems=[("/role_id", f"role {role.code} does not grant {APPROVAL_APPROVE}")])
     in_company = company_id if rule["kind"] == "role_in_company" else None
-    return SavedCheck(candidates=await repo.role_holders(session, group_id, role.id, in_company))
+    return SavedCheck(candidates=await org_repo.role_holders(session, group_id, role.id, in_company))
 
 
 async def _users_saved(session: AsyncSession, group_id: uuid.UUID, _company_id: uuid.UUID | None,
                        rule: Rule) -> SavedCheck:
     wanted = list(dict.fromkeys(uuid.UUID(str(u)) for u in rule["user_ids"]))
-    found = await repo.active_users(session, group_id, wanted)
+    found = await org_repo.active_users(session, group_id, wanted)
     if len(found) != len(wanted):
         return SavedCheck(problems=[("/user_ids", "unknown or inactive users")])
     return SavedCheck(candidates=found)
@@ -141,7 +141,7 @@ async def _users_saved(session: AsyncSession, group_id: uuid.UUID, _company_id: 
 
 async def _admins_saved(session: AsyncSession, group_id: uuid.UUID, _company_id: uuid.UUID | None,
                         _rule: Rule) -> SavedCheck:
-    return SavedCheck(candidates=await repo.system_admins(session, group_id))
+    return SavedCheck(candidates=await org_repo.system_admins(session, group_id))
 
 
 async def _per_submitter(_session: AsyncSession, _group_id: uuid.UUID, _company_id: uuid.UUID | None,
@@ -160,7 +160,7 @@ async def _holds_named(acting: Acting, rule: Rule) -> bool:
 
 
 async def _holds_head(acting: Acting, _rule: Rule) -> bool:
-    return await repo.department_head(acting.session, acting.submitter_department_id) == acting.actor.user_id
+    return await org_repo.department_head(acting.session, acting.submitter_department_id) == acting.actor.user_id
 
 
 async def _holds_manager(acting: Acting, _rule: Rule) -> bool:

@@ -3,7 +3,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from app.core.types import Bool, MultilineText, Text
 
@@ -248,10 +248,13 @@ class ApproveBody(_In):
 
 
 class RejectBody(_In):
-    reason: MultilineText(2000, min_length=1)
+    # `comment`, like approve; `reason` is the name the field surface first shipped, still accepted.
+    comment: MultilineText(2000, min_length=1) = Field(
+        validation_alias=AliasChoices("comment", "reason"),
+        description="Why the request is rejected (required; `reason` is accepted as an older name)")
     step_id: uuid.UUID | None = StepGuard
 
-    _reason = field_validator("reason")(_not_blank)
+    _comment = field_validator("comment")(_not_blank)
 
 
 class WithdrawBody(_In):

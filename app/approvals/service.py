@@ -16,6 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import conditions, registry, rules
 from app.approvals import repository as repo
+from app.approvals.errors import (
+    ApprovalAlreadyAssigned,
+    ApprovalCompanyOutOfScope,
+    ApprovalEffectAlreadyApplied,
+    ApprovalIllegalTransition,
+    ApprovalNoApprover,
+    ApprovalNoFlow,
+    ApprovalNotAnApprover,
+    ApprovalNotSubmitter,
+    ApprovalOwnRequest,
+    ApprovalReasonRequired,
+    ApprovalRuleNotHeld,
+    ApprovalStepMovedOn,
+    ApprovalStepWithoutApprover,
+    ApprovalTransferTargetIneligible,
+    ApprovalUrgeTooSoon,
+)
 from app.approvals.models import (
     ActionKind,
     ApprovalAction,
@@ -33,9 +50,10 @@ from app.approvals.permissions import APPROVAL_APPROVE
 from app.core import audit
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.notifications.service import notify
+from app.org import repository as org_repo
 from app.org.repository import load_principals
 
 
@@ -65,16 +83,13 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[str, ...]] = {
     (InstanceStatus.PENDING, ActionKind.TRANSFER): (InstanceStatus.PENDING,),
 }
 
-NOT_PENDING = {"zh-CN": "审批已结束或未在进行中", "en": "The approval is not in progress"}
-MOVED_ON = {"zh-CN": "该审批步骤已处理", "en": "The step has moved on"}
 
 
 def ensure_transition(status: str | None, action: str) -> tuple[str, ...]:
     """The states an action may lead to from `status`; 409 when the action is illegal there."""
     targets = TRANSITIONS.get((status, action))
     if targets is None:
-        raise Conflict(f"Cannot {action} an approval that is {status or 'not submitted'}.",
-                       code="approval.illegal_transition", titles=NOT_PENDING)
+        raise ApprovalIllegalTransition(f"Cannot {action} an approval that is {status or 'not submitted'}.")
     return targets
 
 
@@ -105,8 +120,6 @@ async def may_approve(session: AsyncSession, user_ids: Iterable[uuid.UUID],
     return [u for u in wanted if eligible(principals.get(u))]
 
 
-
-
 @dataclass(frozen=True)
 class Resolution:
     """Whom a step waits on: (users, origin, note)."""
@@ -125,7 +138,7 @@ async def resolve_rules(session: AsyncSession, request: rules.RequestLike,
     - the submitter is skipped; if they were the only one, the step goes to their manager;
     - a rule that finds nobody goes to the group's administrators (never approves itself).
     """
-    submitter = await repo.user(session, request.submitter_id)
+    submitter = await org_repo.user_by_id(session, request.submitter_id)
     department_id = submitter.department_id if submitter else None
     manager_id = submitter.manager_id if submitter else None
     data = await rules.prefetch(session, request, step_rules, department_id, manager_id)
@@ -154,27 +167,22 @@ async def resolve_rules(session: AsyncSession, request: rules.RequestLike,
     return [decide(c) for c in per_rule]
 
 
-NO_APPROVER = {"zh-CN": "没有可用的审批人", "en": "No approver available"}
-
-
 async def resolve_approvers(session: AsyncSession, instance: ApprovalInstance,
                             step: ApprovalStep) -> tuple[list[uuid.UUID], str, str | None]:
     """Whom a step waits on, decided at the moment it is reached: (users, origin, note); 409 when
     nobody but the submitter could approve it (see `resolve_rules`)."""
     resolution = (await resolve_rules(session, instance, [step.rule]))[0]
     if resolution is None:
-        raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
-                          status=409, code="approval.no_approver", titles=NO_APPROVER)
+        raise ApprovalNoApprover("Nobody may approve this step (no administrator other than the submitter).")
     return resolution.users, resolution.origin, resolution.note
 
 
 async def _fallback_administrators(session: AsyncSession, instance: ApprovalInstance) -> list[uuid.UUID]:
     """The group's administrators who may approve the instance, never its submitter; 409 if none."""
-    admins = await may_approve(session, [u for u in await repo.system_admins(session, instance.group_id)
+    admins = await may_approve(session, [u for u in await org_repo.system_admins(session, instance.group_id)
                                           if u != instance.submitter_id], instance.company_id)
     if not admins:
-        raise DomainError("Nobody may approve this step (no administrator other than the submitter).",
-                          status=409, code="approval.no_approver", titles=NO_APPROVER)
+        raise ApprovalNoApprover("Nobody may approve this step (no administrator other than the submitter).")
     return admins
 
 
@@ -185,7 +193,7 @@ async def _still_holds(session: AsyncSession, actor: Principal, instance: Approv
         return True
     if assignment.origin == AssignmentOrigin.ADMINISTRATORS:
         return actor.is_system_admin
-    submitter = await repo.user(session, instance.submitter_id)
+    submitter = await org_repo.user_by_id(session, instance.submitter_id)
     if assignment.origin == AssignmentOrigin.MANAGER:
         return submitter is not None and submitter.manager_id == actor.user_id
     acting = rules.Acting(session, actor, instance, submitter.department_id if submitter else None,
@@ -243,7 +251,7 @@ async def _apply_final_effect(session: AsyncSession, actor: Principal, instance:
                               comment: str | None) -> None:
     """The request type's final-approval effect, exactly once per instance, in this transaction."""
     if instance.effect_applied_at is not None:  # pragma: no cover - the state machine prevents it
-        raise Conflict("The approval's effect was already applied.", code="approval.effect_already_applied")
+        raise ApprovalEffectAlreadyApplied("The approval's effect was already applied.")
     instance.effect_applied_at = utcnow()
     await registry.get(instance.request_type).on_approved(registry.EffectContext(session, actor, instance, comment))
 
@@ -259,9 +267,6 @@ class _Planned:
     resolution: Resolution | None  # whom it would wait on if reached now (None: skipped)
 
 
-STEP_WITHOUT_APPROVER = {"zh-CN": "审批步骤没有除提交人以外的审批人", "en": "A step has no approver but the submitter"}
-
-
 async def _plan_round(session: AsyncSession, rt: registry.RequestType, submission: registry.Submission,
                       version: ApprovalFlowVersion) -> list[_Planned]:
     """The round's steps from the flow version, conditions evaluated on the submitted values.
@@ -272,7 +277,7 @@ async def _plan_round(session: AsyncSession, rt: registry.RequestType, submissio
     resolved in one batch (`resolve_rules`), so the check costs the same however many steps apply.
     """
     fields = rt.condition_fields()
-    values = {**submission.values, "company": await repo.company_code(session, submission.company_id)}
+    values = {**submission.values, "company": await org_repo.company_code(session, submission.company_id)}
     steps: list[ApprovalStep] = []
     for position, definition in enumerate(version.steps):
         applies = conditions.holds(definition.get("condition"), fields, values)
@@ -289,10 +294,9 @@ async def _plan_round(session: AsyncSession, rt: registry.RequestType, submissio
                         await resolve_rules(session, submission, [s.rule for s in applicable]), strict=True))
     for step in applicable:
         if resolved[step.position] is None:
-            raise DomainError(
+            raise ApprovalStepWithoutApprover(
                 f"Step {step.position + 1} ({step.name}) applies to this request and nobody but the submitter "
                 "could approve it; ask an administrator to change the flow or another approver to be appointed.",
-                status=409, code="approval.step_without_approver", titles=STEP_WITHOUT_APPROVER,
                 extra={"step": {"position": step.position, "name": step.name}})
     return [_Planned(s, resolved.get(s.position)) for s in steps]
 
@@ -310,13 +314,12 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     rt = registry.get(request_type)
     submission = await rt.load(session, request_id)
     if submission is None or submission.group_id != actor.group_id:
-        raise NotFound(f"{request_type} {request_id} not found.")
+        raise NotFound(f"{request_type} {request_id} not found.", code=f"{request_type}.not_found")
     instance = await repo.instance_for_request(session, request_type, request_id, for_update=True)
     ensure_transition(instance.status if instance else None, ActionKind.SUBMIT)
     found = await repo.effective_flow(session, actor.group_id, request_type, submission.company_id)
     if found is None:
-        raise DomainError(f"No approval flow is configured for {request_type}.", status=409,
-                          code="approval.no_flow", titles={"zh-CN": "未配置审批流程", "en": "No approval flow"})
+        raise ApprovalNoFlow(f"No approval flow is configured for {request_type}.")
     flow, version = found
     steps = await _plan_round(session, rt, submission, version)
     now = utcnow()
@@ -328,7 +331,6 @@ async def submit(session: AsyncSession, actor: Principal, request_type: str,
     else:
         _set_status(instance, ActionKind.SUBMIT, InstanceStatus.PENDING)
         instance.round += 1
-        instance.version += 1
     instance.status = InstanceStatus.PENDING
     instance.company_id, instance.submitter_id = submission.company_id, submission.submitter_id
     instance.title = submission.title[:200]
@@ -361,9 +363,9 @@ async def _current(session: AsyncSession, instance: ApprovalInstance, action: st
     ensure_transition(instance.status, action)
     step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
     if step is None or step.status != StepStatus.ACTIVE:  # pragma: no cover - pending always has one
-        raise Conflict("The approval has no active step.", code="approval.step_moved_on", titles=MOVED_ON)
+        raise ApprovalStepMovedOn("The approval has no active step.")
     if step_id is not None and step_id != step.id:
-        raise Conflict("That step has moved on; reload the approval.", code="approval.step_moved_on", titles=MOVED_ON)
+        raise ApprovalStepMovedOn("That step has moved on; reload the approval.")
     return step
 
 
@@ -373,19 +375,17 @@ async def _approver_assignment(session: AsyncSession, actor: Principal, instance
     never the submitter; approval.approve (route), the company in scope and the step's rule held now.
     """
     if actor.user_id == instance.submitter_id:
-        raise Forbidden("The submitter never approves their own request.", code="approval.own_request",
-                        titles={"zh-CN": "不能审批自己提交的申请", "en": "Own request"})
+        raise ApprovalOwnRequest("The submitter never approves their own request.")
     assignment = next((a for a in await repo.assignments_of_step(session, step.id)
                        if a.user_id == actor.user_id and a.status == AssignmentStatus.PENDING), None)
     if assignment is None:
         if await repo.has_decided_in_round(session, instance, actor.user_id):
-            raise Conflict("You have already acted on this approval, or the step has moved on.",
-                           code="approval.step_moved_on", titles=MOVED_ON)
-        raise Forbidden("The approval is not waiting on you.", code="approval.not_an_approver")
+            raise ApprovalStepMovedOn("You have already acted on this approval, or the step has moved on.")
+        raise ApprovalNotAnApprover("The approval is not waiting on you.")
     if not actor.scope.covers_company(instance.company_id):
-        raise Forbidden("The request's company is outside your data scope.", code="approval.company_out_of_scope")
+        raise ApprovalCompanyOutOfScope("The request's company is outside your data scope.")
     if not await _still_holds(session, actor, instance, step, assignment):
-        raise Forbidden("You no longer hold the step's approver rule.", code="approval.rule_not_held")
+        raise ApprovalRuleNotHeld("You no longer hold the step's approver rule.")
     return assignment
 
 
@@ -421,6 +421,7 @@ async def approve(session: AsyncSession, actor: Principal, instance: ApprovalIns
         step.status, step.decided_at = StepStatus.APPROVED, now
         await session.flush()
         await _advance(session, actor, instance, step.position, comment)
+    # The assignments changed, maybe not the instance row: its ETag must still move.
     instance.version += 1
     await session.flush()
     audit.record(session, actor, "approval.approved", "approval", instance.id, company_id=instance.company_id,
@@ -432,8 +433,8 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
                  step_id: uuid.UUID | None = None) -> ApprovalInstance:
     """Reject with a reason: back to the submitter, who may revise and resubmit (the flow restarts)."""
     if not reason or not reason.strip():
-        raise InvalidInput("A rejection needs a reason.", code="approval.reason_required",
-                           errors=[{"pointer": "/body/reason", "message": "required"}])
+        raise ApprovalReasonRequired("A rejection needs a reason.",
+                                     errors=[{"pointer": "/body/reason", "message": "required"}])
     step = await _current(session, instance, ActionKind.REJECT, step_id)
     assignment = await _approver_assignment(session, actor, instance, step)
     before = _state(instance)
@@ -445,7 +446,6 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
     await _finish_round(session, instance)
     _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
     await repo.close_round(session, instance)
-    instance.version += 1
     await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
                  title=f"审批被拒绝: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -457,7 +457,7 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
 
 def _ensure_submitter(actor: Principal, instance: ApprovalInstance, what: str) -> None:
     if actor.user_id != instance.submitter_id:
-        raise Forbidden(f"Only the submitter may {what} this approval.", code="approval.not_submitter")
+        raise ApprovalNotSubmitter(f"Only the submitter may {what} this approval.")
 
 
 async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalInstance, *,
@@ -471,7 +471,6 @@ async def withdraw(session: AsyncSession, actor: Principal, instance: ApprovalIn
     waiting = await _finish_round(session, instance)
     _set_status(instance, ActionKind.WITHDRAW, InstanceStatus.WITHDRAWN)
     await repo.close_round(session, instance)
-    instance.version += 1
     await registry.get(instance.request_type).on_withdrawn(registry.EffectContext(session, actor, instance, reason))
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.withdrawn",
                  title=f"申请已撤回: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -490,12 +489,10 @@ async def urge(session: AsyncSession, actor: Principal, instance: ApprovalInstan
     interval = timedelta(seconds=get_settings().urge_interval_seconds)
     if instance.last_urged_at is not None and now - instance.last_urged_at < interval:
         retry = int((instance.last_urged_at + interval - now).total_seconds()) + 1
-        raise DomainError("This approval was urged recently; try again later.", status=429,
-                          code="approval.urge_too_soon", headers={"Retry-After": str(retry)},
-                          titles={"zh-CN": "催办过于频繁", "en": "Urged too recently"})
+        raise ApprovalUrgeTooSoon("This approval was urged recently; try again later.",
+                                  headers={"Retry-After": str(retry)})
     step = await repo.step(session, instance.current_step_id) if instance.current_step_id else None
     instance.last_urged_at = now
-    instance.version += 1
     _action(session, instance, actor, ActionKind.URGE, step=step, comment=comment)
     waiting = [a.user_id for a in await repo.pending_assignments(session, instance.id)]
     await notify(session, group_id=instance.group_id, user_ids=waiting, kind="approval.urged",
@@ -513,14 +510,14 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     step = await _current(session, instance, ActionKind.TRANSFER, step_id)
     assignment = await _approver_assignment(session, actor, instance, step)
     pointer = [{"pointer": "/body/to_user_id", "message": "not an eligible approver"}]
-    if to_user_id in (actor.user_id, instance.submitter_id) or not await repo.users_in_group(
+    if to_user_id in (actor.user_id, instance.submitter_id) or not await org_repo.users_in_group(
             session, instance.group_id, [to_user_id]) or not await may_approve(session, [to_user_id],
                                                                                 instance.company_id):
-        raise InvalidInput("The approval can only be transferred to another user who may approve it.",
-                           code="approval.transfer_target_ineligible", errors=pointer)
+        raise ApprovalTransferTargetIneligible(
+            "The approval can only be transferred to another user who may approve it.", errors=pointer)
     if any(a.user_id == to_user_id and a.status == AssignmentStatus.PENDING
            for a in await repo.assignments_of_step(session, step.id)):
-        raise Conflict("That user is already an approver of this step.", code="approval.already_assigned")
+        raise ApprovalAlreadyAssigned("That user is already an approver of this step.")
     before = _state(instance)
     now = utcnow()
     assignment.status, assignment.comment, assignment.acted_at = AssignmentStatus.TRANSFERRED, reason, now
@@ -529,6 +526,7 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
                                    origin=AssignmentOrigin.TRANSFER, status=AssignmentStatus.PENDING,
                                    transferred_from_id=actor.user_id, assigned_at=now))
     _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment=reason, target=to_user_id)
+    # Only the assignments changed; the instance row did not, yet its ETag covers who it waits on.
     instance.version += 1
     await notify(session, group_id=instance.group_id, user_ids=[to_user_id], kind="approval.waiting",
                  title=f"待审批(转交): {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
@@ -579,6 +577,7 @@ async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_i
             waiting_now = []
         _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment="handover",
                 target=to_user_id if takes_over else None, data={"handover_from": str(from_user_id)})
+        # Only the assignments changed; the instance row did not, yet its ETag covers who it waits on.
         instance.version += 1
         await notify(session, group_id=instance.group_id, user_ids=waiting_now, kind="approval.waiting",
                      title=f"待审批(交接): {instance.title}", entity_type="approval", entity_id=instance.id)
@@ -593,6 +592,6 @@ async def withdraw_request(session: AsyncSession, actor: Principal, request_type
     """Withdraw through the request (e.g. POST /expense-requests/{id}/withdraw)."""
     found = await repo.instance_for_request(session, request_type, request_id)
     if found is None:
-        raise Conflict("The request has not been submitted.", code="approval.illegal_transition", titles=NOT_PENDING)
+        raise ApprovalIllegalTransition("The request has not been submitted.")
     instance = await repo.get_instance(session, actor, found.id, for_update=True)
     return await withdraw(session, actor, instance)

@@ -2,9 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.routing import APIRoute
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import repository as auth_repo
 from app.auth import service
 from app.auth.schemas import (
     EffectiveScope,
@@ -22,7 +22,6 @@ from app.core.routing import default_session_provider, get_session
 from app.core.security import HashLimiter
 from app.core.types import Text
 from app.org import repository as org_repo
-from app.org.models import Company, Department, Group, User
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 
@@ -87,12 +86,7 @@ def build_auth_routers(client: str):
 
     @private.get("/me", response_model=MeResponse, operation_id=f"{op}_me", summary="The caller")
     async def me(session: Session, principal: Annotated[Principal, Depends(require())]) -> MeResponse:
-        row = (await session.execute(
-            select(User, Company, Group).join(Company, Company.id == User.company_id)
-            .join(Group, Group.id == User.group_id).where(User.id == principal.user_id)
-        )).one()
-        user, company, group = row
-        dept = await session.get(Department, user.department_id) if user.department_id else None
+        user, company, group, dept = await auth_repo.user_placement(session, principal.user_id)
         roles = (await org_repo.roles_of(session, [user.id]))[user.id]
         return MeResponse(
             id=user.id, username=user.username, display_name=user.display_name,

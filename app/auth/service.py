@@ -7,10 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import repository as auth_repo
 from app.auth import throttle
+from app.auth.errors import (
+    AccountUnavailable,
+    AuthInvalidCredentials,
+    AuthInvalidRefreshToken,
+    AuthInvalidToken,
+    AuthRefreshTokenReused,
+    LoginBusy,
+    TooManyAttempts,
+)
 from app.auth.models import RefreshToken
 from app.auth.schemas import TokenResponse
 from app.core import audit
@@ -28,36 +38,11 @@ from app.core.security import (
     new_refresh_token,
 )
 from app.org import repository as org_repo
-from app.org.models import Group, User
-
-INVALID_CREDENTIALS = {"zh-CN": "用户名或密码错误", "en": "Invalid username or password"}
-ACCOUNT_LOCKED = {"zh-CN": "账户已锁定", "en": "Account locked"}
-TOO_MANY_ATTEMPTS = {"zh-CN": "登录尝试过于频繁", "en": "Too many login attempts"}
-LOGIN_BUSY = {"zh-CN": "登录请求过多，请稍后再试", "en": "Too many logins at once"}
-
-
-class AccountUnavailable(DomainError):
-    status, code, titles = 403, "auth.account_locked", ACCOUNT_LOCKED
-
-
-class TooManyAttempts(DomainError):
-    status, code, titles = 429, "auth.too_many_attempts", TOO_MANY_ATTEMPTS
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many failed logins; try again later.", headers={"Retry-After": str(retry_after)})
-
-
-class LoginBusy(DomainError):
-    status, code, titles = 429, "auth.login_busy", LOGIN_BUSY
-
-    def __init__(self) -> None:
-        super().__init__("Too many logins are being checked at once; try again shortly.",
-                         headers={"Retry-After": "1"})
+from app.org.models import User
 
 
 def _invalid_credentials() -> NotAuthenticated:
-    return NotAuthenticated("Invalid username or password.", code="auth.invalid_credentials",
-                            titles=INVALID_CREDENTIALS)
+    return AuthInvalidCredentials("Invalid username or password.")
 
 
 async def principal_from_access_token(session: AsyncSession, token: str | None) -> Principal:
@@ -67,10 +52,10 @@ async def principal_from_access_token(session: AsyncSession, token: str | None) 
         claims = decode_access_token(token)
         user_id, group_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["grp"])
     except (InvalidToken, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise NotAuthenticated("The access token is invalid or expired.", code="auth.invalid_token") from exc
+        raise AuthInvalidToken("The access token is invalid or expired.") from exc
     principal = await org_repo.load_principal(session, user_id)
     if principal is None or principal.group_id != group_id:
-        raise NotAuthenticated("The access token is invalid or expired.", code="auth.invalid_token")
+        raise AuthInvalidToken("The access token is invalid or expired.")
     return principal
 
 
@@ -112,9 +97,7 @@ async def login(sessions: Sessions, limiter: HashLimiter, username: str, passwor
     keys = throttle.keys_for(username, host)
     async with _unit(sessions) as session:
         wait = await throttle.retry_after(session, keys, utcnow())
-        row = None if wait is not None else (await session.execute(
-            select(User.id, User.password_hash, User.is_active, User.locked_at).where(User.username == username)
-        )).one_or_none()
+        row = None if wait is not None else await auth_repo.login_candidate(session, username)
     if wait is not None:
         raise TooManyAttempts(wait)
     candidate = row and _Candidate(row.id, row.password_hash, row.is_active and row.locked_at is None)
@@ -164,7 +147,6 @@ async def _fail(session: AsyncSession, candidate: _Candidate | None, keys: throt
     user.failed_login_count += 1
     if user.failed_login_count >= get_settings().login_max_failures_per_day:
         user.locked_at, user.lock_reason = utcnow(), "too_many_failed_logins"
-        user.version += 1
         await revoke_all_for_user(session, user.id)
         audit.record(session, None, "user.locked", "user", user.id, group_id=user.group_id,
                      company_id=user.company_id, after={"reason": "too_many_failed_logins",
@@ -174,16 +156,11 @@ async def _fail(session: AsyncSession, candidate: _Candidate | None, keys: throt
 async def unlock_by_operator(session: AsyncSession, username: str, group_code: str | None = None) -> User | None:
     """`scripts/unlock-user`: the way back in when every administrator is locked out. Clears the
     lock, the day's failure count and the per-username throttle; audited without an actor."""
-    stmt = select(User).where(User.username == username).with_for_update()
-    if group_code is not None:
-        stmt = stmt.join(Group, Group.id == User.group_id).where(Group.code == group_code)
-    user = await session.scalar(stmt)
+    user = await auth_repo.user_to_unlock(session, username, group_code)
     if user is None:
         return None
     before = {"locked_at": user.locked_at, "lock_reason": user.lock_reason,
               "failed_login_count": user.failed_login_count}
-    if user.locked_at is not None:
-        user.version += 1
     user.locked_at, user.lock_reason = None, None
     user.failed_login_count, user.failed_login_date = 0, None
     await throttle.forget_username(session, username)
@@ -216,18 +193,15 @@ async def refresh(session: AsyncSession, token: str, client: str) -> RefreshOutc
 
     Presenting a spent token means it leaked: the whole family is revoked.
     """
-    invalid = NotAuthenticated("The refresh token is invalid or expired.", code="auth.invalid_refresh_token")
-    row = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token)).with_for_update()
-    )
+    invalid = AuthInvalidRefreshToken("The refresh token is invalid or expired.")
+    row = await auth_repo.refresh_token_for_update(session, hash_refresh_token(token))
     if row is None:
         return RefreshOutcome(error=invalid)
     now = utcnow()
     if row.used_at is not None or row.revoked_at is not None:
         await revoke_family(session, row.family_id)
         return RefreshOutcome(
-            error=NotAuthenticated("This refresh token was already used; the session has been revoked.",
-                                   code="auth.refresh_token_reused"),
+            error=AuthRefreshTokenReused("This refresh token was already used; the session has been revoked."),
             commit_failure=True,
         )
     if row.expires_at <= now:
@@ -260,8 +234,7 @@ async def logout(session: AsyncSession, principal: Principal, token: str | None)
     if token is None:
         await revoke_all_for_user(session, principal.user_id)
         return
-    row = await session.scalar(select(RefreshToken).where(
-        RefreshToken.token_hash == hash_refresh_token(token), RefreshToken.user_id == principal.user_id))
+    row = await auth_repo.refresh_token_of(session, hash_refresh_token(token), principal.user_id)
     if row is not None:
         await revoke_family(session, row.family_id)
     # An unknown token is not an error: logging out is idempotent.

@@ -35,6 +35,7 @@ from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.requestctx import request_id_var
 from app.core.scoping import ScopeSpec, scoped
+from app.core.sql import advisory_xact_lock
 
 log = logging.getLogger("recourse.audit")
 
@@ -111,16 +112,18 @@ def snapshot(obj: Any, *fields: str) -> dict[str, Any]:
 
 @dataclass
 class _Pending:
+    """An event waiting for the commit (built by keyword; the chain fields are added then)."""
+
     group_id: uuid.UUID
-    company_id: uuid.UUID | None
-    actor_id: uuid.UUID | None
     action: str
     entity_type: str
     entity_id: str | None
+    occurred_at: datetime
+    company_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    request_id: str | None
     before: Any
     after: Any
-    request_id: str | None
-    occurred_at: datetime
 
 
 def record(
@@ -191,8 +194,7 @@ async def write_pending_events(session: AsyncSession) -> None:
     key = get_settings().audit_key()
     for group_id in sorted({p.group_id for p in pending}, key=str):
         # Serialise chain appends per group for the rest of this (short) transaction.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                              {"k": f"audit:{group_id}"})
+        await advisory_xact_lock(session, f"audit:{group_id}")
         prev = await session.scalar(
             select(AuditEvent.hash).where(AuditEvent.group_id == group_id).order_by(AuditEvent.seq.desc()).limit(1)
         )

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import current_language, pick
@@ -111,6 +112,7 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """Missing, or out of the caller's scope: the same answer, so existence never leaks."""
     status, code = 404, "resource.not_found"
 
 
@@ -131,6 +133,7 @@ class Conflict(DomainError):
 
 
 class PreconditionFailed(DomainError):
+    """The client's If-Match names a version that is no longer current."""
     status, code = 412, "resource.precondition_failed"
 
 
@@ -313,6 +316,13 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
                                    "be stored.")
 
 
+async def _stale_write(request: Request, exc: Exception) -> JSONResponse:
+    # The mapper's version check: the row changed (or went) since this request loaded it. The
+    # transaction is rolled back; the client reloads and retries with the new ETag.
+    return problem_response(request, 409, "resource.conflict",
+                            detail="The resource was changed by somebody else meanwhile; reload it and retry.")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
@@ -328,6 +338,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StaleDataError, _stale_write)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

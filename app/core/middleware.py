@@ -31,6 +31,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+
+class _StartTracking:
+    """`send`, noting whether the response has started: after that an error can no longer be answered."""
+
+    def __init__(self, send: Send) -> None:
+        self.send, self.started = send, False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
 class RequestContextMiddleware:
     """Assigns X-Request-ID (or keeps a sane incoming one), negotiates language, logs the request."""
 
@@ -57,14 +69,7 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send_wrapper(message)
-
+        tracking_send = _StartTracking(send_wrapper)
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
@@ -73,14 +78,14 @@ class RequestContextMiddleware:
                 # An outage is not a bug: one line per request, not thousands of stack traces.
                 log.warning("database unavailable: %s: %s", type(exc).__name__, exc,
                             extra={"path": scope.get("path")})
-                if response_started:
+                if tracking_send.started:
                     raise
                 await _send_problem(send_wrapper, scope, 503, "server.unavailable",
                                     "The database is unavailable; retry shortly.",
                                     headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
                 return
             log.exception("unhandled error", extra={"path": scope.get("path")})
-            if response_started:
+            if tracking_send.started:
                 raise
             await _send_problem(send_wrapper, scope, 500, "server.error", None)
         finally:
@@ -138,7 +143,6 @@ class BodyLimitMiddleware:
                 return
 
         received = 0
-        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -149,16 +153,11 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracking_send = _StartTracking(send)
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not response_started:
+            if not tracking_send.started:
                 await self._reject(scope, send, limit)
 
     async def _reject(self, scope: Scope, send: Send, limit: int) -> None:

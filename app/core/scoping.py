@@ -114,25 +114,27 @@ def writable(principal: Principal, model: type[M], *entities: Any) -> Select[Any
 
 
 async def get_readable(session: AsyncSession, principal: Principal, model: type[M], id_: Any,
-                       *, for_update: bool = False) -> M:
-    """The object if the principal may read it; 404 otherwise (same answer as missing)."""
+                       *, for_update: bool = False, code: str | None = None) -> M:
+    """The object if the principal may read it; 404 otherwise (same answer as missing), with the
+    resource's own `code` (`<resource>.not_found`) when given."""
     stmt = readable(principal, model).where(model.id == id_)  # type: ignore[attr-defined]
     if for_update:
         # Refresh an object this session already holds with the row as the lock found it.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     obj = await session.scalar(stmt)
     if obj is None:
-        raise NotFound(f"{model.__name__} {id_} not found.")
+        raise NotFound(f"{model.__name__} {id_} not found.", code=code)
     return obj
 
 
-async def get_writable(session: AsyncSession, principal: Principal, model: type[M], id_: Any) -> M:
+async def get_writable(session: AsyncSession, principal: Principal, model: type[M], id_: Any,
+                       *, code: str | None = None) -> M:
     """The object, row-locked, if the principal may change it; 404 when it is not even readable."""
     obj = await session.scalar(
         writable(principal, model).where(model.id == id_).with_for_update()  # type: ignore[attr-defined]
         .execution_options(populate_existing=True)
     )
     if obj is None:
-        await get_readable(session, principal, model, id_)  # 404 when invisible
+        await get_readable(session, principal, model, id_, code=code)  # 404 when invisible
         raise Forbidden("You may read this record but not change it.", code="scope.read_only")
     return obj

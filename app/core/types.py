@@ -136,28 +136,28 @@ def _decimal_text(pattern: re.Pattern[str], error: str, message: str) -> Any:
     return parse
 
 
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_text(_MONEY, "money_format",
-                                  "Must be a decimal string with at most two decimals, e.g. \"1234.50\"")),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "maxLength": 20, "examples": ["1234.50"],
-                    "description": "Decimal string, at most 2 decimals (CNY)"}, mode="validation"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"],
-                    "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
-]
+def _money(pattern: re.Pattern[str], pattern_text: str, max_length: int, out_pattern: str, error: str,
+           message: str, description: str) -> Any:
+    """A money type: a decimal string in (`pattern`), a two-decimal string out (`out_pattern`)."""
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal_text(pattern, error, message)),
+        PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+        WithJsonSchema({"type": "string", "pattern": pattern_text, "maxLength": max_length, "examples": ["1234.50"],
+                        "description": description}, mode="validation"),
+        WithJsonSchema({"type": "string", "pattern": out_pattern, "examples": ["1234.50"],
+                        "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
+    ]
+
+
+Money = _money(_MONEY, MONEY_PATTERN, 20, r"^-?\d+\.\d{2}$", "money_format",
+               "Must be a decimal string with at most two decimals, e.g. \"1234.50\"",
+               "Decimal string, at most 2 decimals (CNY)")
 """An amount: a decimal string on input (`"1234.5"`), a two-decimal string on output (`"1234.50"`)."""
 
-PositiveMoney = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_text(_POSITIVE_MONEY, "money_positive",
-                                  "Must be a decimal string above 0, at most two decimals, e.g. \"1234.50\"")),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": POSITIVE_MONEY_PATTERN, "maxLength": 19, "examples": ["1234.50"],
-                    "description": "Decimal string greater than 0, at most 2 decimals (CNY)"}, mode="validation"),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1234.50"],
-                    "description": "Decimal string with exactly 2 decimals (CNY)"}, mode="serialization"),
-]
+PositiveMoney = _money(_POSITIVE_MONEY, POSITIVE_MONEY_PATTERN, 19, r"^\d+\.\d{2}$", "money_positive",
+                       "Must be a decimal string above 0, at most two decimals, e.g. \"1234.50\"",
+                       "Decimal string greater than 0, at most 2 decimals (CNY)")
 """An amount that must be more than zero (an expense, a payment)."""
 
 Rate = Annotated[

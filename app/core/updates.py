@@ -46,14 +46,19 @@ async def audited_update(
     action: str,
     entity_type: str,
     company_id: Any = None,
+    related: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply `patch` to `obj`, flush (the version bumps; a concurrent change → 409) and audit.
 
+    `related`: changes stored outside the row that its ETag still covers (a user's roles); they
+    are audited beside the columns and bump the version even when no column changed.
     Returns the changes applied; nothing is written or audited when nothing changed."""
     before = audit.snapshot(obj)
     applied = apply_changes(obj, changes_of(patch))
-    if applied:
+    if applied or related:
+        if not applied:
+            obj.version += 1  # no column changed, so the mapper would not bump it by itself
         await session.flush()
         audit.record(session, actor, action, entity_type, obj.id, company_id=company_id,
-                     before=before, after=audit.snapshot(obj))
+                     before=before, after={**audit.snapshot(obj), **(related or {})})
     return applied

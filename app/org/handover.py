@@ -10,15 +10,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import revoke_all_for_user
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, InvalidInput
 from app.core.principal import Principal
 from app.core.scoping import get_readable
+from app.org import repository as repo
+from app.org.errors import (
+    HandoverReceiverInactive,
+    HandoverSameUser,
+    UserLockSelf,
+    UserNotFound,
+)
 from app.org.models import User
 from app.org.service import ensure_may_manage_user
 
@@ -52,25 +57,23 @@ async def hand_over(session: AsyncSession, principal: Principal, from_user_id: u
     receiver is active; everything moves (every registered hook) and, if asked, the leaver is
     locked and their sessions revoked, all in this transaction and one audit event."""
     if from_user_id == to_user_id:
-        raise InvalidInput("Hand over to somebody else.", code="handover.same_user",
-                           errors=[{"pointer": "/body/to_user_id", "message": "same as from_user_id"}])
-    from_user = await get_readable(session, principal, User, from_user_id)
-    to_user = await get_readable(session, principal, User, to_user_id)
+        raise HandoverSameUser("Hand over to somebody else.",
+                               errors=[{"pointer": "/body/to_user_id", "message": "same as from_user_id"}])
+    from_user = await get_readable(session, principal, User, from_user_id, code=UserNotFound.code)
+    to_user = await get_readable(session, principal, User, to_user_id, code=UserNotFound.code)
     await ensure_may_manage_user(session, principal, from_user)
     if not to_user.is_active or to_user.locked_at is not None:
-        raise Conflict("The receiving user is inactive or locked.", code="handover.receiver_inactive",
-                       titles={"zh-CN": "接收人已停用或锁定", "en": "Receiver inactive"})
+        raise HandoverReceiverInactive("The receiving user is inactive or locked.")
     if lock and from_user.id == principal.user_id:
-        raise Conflict("You cannot lock yourself.", code="user.lock_self")
+        raise UserLockSelf("You cannot lock yourself.")
     # Lock the leaver's row first: a second handover of the same user waits, then moves nothing.
-    await session.scalar(select(User.id).where(User.id == from_user.id).with_for_update())
+    await repo.lock_user_row(session, from_user.id)
     ctx = HandoverContext(principal, from_user, to_user)
     moved = {name: await hook(session, ctx) for name, hook in _HOOKS.items()}
     locked = False
     if lock:
         if from_user.locked_at is None:
             from_user.locked_at, from_user.lock_reason = utcnow(), reason[:200]
-            from_user.version += 1
         await revoke_all_for_user(session, from_user.id)
         locked = True
     await session.flush()

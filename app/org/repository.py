@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.principal import DataScope, Principal, ScopeKind
+from app.core.scoping import readable
 from app.org.models import Company, Department, Role, User, UserPermission, UserRole
 
 
@@ -198,3 +199,128 @@ async def user_cards(session: AsyncSession, group_id: uuid.UUID,
     return {uid: UserCard(id=uid, display_name=display_name, role_titles=tuple(titles[uid]),
                           department_name=department_name, company_name=company_name)
             for uid, display_name, department_name, company_name in rows}
+
+
+async def company_code_taken(session: AsyncSession, group_id: uuid.UUID, code: str) -> bool:
+    return await session.scalar(
+        select(Company.id).where(Company.group_id == group_id, Company.code == code)) is not None
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    """Usernames are unique across the installation: logins carry no tenant."""
+    return await session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+async def readable_company_ids(session: AsyncSession, principal: Principal,
+                               company_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The companies among `company_ids` that `principal` may read (the others answer as missing)."""
+    return set((await session.scalars(
+        readable(principal, Company, Company.id).where(Company.id.in_(list(company_ids))))).all())
+
+
+async def readable_roles(session: AsyncSession, principal: Principal, role_ids: Iterable[uuid.UUID]) -> list[Role]:
+    ids = list(role_ids)
+    if not ids:
+        return []
+    return list((await session.scalars(readable(principal, Role).where(Role.id.in_(ids)))).all())
+
+
+async def replace_user_roles(session: AsyncSession, user_id: uuid.UUID, role_ids: Iterable[uuid.UUID]) -> None:
+    await session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+    session.add_all(UserRole(user_id=user_id, role_id=role_id) for role_id in role_ids)
+
+
+async def set_permission_override(session: AsyncSession, user_id: uuid.UUID, permission: str,
+                                  granted: bool | None) -> None:
+    """One user's override of one permission; None removes it."""
+    await session.execute(delete(UserPermission).where(UserPermission.user_id == user_id,
+                                                       UserPermission.permission == permission))
+    if granted is not None:
+        session.add(UserPermission(user_id=user_id, permission=permission, granted=granted))
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Row-lock a user for this transaction (a second handover of the same user waits)."""
+    await session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+
+
+# --- public queries for other areas (approvals) -------------------------------------------------
+# What the approval engine asks of the organisation to resolve approvers and check references;
+# other areas call these instead of reading org's tables.
+
+
+async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.scalar(select(User).where(User.id == user_id))
+
+
+def _active(stmt: Select) -> Select:  # type: ignore[type-arg]
+    """Only users who may act: active and not locked."""
+    return stmt.where(User.is_active.is_(True), User.locked_at.is_(None))
+
+
+async def role_holders(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID,
+                       company_id: uuid.UUID | None) -> list[uuid.UUID]:
+    stmt = _active(select(User.id).join(UserRole, UserRole.user_id == User.id)
+                   .where(UserRole.role_id == role_id, User.group_id == group_id))
+    if company_id is not None:
+        stmt = stmt.where(User.company_id == company_id)
+    return list((await session.scalars(stmt.order_by(User.username))).all())
+
+
+async def role_holders_by_role(session: AsyncSession, group_id: uuid.UUID, role_ids: Iterable[uuid.UUID]
+                               ) -> dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
+    """Active holders of each of `role_ids` as (user, company), by username: one query for every
+    role-based step of a flow."""
+    wanted = list(dict.fromkeys(role_ids))
+    result: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {r: [] for r in wanted}
+    if not wanted:
+        return result
+    rows = (await session.execute(_active(
+        select(UserRole.role_id, User.id, User.company_id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_id.in_(wanted), User.group_id == group_id)).order_by(User.username))).all()
+    for role_id, user_id, company_id in rows:
+        result[role_id].append((user_id, company_id))
+    return result
+
+
+async def active_users(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    ids = list(user_ids)
+    if not ids:
+        return []
+    found = set((await session.scalars(_active(select(User.id).where(User.group_id == group_id,
+                                                                        User.id.in_(ids))))).all())
+    return [u for u in ids if u in found]
+
+
+async def users_in_group(session: AsyncSession, group_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    return set((await session.scalars(select(User.id).where(User.group_id == group_id, User.id.in_(ids)))).all())
+
+
+async def department_head(session: AsyncSession, department_id: uuid.UUID | None) -> uuid.UUID | None:
+    if department_id is None:
+        return None
+    return await session.scalar(select(Department.head_user_id).where(Department.id == department_id))
+
+
+async def system_admins(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
+    return list((await session.scalars(
+        _active(select(User.id).join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id)
+                .where(User.group_id == group_id, Role.group_id == group_id, Role.is_system_admin.is_(True)))
+        .distinct().order_by(User.id)
+    )).all())
+
+
+async def role_in_group(session: AsyncSession, group_id: uuid.UUID, role_id: uuid.UUID) -> Role | None:
+    return await session.scalar(select(Role).where(Role.id == role_id, Role.group_id == group_id))
+
+
+async def company_code(session: AsyncSession, company_id: uuid.UUID) -> str | None:
+    return await session.scalar(select(Company.code).where(Company.id == company_id))
+
+
+async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID) -> bool:
+    return await session.scalar(
+        select(Company.id).where(Company.id == company_id, Company.group_id == group_id)) is not None

@@ -1,7 +1,8 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +11,7 @@ from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.permissions import CATALOGUE
-from app.core.principal import Requires
+from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.scoping import get_readable, readable
@@ -18,6 +19,7 @@ from app.core.types import Text
 from app.org import permissions as P
 from app.org import repository as repo
 from app.org import service
+from app.org.errors import CompanyNotFound, DepartmentNotFound, RoleNotFound, UserNotFound
 from app.org.handover import hand_over
 from app.org.models import Company, Department, Role, User
 from app.org.schemas import (
@@ -45,6 +47,8 @@ router = api_router(tags=["organisation"])
 Session = Annotated[AsyncSession, Depends(get_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[uuid.UUID, Path()]
+Out = TypeVar("Out", bound=BaseModel)
+M = TypeVar("M")
 
 
 # --- permissions catalogue -------------------------------------------------------------------------
@@ -54,6 +58,20 @@ async def list_permissions(_: Requires(P.ROLE_READ)) -> list[PermissionOut]:
     zh = current_language.get() == "zh-CN"
     return [PermissionOut(code=p.code, area=p.area, name=p.zh if zh else p.en) for p in sorted(CATALOGUE.values(),
                                                                                               key=lambda p: p.code)]
+
+
+def _shaped(out: type[Out], obj: Any, response: Response) -> Out:
+    """The response body, with the ETag of the version it shows."""
+    set_etag(response, obj.version)
+    return out.model_validate(obj)
+
+
+async def _for_change(session: AsyncSession, principal: Principal, model: type[M], id_: uuid.UUID,
+                      request: Request, *, code: str) -> M:
+    """The object, row-locked for a change, once the client's If-Match holds."""
+    obj = await get_readable(session, principal, model, id_, for_update=True, code=code)
+    check_if_match(request, obj.version)  # type: ignore[attr-defined]
+    return obj
 
 
 # --- companies ---------------------------------------------------------------------------------------
@@ -82,19 +100,16 @@ async def create_company(session: Session, principal: Requires(P.COMPANY_MANAGE)
 @router.get("/companies/{company_id}", response_model=CompanyOut, operation_id="get_company")
 async def get_company(session: Session, principal: Requires(P.COMPANY_READ), company_id: Id,
                       response: Response) -> CompanyOut:
-    company = await get_readable(session, principal, Company, company_id)
-    set_etag(response, company.version)
-    return CompanyOut.model_validate(company)
+    company = await get_readable(session, principal, Company, company_id, code=CompanyNotFound.code)
+    return _shaped(CompanyOut, company, response)
 
 
 @router.patch("/companies/{company_id}", response_model=CompanyOut, operation_id="update_company")
 async def update_company(session: Session, principal: Requires(P.COMPANY_MANAGE), company_id: Id,
                          body: CompanyUpdate, request: Request, response: Response) -> CompanyOut:
-    company = await get_readable(session, principal, Company, company_id, for_update=True)
-    check_if_match(request, company.version)
+    company = await _for_change(session, principal, Company, company_id, request, code=CompanyNotFound.code)
     company = await service.update_company(session, principal, company, body)
-    set_etag(response, company.version)
-    return CompanyOut.model_validate(company)
+    return _shaped(CompanyOut, company, response)
 
 
 # --- departments -------------------------------------------------------------------------------------
@@ -121,26 +136,22 @@ async def list_departments(session: Session, principal: Requires(P.DEPARTMENT_RE
 async def create_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), body: DepartmentCreate,
                             response: Response) -> DepartmentOut:
     dept = await service.create_department(session, principal, body)
-    set_etag(response, dept.version)
-    return DepartmentOut.model_validate(dept)
+    return _shaped(DepartmentOut, dept, response)
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentOut, operation_id="get_department")
 async def get_department(session: Session, principal: Requires(P.DEPARTMENT_READ), department_id: Id,
                          response: Response) -> DepartmentOut:
-    dept = await get_readable(session, principal, Department, department_id)
-    set_etag(response, dept.version)
-    return DepartmentOut.model_validate(dept)
+    dept = await get_readable(session, principal, Department, department_id, code=DepartmentNotFound.code)
+    return _shaped(DepartmentOut, dept, response)
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentOut, operation_id="update_department")
 async def update_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), department_id: Id,
                             body: DepartmentUpdate, request: Request, response: Response) -> DepartmentOut:
-    dept = await get_readable(session, principal, Department, department_id, for_update=True)
-    check_if_match(request, dept.version)
+    dept = await _for_change(session, principal, Department, department_id, request, code=DepartmentNotFound.code)
     dept = await service.update_department(session, principal, dept, body)
-    set_etag(response, dept.version)
-    return DepartmentOut.model_validate(dept)
+    return _shaped(DepartmentOut, dept, response)
 
 
 # --- roles -------------------------------------------------------------------------------------------
@@ -159,25 +170,21 @@ async def list_roles(session: Session, principal: Requires(P.ROLE_READ), page: P
 async def create_role(session: Session, principal: Requires(P.ROLE_MANAGE), body: RoleCreate,
                       response: Response) -> RoleOut:
     role = await service.create_role(session, principal, body)
-    set_etag(response, role.version)
-    return RoleOut.model_validate(role)
+    return _shaped(RoleOut, role, response)
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, operation_id="get_role")
 async def get_role(session: Session, principal: Requires(P.ROLE_READ), role_id: Id, response: Response) -> RoleOut:
-    role = await get_readable(session, principal, Role, role_id)
-    set_etag(response, role.version)
-    return RoleOut.model_validate(role)
+    role = await get_readable(session, principal, Role, role_id, code=RoleNotFound.code)
+    return _shaped(RoleOut, role, response)
 
 
 @router.patch("/roles/{role_id}", response_model=RoleOut, operation_id="update_role")
 async def update_role(session: Session, principal: Requires(P.ROLE_MANAGE), role_id: Id, body: RoleUpdate,
                       request: Request, response: Response) -> RoleOut:
-    role = await get_readable(session, principal, Role, role_id, for_update=True)
-    check_if_match(request, role.version)
+    role = await _for_change(session, principal, Role, role_id, request, code=RoleNotFound.code)
     role = await service.update_role(session, principal, role, body)
-    set_etag(response, role.version)
-    return RoleOut.model_validate(role)
+    return _shaped(RoleOut, role, response)
 
 
 # --- users -------------------------------------------------------------------------------------------
@@ -231,7 +238,7 @@ async def create_user(session: Session, principal: Requires(P.USER_MANAGE), body
 
 @router.get("/users/{user_id}", response_model=UserOut, operation_id="get_user")
 async def get_user(session: Session, principal: Requires(P.USER_READ), user_id: Id, response: Response) -> UserOut:
-    user = await get_readable(session, principal, User, user_id)
+    user = await get_readable(session, principal, User, user_id, code=UserNotFound.code)
     set_etag(response, user.version)
     return (await _users_out(session, [user]))[0]
 

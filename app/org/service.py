@@ -2,22 +2,41 @@
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import revoke_all_for_user
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.errors import Conflict, Forbidden
 from app.core.permissions import is_known
 from app.core.principal import DataScope, Principal, ScopeKind
-from app.core.scoping import get_readable, get_writable, readable
+from app.core.scoping import get_readable, get_writable
 from app.core.security import hash_password
+from app.core.updates import audited_update
 from app.org import repository as repo
-from app.org.models import Company, Department, Role, User, UserPermission, UserRole
+from app.org.errors import (
+    CompanyCodeTaken,
+    CompanyNotFound,
+    DepartmentNameTaken,
+    DepartmentNotFound,
+    DepartmentParentMismatch,
+    OrgGroupScopeRequired,
+    OrgHierarchy,
+    OrgScopeEscalation,
+    PermissionUnknown,
+    RoleScopeCompaniesRequired,
+    RoleUnknownCompany,
+    RoleUnknownPermission,
+    UserDepartmentMismatch,
+    UserLockSelf,
+    UserNotFound,
+    UserSelfManager,
+    UserUnknownRole,
+    UserUsernameTaken,
+)
+from app.org.models import Company, Department, Role, User, UserRole
 from app.org.schemas import (
     CompanyCreate,
     CompanyUpdate,
@@ -31,8 +50,7 @@ from app.org.schemas import (
 
 
 def _hierarchy_error(detail: str) -> Forbidden:
-    return Forbidden(detail, code="org.hierarchy",
-                     titles={"zh-CN": "不能管理同级或上级用户", "en": "Outside your authority"})
+    return OrgHierarchy(detail)
 
 
 async def ensure_may_manage_user(session: AsyncSession, actor: Principal, target: User) -> None:
@@ -48,8 +66,8 @@ def ensure_may_hand_out(actor: Principal, permissions: list[str], rank: int) -> 
     """Nobody gives away a permission they do not hold, or a level that is not below their own."""
     unknown = [p for p in permissions if not is_known(p)]
     if unknown:
-        raise InvalidInput(f"Unknown permissions: {', '.join(sorted(unknown))}.", code="role.unknown_permission",
-                           errors=[{"pointer": "/body/permissions", "message": "unknown permission"}])
+        raise RoleUnknownPermission(f"Unknown permissions: {', '.join(sorted(unknown))}.",
+                                    errors=[{"pointer": "/body/permissions", "message": "unknown permission"}])
     if actor.is_system_admin:
         return
     missing = sorted(set(permissions) - actor.permissions)
@@ -73,8 +91,7 @@ def scope_covers(holder: DataScope, granted: DataScope,
 
 
 def _scope_error(detail: str) -> Forbidden:
-    return Forbidden(detail, code="org.scope_escalation",
-                     titles={"zh-CN": "不能授予超出自身范围的数据权限", "en": "Wider than your data scope"})
+    return OrgScopeEscalation(detail)
 
 
 RoleScope = tuple[str, list[uuid.UUID]]  # (scope kind, companies of a `companies` scope)
@@ -104,12 +121,9 @@ async def ensure_scope_within(session: AsyncSession, actor: Principal, roles: It
 
 async def create_company(session: AsyncSession, actor: Principal, data: CompanyCreate) -> Company:
     if not actor.scope.all_companies:
-        raise Forbidden("Only a group-wide administrator creates companies.", code="org.group_scope_required")
-    exists = await session.scalar(
-        select(Company.id).where(Company.group_id == actor.group_id, Company.code == data.code)
-    )
-    if exists:
-        raise Conflict(f"Company code {data.code} already exists.", code="company.code_taken")
+        raise OrgGroupScopeRequired("Only a group-wide administrator creates companies.")
+    if await repo.company_code_taken(session, actor.group_id, data.code):
+        raise CompanyCodeTaken(f"Company code {data.code} already exists.")
     company = Company(group_id=actor.group_id, **data.model_dump())
     session.add(company)
     await session.flush()
@@ -119,28 +133,22 @@ async def create_company(session: AsyncSession, actor: Principal, data: CompanyC
 
 
 async def update_company(session: AsyncSession, actor: Principal, company: Company, data: CompanyUpdate) -> Company:
-    before = audit.snapshot(company)
-    for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(company, key, value)
-    company.version += 1
-    await session.flush()
-    audit.record(session, actor, "company.updated", "company", company.id, company_id=company.id,
-                 before=before, after=audit.snapshot(company))
+    await audited_update(session, actor, company, data, action="company.updated", entity_type="company",
+                         company_id=company.id)
     return company
 
 
 # --- departments ---------------------------------------------------------------------------------
 
 async def create_department(session: AsyncSession, actor: Principal, data: DepartmentCreate) -> Department:
-    company = await get_readable(session, actor, Company, data.company_id)
+    company = await get_readable(session, actor, Company, data.company_id, code=CompanyNotFound.code)
     if data.parent_id is not None:
-        parent = await get_readable(session, actor, Department, data.parent_id)
+        parent = await get_readable(session, actor, Department, data.parent_id, code=DepartmentNotFound.code)
         if parent.company_id != company.id:
-            raise InvalidInput("The parent department belongs to another company.", code="department.parent_mismatch",
-                               errors=[{"pointer": "/body/parent_id", "message": "other company"}])
+            raise DepartmentParentMismatch("The parent department belongs to another company.",
+                                           errors=[{"pointer": "/body/parent_id", "message": "other company"}])
     if data.head_user_id is not None:
-        await get_readable(session, actor, User, data.head_user_id)
+        await get_readable(session, actor, User, data.head_user_id, code=UserNotFound.code)
     dept = Department(group_id=actor.group_id, **data.model_dump())
     session.add(dept)
     await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
@@ -151,18 +159,15 @@ async def create_department(session: AsyncSession, actor: Principal, data: Depar
 
 async def update_department(session: AsyncSession, actor: Principal, dept: Department,
                             data: DepartmentUpdate) -> Department:
-    before = audit.snapshot(dept)
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("head_user_id") is not None:
-        await get_readable(session, actor, User, changes["head_user_id"])
-    for key, value in changes.items():
-        if key == "name" and value is None:
-            continue
-        setattr(dept, key, value)
-    dept.version += 1
-    await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
-    audit.record(session, actor, "department.updated", "department", dept.id, company_id=dept.company_id,
-                 before=before, after=audit.snapshot(dept))
+    if data.head_user_id is not None:
+        await get_readable(session, actor, User, data.head_user_id, code=UserNotFound.code)
+    try:
+        # A savepoint, so a rename racing into a taken name answers 409 instead of a 500.
+        async with session.begin_nested():
+            await audited_update(session, actor, dept, data, action="department.updated",
+                                 entity_type="department", company_id=dept.company_id)
+    except IntegrityError as exc:
+        raise DepartmentNameTaken("A department with this name already exists here.") from exc
     return dept
 
 
@@ -182,14 +187,13 @@ async def _validated_scope_companies(session: AsyncSession, actor: Principal, ki
     if kind != ScopeKind.COMPANIES:
         return []
     if not company_ids:
-        raise InvalidInput("A 'companies' scope needs at least one company.", code="role.scope_companies_required",
-                           errors=[{"pointer": "/body/scope_company_ids", "message": "required"}])
+        raise RoleScopeCompaniesRequired("A 'companies' scope needs at least one company.",
+                                         errors=[{"pointer": "/body/scope_company_ids", "message": "required"}])
     # Companies outside the actor's scope answer exactly like companies that do not exist.
-    found = set((await session.scalars(
-        readable(actor, Company, Company.id).where(Company.id.in_(company_ids)))).all())
+    found = await repo.readable_company_ids(session, actor, company_ids)
     if found != set(company_ids):
-        raise InvalidInput("Some companies are not in this group.", code="role.unknown_company",
-                           errors=[{"pointer": "/body/scope_company_ids", "message": "unknown company"}])
+        raise RoleUnknownCompany("Some companies are not in this group.",
+                                 errors=[{"pointer": "/body/scope_company_ids", "message": "unknown company"}])
     return sorted(found, key=str)
 
 
@@ -212,36 +216,32 @@ async def update_role(session: AsyncSession, actor: Principal, role: Role, data:
         raise _hierarchy_error("Only the system administrator changes the administrator role.")
     if not actor.is_system_admin and role.rank >= actor.rank:
         raise _hierarchy_error("You may only change roles below your level.")
-    before = audit.snapshot(role)
     changes = data.model_dump(exclude_unset=True)
     permissions = changes.get("permissions") or role.permissions
     rank = changes.get("rank") if changes.get("rank") is not None else role.rank
     ensure_may_hand_out(actor, permissions, rank)
     kind = changes.get("scope_kind") or role.scope_kind
     company_ids = changes.get("scope_company_ids")
-    role.scope_company_ids = await _validated_scope_companies(
+    companies = await _validated_scope_companies(
         session, actor, kind, company_ids if company_ids is not None else role.scope_company_ids)
     # The new scope applies at once to everybody holding the role: it must stay within the
     # actor's reach for each of them, and for the actor themself.
-    await ensure_scope_within(session, actor, [(kind, role.scope_company_ids)],
+    await ensure_scope_within(session, actor, [(kind, companies)],
                               {(actor.company_id, actor.department_id),
                                *await repo.role_holders_placements(session, role.id)})
-    role.scope_kind, role.permissions, role.rank = kind, sorted(set(permissions)), rank
-    if changes.get("name"):
-        role.name = changes["name"]
-    role.version += 1
-    await session.flush()
-    audit.record(session, actor, "role.updated", "role", role.id, before=before, after=audit.snapshot(role))
+    patch = {**changes, "scope_kind": kind, "permissions": sorted(set(permissions)), "rank": rank,
+             "scope_company_ids": companies}
+    await audited_update(session, actor, role, patch, action="role.updated", entity_type="role")
     return role
 
 
 # --- users ---------------------------------------------------------------------------------------
 
 async def _roles_for_assignment(session: AsyncSession, actor: Principal, role_ids: list[uuid.UUID]) -> list[Role]:
-    roles = (await session.scalars(readable(actor, Role).where(Role.id.in_(role_ids)))).all() if role_ids else []
+    roles = await repo.readable_roles(session, actor, role_ids)
     if len(roles) != len(set(role_ids)):
-        raise InvalidInput("Some roles do not exist.", code="user.unknown_role",
-                           errors=[{"pointer": "/body/role_ids", "message": "unknown role"}])
+        raise UserUnknownRole("Some roles do not exist.",
+                              errors=[{"pointer": "/body/role_ids", "message": "unknown role"}])
     for role in roles:
         if role.is_system_admin and not actor.is_system_admin:
             raise _hierarchy_error("Only the system administrator grants the administrator role.")
@@ -251,14 +251,14 @@ async def _roles_for_assignment(session: AsyncSession, actor: Principal, role_id
 
 async def _check_placement(session: AsyncSession, actor: Principal, company_id: uuid.UUID,
                            department_id: uuid.UUID | None, manager_id: uuid.UUID | None) -> None:
-    await get_readable(session, actor, Company, company_id)
+    await get_readable(session, actor, Company, company_id, code=CompanyNotFound.code)
     if department_id is not None:
-        dept = await get_readable(session, actor, Department, department_id)
+        dept = await get_readable(session, actor, Department, department_id, code=DepartmentNotFound.code)
         if dept.company_id != company_id:
-            raise InvalidInput("The department belongs to another company.", code="user.department_mismatch",
-                               errors=[{"pointer": "/body/department_id", "message": "other company"}])
+            raise UserDepartmentMismatch("The department belongs to another company.",
+                                         errors=[{"pointer": "/body/department_id", "message": "other company"}])
     if manager_id is not None:
-        await get_readable(session, actor, User, manager_id)
+        await get_readable(session, actor, User, manager_id, code=UserNotFound.code)
 
 
 async def create_user(session: AsyncSession, actor: Principal, data: UserCreate) -> User:
@@ -268,8 +268,8 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
                               [(data.company_id, data.department_id)])
     if not actor.is_system_admin and max((r.rank for r in roles), default=0) >= actor.rank:
         raise _hierarchy_error("A new user must rank below you.")
-    if await session.scalar(select(User.id).where(User.username == data.username)):
-        raise Conflict("This username is taken.", code="user.username_taken")
+    if await repo.username_taken(session, data.username):
+        raise UserUsernameTaken("This username is taken.")
     user = User(
         group_id=actor.group_id, company_id=data.company_id, department_id=data.department_id,
         manager_id=data.manager_id, username=data.username, display_name=data.display_name,
@@ -303,45 +303,37 @@ async def _ensure_grants_within(session: AsyncSession, actor: Principal, user: U
 async def update_user(session: AsyncSession, actor: Principal, user: User, data: UserUpdate) -> User:
     await ensure_may_manage_user(session, actor, user)
     changes = data.model_dump(exclude_unset=True)
-    before: dict[str, Any] = audit.snapshot(user)
     if "department_id" in changes or "manager_id" in changes:
         await _check_placement(session, actor, user.company_id, changes.get("department_id", user.department_id),
                                changes.get("manager_id", user.manager_id))
         if changes.get("manager_id") == user.id:
-            raise InvalidInput("A user cannot be their own manager.", code="user.self_manager",
-                               errors=[{"pointer": "/body/manager_id", "message": "self"}])
+            raise UserSelfManager("A user cannot be their own manager.",
+                                  errors=[{"pointer": "/body/manager_id", "message": "self"}])
     roles = await _roles_for_assignment(session, actor, changes["role_ids"]) \
         if changes.get("role_ids") is not None else None
     department_id = changes.get("department_id", user.department_id)
     if roles is not None or department_id != user.department_id:
         await _ensure_grants_within(session, actor, user, roles, department_id)
     if roles is not None:
-        await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
-        session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
+        await repo.replace_user_roles(session, user.id, [r.id for r in roles])
+    patch = {key: changes[key] for key in ("display_name", "department_id", "manager_id", "phone", "email",
+                                           "is_active") if key in changes}
     if changes.get("password"):
-        user.password_hash = await hash_password(changes["password"])
+        patch["password_hash"] = await hash_password(changes["password"])
+    if patch.get("password_hash") or (patch.get("is_active") is False and user.is_active):
         await revoke_all_for_user(session, user.id)
-    for key in ("display_name", "department_id", "manager_id", "phone", "email"):
-        if key in changes and not (key == "display_name" and changes[key] is None):
-            setattr(user, key, changes[key])
-    if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
-        user.is_active = changes["is_active"]
-        if not user.is_active:
-            await revoke_all_for_user(session, user.id)
-    user.version += 1
-    await session.flush()
-    audit.record(session, actor, "user.updated", "user", user.id, company_id=user.company_id, before=before,
-                 after={**audit.snapshot(user), **({"role_ids": changes["role_ids"]} if "role_ids" in changes else {})})
+    await audited_update(session, actor, user, patch, action="user.updated", entity_type="user",
+                         company_id=user.company_id,
+                         related={"role_ids": changes["role_ids"]} if roles is not None else None)
     return user
 
 
 async def lock_user(session: AsyncSession, actor: Principal, user: User, reason: str) -> User:
     await ensure_may_manage_user(session, actor, user)
     if user.id == actor.user_id:
-        raise Conflict("You cannot lock yourself.", code="user.lock_self")
+        raise UserLockSelf("You cannot lock yourself.")
     if user.locked_at is None:
         user.locked_at, user.lock_reason = utcnow(), reason
-        user.version += 1
     await revoke_all_for_user(session, user.id)
     await session.flush()
     audit.record(session, actor, "user.locked", "user", user.id, company_id=user.company_id,
@@ -354,7 +346,6 @@ async def unlock_user(session: AsyncSession, actor: Principal, user: User) -> Us
     if user.locked_at is not None:
         user.locked_at, user.lock_reason = None, None
         user.failed_login_count, user.failed_login_date = 0, None
-        user.version += 1
     await session.flush()
     audit.record(session, actor, "user.unlocked", "user", user.id, company_id=user.company_id)
     return user
@@ -365,13 +356,12 @@ async def set_permission_override(session: AsyncSession, actor: Principal, user:
     """Grant (True) or withdraw (False) one permission for one user; None removes the override."""
     await ensure_may_manage_user(session, actor, user)
     if not is_known(permission):
-        raise NotFound(f"Unknown permission {permission}.", code="permission.unknown")
+        raise PermissionUnknown(f"Unknown permission {permission}.")
     if granted and not actor.is_system_admin and permission not in actor.permissions:
         raise _hierarchy_error("You cannot give away a permission you do not hold.")
-    await session.execute(delete(UserPermission).where(UserPermission.user_id == user.id,
-                                                       UserPermission.permission == permission))
-    if granted is not None:
-        session.add(UserPermission(user_id=user.id, permission=permission, granted=granted))
+    await repo.set_permission_override(session, user.id, permission, granted)
+    # The override lives in user_permission, not on the row, yet the user's ETag covers it: no
+    # column changes, so the mapper would not bump the version by itself.
     user.version += 1
     await session.flush()
     audit.record(session, actor, "user.permission_overridden", "user", user.id, company_id=user.company_id,
@@ -379,4 +369,4 @@ async def set_permission_override(session: AsyncSession, actor: Principal, user:
 
 
 async def get_user_for_change(session: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
-    return await get_writable(session, actor, User, user_id)
+    return await get_writable(session, actor, User, user_id, code=UserNotFound.code)

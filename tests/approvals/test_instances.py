@@ -32,9 +32,9 @@ async def test_seed_example_reject_resubmit_approve_applies_the_effect_once(clie
     assert aid in await _inbox(client, auth, "approver1")
     assert aid not in await _inbox(client, auth, "approver2")
 
-    no_reason = await act("approver1", aid, "reject", {"reason": "  "})
+    no_reason = await act("approver1", aid, "reject", {"comment": "  "})
     assert no_reason.status_code == 422
-    rejected = await act("approver1", aid, "reject", {"reason": "缺少发票"})
+    rejected = await act("approver1", aid, "reject", {"comment": "缺少发票"})
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "rejected" and rejected.json()["waiting_on"] == []
     e = (await client.get(f"/api/v1/expense-requests/{expense['id']}", headers=auth("sales1"))).json()
@@ -300,7 +300,7 @@ async def test_moved_on_step_stale_etag_and_double_action(client, auth, org, mak
     assert moved.status_code == 409 and moved.json()["code"] == "approval.step_moved_on"
     twice = await act("approver1", aid, "approve")
     assert twice.status_code == 409
-    twice_reject = await act("approver1", aid, "reject", {"reason": "x"})
+    twice_reject = await act("approver1", aid, "reject", {"comment": "x"})
     assert twice_reject.status_code == 409
 
 
@@ -336,7 +336,7 @@ async def test_lists_filter_and_page(client, auth, org, db, make_flow, submit_ex
     _, a = await submit_expense("100.00")
     _, b = await submit_expense("200.00")
     _, c = await submit_expense("300.00", user="sales2")
-    await act("approver1", c["id"], "reject", {"reason": "no"})
+    await act("approver1", c["id"], "reject", {"comment": "no"})
 
     async def ids(user, **params):
         response = await client.get("/api/v1/approvals", params=params, headers=auth(user))
@@ -371,7 +371,7 @@ async def test_the_approver_on_the_road_uses_the_field_api(client, auth, org, ma
     approved = await client.post(f"/api/mobile/v1/approvals/{approval['id']}/approve", json={"comment": "路上批了"},
                                  headers=auth("approver1"))
     assert approved.status_code == 200
-    rejected = await client.post(f"/api/mobile/v1/approvals/{approval['id']}/reject", json={"reason": "不行"},
+    rejected = await client.post(f"/api/mobile/v1/approvals/{approval['id']}/reject", json={"comment": "不行"},
                                  headers=auth("approver2"))
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
 
@@ -418,3 +418,17 @@ async def test_resolving_a_steps_approvers_costs_the_same_however_many_candidate
                                       headers=auth("admin"))
         assert response.status_code == 200, response.text
     assert len(everyone) > 8 and counts[0] == counts[1]
+
+
+async def test_reject_takes_a_comment_like_approve_and_still_accepts_the_older_reason(org, make_flow,
+                                                                                        submit_expense, act):
+    await make_flow(seed_steps(org))
+    _, approval = await submit_expense("2000.00")
+    missing = await act("approver1", approval["id"], "reject", {})
+    assert missing.status_code == 422
+    assert any(e["pointer"] == "/body/comment" for e in missing.json()["errors"]), missing.text
+    both = await act("approver1", approval["id"], "reject", {"comment": "a", "reason": "b"})
+    assert both.status_code == 422
+    rejected = await act("approver1", approval["id"], "reject", {"reason": "缺少发票"})
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["status"] == "rejected"

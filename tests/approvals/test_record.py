@@ -97,7 +97,7 @@ async def test_a_resubmission_keeps_what_the_rejected_round_submitted(client, au
     aid = approval["id"]
     assert [(r["round"], r["outcome"], r["snapshot"]["amount"]) for r in approval["rounds"]] == [
         (1, "pending", "2000.00")]
-    await act("approver1", aid, "reject", {"reason": "缺少发票"})
+    await act("approver1", aid, "reject", {"comment": "缺少发票"})
     await client.patch(f"/api/v1/expense-requests/{expense['id']}", headers=auth("sales1"), json={"amount": "1800.00"})
     resubmitted = await client.post(f"/api/v1/expense-requests/{expense['id']}/submit", headers=auth("sales1"))
     assert resubmitted.status_code == 200, resubmitted.text
@@ -144,7 +144,7 @@ async def test_the_detail_costs_the_same_however_many_rounds_and_people(client, 
     one = await detail_queries()
     for _ in range(3):
         await act("approver1", approval["id"], "transfer", {"to_user_id": str(org.users["admin"].id), "reason": "x"})
-        await act("admin", approval["id"], "reject", {"reason": "again"})
+        await act("admin", approval["id"], "reject", {"comment": "again"})
         await client.post(f"/api/v1/expense-requests/{expense['id']}/submit", headers=auth("sales1"))
     assert len((await client.get(url, headers=auth("sales1"))).json()["rounds"]) == 4
     assert await detail_queries() == one

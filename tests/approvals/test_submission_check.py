@@ -53,7 +53,7 @@ async def test_a_resubmission_raised_above_the_threshold_is_refused(client, auth
     await make_flow(seed_steps(org))
     expense_id = await _create(client, auth, "admin", "900.00")
     submitted = await client.post(f"/api/v1/expense-requests/{expense_id}/submit", headers=auth("admin"))
-    assert (await act("approver1", submitted.json()["approval_id"], "reject", {"reason": "补充"})).status_code == 200
+    assert (await act("approver1", submitted.json()["approval_id"], "reject", {"comment": "补充"})).status_code == 200
     raised = await client.patch(f"/api/v1/expense-requests/{expense_id}", headers=auth("admin"),
                                 json={"amount": "90000.00"})
     assert raised.status_code == 200, raised.text

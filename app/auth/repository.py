@@ -1,0 +1,46 @@
+"""The queries of sign-in. Auth owns login over org's users, so it reads their rows here."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import RefreshToken
+from app.org.models import Company, Department, Group, User
+
+
+async def login_candidate(session: AsyncSession, username: str) -> Any:
+    """(id, password_hash, is_active, locked_at) of the user signing in, or None."""
+    return (await session.execute(
+        select(User.id, User.password_hash, User.is_active, User.locked_at).where(User.username == username)
+    )).one_or_none()
+
+
+async def user_to_unlock(session: AsyncSession, username: str, group_code: str | None) -> User | None:
+    """The user by username (within the group coded `group_code` when given), row-locked."""
+    stmt = select(User).where(User.username == username).with_for_update()
+    if group_code is not None:
+        stmt = stmt.join(Group, Group.id == User.group_id).where(Group.code == group_code)
+    return await session.scalar(stmt)
+
+
+async def refresh_token_for_update(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    return await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update())
+
+
+async def refresh_token_of(session: AsyncSession, token_hash: str, user_id: uuid.UUID) -> RefreshToken | None:
+    return await session.scalar(select(RefreshToken).where(
+        RefreshToken.token_hash == token_hash, RefreshToken.user_id == user_id))
+
+
+async def user_placement(session: AsyncSession,
+                         user_id: uuid.UUID) -> tuple[User, Company, Group, Department | None]:
+    """The signed-in user with their company, group and department (for `/me`)."""
+    user, company, group = (await session.execute(
+        select(User, Company, Group).join(Company, Company.id == User.company_id)
+        .join(Group, Group.id == User.group_id).where(User.id == user_id)
+    )).one()
+    dept = await session.get(Department, user.department_id) if user.department_id else None
+    return user, company, group, dept
