@@ -4,9 +4,10 @@ with protection and "owner's for good" carried over, and their contacts."""
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.business_date import business_date
 from app.core.db import utcnow
 from app.customers.models import Contact, Customer, CustomerActivity
-from app.customers.pool import business_date, rules_for
+from app.customers.pool import rules_for
 from app.org.handover import HandoverContext, register_handover_hook
 
 

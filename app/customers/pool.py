@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
+from app.core.business_date import business_date, business_zone
 from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.jobs import periodic
@@ -63,18 +64,7 @@ async def rules_for(session: AsyncSession, company_id: uuid.UUID) -> CompanyRule
         select(Company.timezone, PoolRule).select_from(Company)
         .outerjoin(PoolRule, PoolRule.company_id == Company.id).where(Company.id == company_id)
     )).one()
-    return CompanyRules(company_id, rules_from_row(row[1]), _zone(row[0]), row[1])
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "Asia/Shanghai")
-    except (KeyError, ValueError):
-        return ZoneInfo("Asia/Shanghai")
-
-
-def business_date(at: datetime, tz: ZoneInfo) -> date:
-    return at.astimezone(tz).date()
+    return CompanyRules(company_id, rules_from_row(row[1]), business_zone(row[0]), row[1])
 
 
 def add_protection_days(start: datetime, days: int, *, count_weekends: bool, tz: ZoneInfo) -> datetime:
@@ -204,7 +194,7 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
         if missing:
             for cid, tzname in (await session.execute(
                     select(Company.id, Company.timezone).where(Company.id.in_(missing)))).all():
-                zones[cid] = _zone(tzname)
+                zones[cid] = business_zone(tzname)
         befores = {c.id: audit.snapshot(c, "status", "owner_id", "protected_until") for c in rows}
         await return_to_pool(session, None, rows, now)
         for customer in rows:
@@ -232,7 +222,7 @@ async def remind_expiring(session: AsyncSession, now: datetime, limit: int = 500
     )).all()
     sent = 0
     for cid, group_id, owner_id, name, until, tzname in rows:
-        tz = _zone(tzname)
+        tz = business_zone(tzname)
         local_until = until.astimezone(tz)
         sent += await notify(
             session, group_id=group_id, user_ids=[owner_id], kind="customer.protection_expiring",
@@ -252,7 +242,7 @@ async def remind_below_floor(session: AsyncSession, now: datetime) -> int:
         .outerjoin(PoolRule, PoolRule.company_id == Company.id)
     )).all()
     for company_id, group_id, tzname, row in companies:
-        tz, rules = _zone(tzname), rules_from_row(row)
+        tz, rules = business_zone(tzname), rules_from_row(row)
         local = now.astimezone(tz)
         if local.hour < FLOOR_REMINDER_LOCAL_HOUR or rules.daily_reminder_floor <= 0:
             continue
