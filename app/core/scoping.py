@@ -114,7 +114,7 @@ def writable(principal: Principal, model: type[M], *entities: Any) -> Select[Any
 
 
 async def get_readable(session: AsyncSession, principal: Principal, model: type[M], id_: Any,
-                       *, for_update: bool = False) -> M:
+                       *, for_update: bool = False, code: str | None = None) -> M:
     """The object if the principal may read it; 404 otherwise (same answer as missing)."""
     stmt = readable(principal, model).where(model.id == id_)  # type: ignore[attr-defined]
     if for_update:
@@ -122,7 +122,7 @@ async def get_readable(session: AsyncSession, principal: Principal, model: type[
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     obj = await session.scalar(stmt)
     if obj is None:
-        raise NotFound(f"{model.__name__} {id_} not found.")
+        raise NotFound(f"{model.__name__} {id_} not found.", code=code)  # e.g. "customer.not_found"
     return obj
 
 

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Forbidden, NotFound
 from app.core.principal import Principal
 from app.core.scoping import readable, scope_condition, writable
+from app.core.sql import like_contains
 from app.customers.models import Contact, Customer, CustomerActivity, CustomerContact, CustomerShare, PoolRule
 from app.org.models import Company, User
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def not_found(resource: str, id_: object) -> NotFound:
+    """The one 404 of this area: code `<resource>.not_found` (`customer.not_found`, `contact.not_found`)."""
+    return NotFound(f"{resource.capitalize()} {id_} not found.", code=f"{resource}.not_found")
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -36,7 +38,7 @@ async def get_customer(session: AsyncSession, principal: Principal, customer_id:
             return obj
     obj = await session.scalar(readable_customers(principal).where(Customer.id == customer_id))
     if obj is None:
-        raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")
+        raise not_found("customer", customer_id)
     if write:
         raise Forbidden("You may read this customer but not change it.", code="scope.read_only")
     return obj
@@ -54,7 +56,7 @@ def filter_customers(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, co
         stmt = stmt.where(Customer.protected_until < protection_expiring_before, Customer.secured_at.is_(None))
     if q:
         # On the normalised name, so the trigram index serves it (and width/case/spaces do not matter).
-        stmt = stmt.where(Customer.name_norm.like("%" + _like_escape(q_norm or q) + "%"))
+        stmt = stmt.where(Customer.name_norm.like(like_contains(q_norm or q)))
     return stmt
 
 
@@ -159,7 +161,7 @@ async def lock_pool_customer(session: AsyncSession, principal: Principal, custom
                                | scope_condition(principal, Customer))
         .with_for_update())
     if customer is None:
-        raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")
+        raise not_found("customer", customer_id)
     return customer
 
 
@@ -186,7 +188,7 @@ async def customers_by_name(session: AsyncSession, group_id: uuid.UUID, name_nor
         condition, score = Customer.name_norm == name_norm, literal(1.0)
     else:
         condition = or_(literal(name_norm).op("<%")(Customer.name_norm),
-                        Customer.name_norm.like("%" + _like_escape(name_norm) + "%"))
+                        Customer.name_norm.like(like_contains(name_norm)))
         score = func.word_similarity(name_norm, Customer.name_norm)
     return list((await session.execute(
         select(*DUP_COLUMNS, score.label("score")).where(
@@ -227,7 +229,7 @@ def filter_contacts(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, q: 
     if owner_id is not None:
         stmt = stmt.where(Contact.owner_id == owner_id)
     if q:
-        stmt = stmt.where(Contact.name.ilike("%" + _like_escape(q) + "%"))
+        stmt = stmt.where(Contact.name.ilike(like_contains(q)))
     return stmt
 
 
@@ -240,7 +242,7 @@ async def get_contact(session: AsyncSession, principal: Principal, contact_id: u
             return obj
     obj = await session.scalar(readable_contacts(principal).where(Contact.id == contact_id))
     if obj is None:
-        raise NotFound(f"Contact {contact_id} not found.", code="contact.not_found")
+        raise not_found("contact", contact_id)
     if write:
         raise Forbidden("You may read this contact but not change it.", code="scope.read_only")
     return obj

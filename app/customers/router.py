@@ -42,7 +42,7 @@ from app.customers.schemas import (
     CustomerDetail,
     CustomerOut,
     CustomerUpdate,
-    DuplicateHit,
+    DuplicateList,
     ExtendIn,
     ImportResult,
     LinkedContactOut,
@@ -123,8 +123,10 @@ async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREAT
     return CustomerCreated(**view.model_dump(), warnings=warnings)
 
 
-@router.get("/customers/duplicates", response_model=list[DuplicateHit], operation_id="check_customer_duplicates",
-            summary="Duplicate check across the whole group: name, follow status and claimability only")
+@router.get("/customers/duplicates", response_model=DuplicateList, operation_id="check_customer_duplicates",
+            summary="Duplicate check across the whole group: name, follow status and claimability only",
+            description="A bounded list (not paginated): at most twice `limit` hits, best matches first, "
+                        "under `items`.")
 async def check_duplicates(
     session: Session, principal: Requires(P.CUSTOMER_READ),
     name: Annotated[Text(200) | None, Query(max_length=200, description="Company name (fuzzy, normalised)")] = None,
@@ -134,13 +136,14 @@ async def check_duplicates(
     credit_code: Annotated[Text(18) | None, Query(max_length=18)] = None,
     id_number: Annotated[Text(18) | None, Query(max_length=18)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> list[DuplicateHit]:
+) -> DuplicateList:
     if not any(v and v.strip() for v in (name, contact_name, phone, email, credit_code, id_number)):
         raise InvalidInput("Give at least one of name, contact_name, phone, email, credit_code, id_number.",
                            code="customer.duplicate_check_empty",
                            errors=[{"pointer": "/query/name", "message": "at least one search field"}])
-    return await service.duplicate_check(session, principal, name=name, contact_name=contact_name, phone=phone,
-                                         email=email, credit_code=credit_code, id_number=id_number, limit=limit)
+    return DuplicateList(items=await service.duplicate_check(
+        session, principal, name=name, contact_name=contact_name, phone=phone, email=email, credit_code=credit_code,
+        id_number=id_number, limit=limit))
 
 
 @router.get("/customers/pool", response_model=Page[PoolCustomerOut], operation_id="list_pool_customers",

@@ -193,6 +193,13 @@ class DuplicateHit(BaseModel):
     matched_on: Literal["name", "contact_name", "phone", "email", "credit_code", "id_number"]
 
 
+class DuplicateList(BaseModel):
+    """The duplicate check's answer: a bounded list (at most twice `limit` hits, best first), not a
+    page; an object so that fields can be added without breaking clients."""
+
+    items: list[DuplicateHit]
+
+
 CustomerCreated.model_rebuild()
 
 

@@ -534,7 +534,7 @@ async def secure_customer(session: AsyncSession, customer_id: uuid.UUID, *, owne
     at = at or utcnow()
     customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
     if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")
+        raise repo.not_found("customer", customer_id)
     if customer.secured_at is not None:
         return False
     if (customer.status != "private" or customer.owner_id != owner_id or customer.protected_until is None
@@ -563,8 +563,7 @@ async def assign(session: AsyncSession, principal: Principal, data: AssignIn,
         .order_by(Customer.id).with_for_update())).all()
     if len(customers) != len(ids):
         missing = sorted(set(ids) - {c.id for c in customers}, key=str)
-        raise NotFound(f"Customers not found or not yours to assign: {', '.join(map(str, missing))}.",
-                       code="customer.not_found")
+        raise repo.not_found("customer", ", ".join(map(str, missing)))
     rules: dict[uuid.UUID, pool.CompanyRules] = {}
     for customer in customers:
         if customer.company_id not in rules:
