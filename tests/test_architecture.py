@@ -41,3 +41,13 @@ def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: 
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert "app.customers.service -> app.api.surfaces" in result.stdout
+
+
+def test_the_import_contract_fails_when_customers_reads_org_tables(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "app" / "customers" / "pool.py").open("a") as module:
+        module.write("\nfrom app.org.models import Company as _Company  # a deliberate violation\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "app.customers.pool -> app.org.models" in result.stdout

@@ -9,21 +9,25 @@ under its lock before moving it.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.business_date import business_date, business_zone
+from app.core.business_date import business_date
 from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.jobs import periodic
 from app.core.principal import Principal
-from app.customers.models import Customer, CustomerActivity, CustomerShare, PoolRule
+from app.core.sql import advisory_xact_lock
+from app.core.updates import audited_update
+from app.customers import repository as repo
+from app.customers.models import Customer, CustomerActivity, PoolRule
+from app.customers.permissions import CUSTOMER_CLAIM
+from app.customers.schemas import PoolRuleIn, PoolRuleOut
 from app.notifications.service import notify
-from app.org.models import Company, Role, User, UserRole
+from app.org import repository as org_repo
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,45 @@ def rules_from_row(row: PoolRule | None) -> Rules:
 
 
 async def rules_for(session: AsyncSession, company_id: uuid.UUID) -> CompanyRules:
-    """The company's effective rules and time zone (two columns, one query)."""
-    row = (await session.execute(
-        select(Company.timezone, PoolRule).select_from(Company)
-        .outerjoin(PoolRule, PoolRule.company_id == Company.id).where(Company.id == company_id)
-    )).one()
-    return CompanyRules(company_id, rules_from_row(row[1]), business_zone(row[0]), row[1])
+    """The company's effective rules and business time zone (org's, through its public queries)."""
+    _, tz = (await org_repo.company_zones(session, [company_id]))[company_id]
+    row = await repo.pool_rule(session, company_id)
+    return CompanyRules(company_id, rules_from_row(row), tz, row)
+
+
+def rule_out(company_id: uuid.UUID, row: PoolRule | None) -> PoolRuleOut:
+    rules = rules_from_row(row)
+    return PoolRuleOut(company_id=company_id, is_default=row is None,
+                       **{name: getattr(rules, name) for name in RULE_FIELDS})
+
+
+async def rules_in_scope(session: AsyncSession, principal: Principal) -> list[PoolRuleOut]:
+    """The effective rules of every company the principal may read (defaults where none are set)."""
+    rows = await repo.pool_rules(session, principal.group_id)
+    return [rule_out(cid, rows.get(cid)) for cid in await org_repo.readable_company_ids(session, principal)]
+
+
+async def readable_rules(session: AsyncSession, principal: Principal, company_id: uuid.UUID, *,
+                         for_update: bool = False) -> tuple[uuid.UUID, PoolRule | None]:
+    """A readable company's id and its rules row (None: the defaults); `for_update` locks both, so
+    the caller can check If-Match against the row it will change."""
+    cid = await org_repo.get_readable_company_id(session, principal, company_id, for_update=for_update)
+    return cid, await repo.pool_rule(session, cid, for_update=for_update)
+
+
+async def set_rules(session: AsyncSession, principal: Principal, company_id: uuid.UUID, row: PoolRule | None,
+                    data: PoolRuleIn) -> PoolRule:
+    """Rule: administrators set a company's whole rule set (PUT); audited as `pool_rule.updated`."""
+    if row is not None:
+        await audited_update(session, principal, row, data.model_dump(), action="pool_rule.updated",
+                             entity_type="pool_rule", company_id=company_id)
+        return row
+    row = PoolRule(group_id=principal.group_id, company_id=company_id, version=1, **data.model_dump())
+    session.add(row)
+    await session.flush()
+    audit.record(session, principal, "pool_rule.updated", "pool_rule", company_id, company_id=company_id,
+                 after=audit.snapshot(row, *RULE_FIELDS))
+    return row
 
 
 def add_protection_days(start: datetime, days: int, *, count_weekends: bool, tz: ZoneInfo) -> datetime:
@@ -81,17 +118,7 @@ def add_protection_days(start: datetime, days: int, *, count_weekends: bool, tz:
 
 async def _lock_quota(session: AsyncSession, user_id: uuid.UUID) -> None:
     # Serialise one user's quota checks so two parallel claims cannot both pass the cap.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"pool-quota:{user_id}"})
-
-
-async def count_activity(session: AsyncSession, user_id: uuid.UUID, kinds: tuple[str, ...], since: date,
-                         until: date | None = None) -> int:
-    stmt = select(func.count()).select_from(CustomerActivity).where(
-        CustomerActivity.user_id == user_id, CustomerActivity.kind.in_(kinds), CustomerActivity.business_date >= since)
-    if until is not None:
-        stmt = stmt.where(CustomerActivity.business_date <= until)
-    return int(await session.scalar(stmt) or 0)
+    await advisory_xact_lock(session, f"pool-quota:{user_id}")
 
 
 async def ensure_daily_cap(session: AsyncSession, user_id: uuid.UUID, cr: CompanyRules, now: datetime,
@@ -99,7 +126,7 @@ async def ensure_daily_cap(session: AsyncSession, user_id: uuid.UUID, cr: Compan
     """Rule: a salesperson claims or creates at most `daily_claim_cap` customers a day."""
     await _lock_quota(session, user_id)
     today = business_date(now, cr.tz)
-    done = await count_activity(session, user_id, ("created", "claimed"), today, today)
+    done = await repo.count_activity(session, user_id, ("created", "claimed"), today, today)
     if done + adding > cr.rules.daily_claim_cap:
         raise Conflict(
             f"Daily limit reached: {done} of {cr.rules.daily_claim_cap} customers claimed or created today.",
@@ -113,7 +140,7 @@ async def ensure_extension_quota(session: AsyncSession, user_id: uuid.UUID, cr: 
     """Rule: at most `max_extensions_per_month` protection extensions per salesperson per month."""
     await _lock_quota(session, user_id)
     first = business_date(now, cr.tz).replace(day=1)
-    used = await count_activity(session, user_id, ("extended",), first)
+    used = await repo.count_activity(session, user_id, ("extended",), first)
     if used >= cr.rules.max_extensions_per_month:
         raise Conflict(
             f"Extension quota used up: {used} of {cr.rules.max_extensions_per_month} this month.",
@@ -141,7 +168,6 @@ async def return_to_pool(session: AsyncSession, actor: Principal | None, custome
         customer.status = "pool"
         customer.pooled_at = now
         customer.protected_until = None
-        customer.version += 1
     await end_shares(session, actor, customers)
 
 
@@ -151,10 +177,7 @@ async def end_shares(session: AsyncSession, actor: Principal | None, customers: 
     any, naming who lost access."""
     if not customers:
         return
-    ended = (await session.execute(
-        delete(CustomerShare).where(CustomerShare.customer_id.in_([c.id for c in customers]))
-        .returning(CustomerShare.customer_id, CustomerShare.user_id, CustomerShare.can_edit)
-    )).all()
+    ended = await repo.delete_shares(session, [c.id for c in customers])
     by_customer: dict[uuid.UUID, list[dict[str, object]]] = {}
     for customer_id, user_id, can_edit in ended:
         by_customer.setdefault(customer_id, []).append({"user_id": str(user_id), "can_edit": can_edit})
@@ -183,18 +206,12 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
     moved: list[uuid.UUID] = []
     zones: dict[uuid.UUID, ZoneInfo] = {}
     while True:
-        rows = (await session.scalars(
-            select(Customer).where(Customer.status == "private", Customer.secured_at.is_(None),
-                                   Customer.deleted_at.is_(None), Customer.protected_until <= now)
-            .order_by(Customer.protected_until).limit(batch).with_for_update(skip_locked=True)
-        )).all()
+        rows = await repo.lock_expired_customers(session, now, batch)
         if not rows:
             return moved
         missing = {c.company_id for c in rows} - zones.keys()
         if missing:
-            for cid, tzname in (await session.execute(
-                    select(Company.id, Company.timezone).where(Company.id.in_(missing)))).all():
-                zones[cid] = business_zone(tzname)
+            zones.update({cid: tz for cid, (_, tz) in (await org_repo.company_zones(session, missing)).items()})
         befores = {c.id: audit.snapshot(c, "status", "owner_id", "protected_until") for c in rows}
         await return_to_pool(session, None, rows, now)
         for customer in rows:
@@ -209,20 +226,11 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
 
 async def remind_expiring(session: AsyncSession, now: datetime, limit: int = 5000) -> int:
     """Remind owners of customers in their last `reminder_days` of protection, once a day each."""
-    reminder_days = func.coalesce(PoolRule.reminder_days, DEFAULT_RULES.reminder_days)
-    rows = (await session.execute(
-        select(Customer.id, Customer.group_id, Customer.owner_id, Customer.name, Customer.protected_until,
-               Company.timezone)
-        .join(Company, Company.id == Customer.company_id)
-        .outerjoin(PoolRule, PoolRule.company_id == Customer.company_id)
-        .where(Customer.status == "private", Customer.secured_at.is_(None), Customer.deleted_at.is_(None),
-               Customer.protected_until > now,
-               Customer.protected_until <= literal(now) + func.make_interval(0, 0, 0, reminder_days))
-        .order_by(Customer.protected_until).limit(limit)
-    )).all()
+    rows = await repo.expiring_customers(session, now, DEFAULT_RULES.reminder_days, limit)
+    zones = await org_repo.company_zones(session, {r.company_id for r in rows})
     sent = 0
-    for cid, group_id, owner_id, name, until, tzname in rows:
-        tz = business_zone(tzname)
+    for cid, group_id, company_id, owner_id, name, until in rows:
+        tz = zones[company_id][1]
         local_until = until.astimezone(tz)
         sent += await notify(
             session, group_id=group_id, user_ids=[owner_id], kind="customer.protection_expiring",
@@ -237,29 +245,17 @@ async def remind_below_floor(session: AsyncSession, now: datetime) -> int:
     """After 16:00 local time, remind salespeople (holders of customer.claim through a role) who
     claimed or created fewer customers today than the company's daily floor; once a day."""
     sent = 0
-    companies = (await session.execute(
-        select(Company.id, Company.group_id, Company.timezone, PoolRule)
-        .outerjoin(PoolRule, PoolRule.company_id == Company.id)
-    )).all()
-    for company_id, group_id, tzname, row in companies:
-        tz, rules = business_zone(tzname), rules_from_row(row)
+    rule_rows = await repo.all_pool_rules(session)
+    for company_id, (group_id, tz) in (await org_repo.company_zones(session)).items():
+        rules = rules_from_row(rule_rows.get(company_id))
         local = now.astimezone(tz)
         if local.hour < FLOOR_REMINDER_LOCAL_HOUR or rules.daily_reminder_floor <= 0:
             continue
         today = local.date()
-        done = (
-            select(func.count()).select_from(CustomerActivity)
-            .where(CustomerActivity.user_id == User.id, CustomerActivity.kind.in_(("created", "claimed")),
-                   CustomerActivity.business_date == today)
-            .scalar_subquery()
-        )
-        users = (await session.execute(
-            select(User.id, done).where(
-                User.company_id == company_id, User.is_active.is_(True), User.locked_at.is_(None),
-                User.id.in_(select(UserRole.user_id).join(Role, Role.id == UserRole.role_id)
-                            .where(Role.permissions.contains(["customer.claim"]), Role.is_system_admin.is_(False))))
-        )).all()
-        for user_id, count in users:
+        sellers = await org_repo.users_holding_permission(session, group_id, CUSTOMER_CLAIM,
+                                                          company_ids=[company_id])
+        counts = await repo.activity_counts(session, sellers, ("created", "claimed"), today)
+        for user_id, count in counts.items():
             if count < rules.daily_reminder_floor:
                 sent += await notify(
                     session, group_id=group_id, user_ids=[user_id], kind="customer.daily_floor",

@@ -3,10 +3,9 @@ the service, shape the response."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
@@ -18,7 +17,6 @@ from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
-from app.core.scoping import get_readable
 from app.core.types import Search, Text
 from app.customers import (
     handover,  # noqa: F401 - registers the CRM handover hooks
@@ -26,10 +24,9 @@ from app.customers import (
     pool,
     service,
 )
-from app.customers import normalize as norm
 from app.customers import permissions as P
 from app.customers import repository as repo
-from app.customers.models import Contact, Customer, PoolRule
+from app.customers.models import Contact, Customer
 from app.customers.schemas import (
     AssignIn,
     AssignOut,
@@ -55,7 +52,7 @@ from app.customers.schemas import (
     ShareIn,
     ShareOut,
 )
-from app.org.models import Company
+from app.org import repository as org_repo
 
 router = api_router(tags=["customers"])
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -84,12 +81,6 @@ class CustomerFilters:
     protection_expiring_before: Rfc3339 | None = None
     q: Q = None
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
-        return repo.filter_customers(
-            stmt, owner_id=self.owner_id, company_id=self.company_id, category=self.category, grade=self.grade,
-            status=self.status, protection_expiring_before=self.protection_expiring_before, q=self.q,
-            q_norm=norm.normalize_name(self.q) if self.q else None)
-
 
 Filters = Annotated[CustomerFilters, Depends()]
 
@@ -107,7 +98,7 @@ async def list_customers(
     session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))], filters: Filters,
 ) -> Page[CustomerOut]:
-    stmt = filters.apply(repo.readable_customers(principal))
+    stmt = repo.filter_customers(repo.readable_customers(principal), filters)
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
     return Page(items=await service.customer_views(session, principal, rows), next_cursor=cursor)
 
@@ -151,12 +142,7 @@ async def check_duplicates(
 async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
                     sort: Annotated[SortKey, Depends(sort_param(POOL_SORTS, "name"))],
                     company_id: uuid.UUID | None = None, q: Q = None) -> Page[PoolCustomerOut]:
-    stmt = repo.pool_customers(principal)
-    if company_id is not None:
-        stmt = stmt.where(Customer.company_id == company_id)
-    if q:
-        stmt = repo.filter_customers(stmt, q=q, q_norm=norm.normalize_name(q))
-    stmt = stmt.add_columns(Customer.created_at, Customer.status)
+    stmt = repo.filtered_pool(principal, company_id=company_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id, scalars=False)
     rules = await repo.pool_rules(session, principal.group_id)
     now = utcnow()
@@ -176,12 +162,10 @@ async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
-    stmt = filters.apply(repo.readable_customers(principal))
-    customers = (await session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
-                                       .limit(importexport.MAX_EXPORT_ROWS))).all()
+    customers = await repo.export_customers(session, principal, filters, importexport.MAX_EXPORT_ROWS)
     views = await service.customer_views(session, principal, customers)
-    companies = await repo.company_codes(session, principal.group_id)
-    usernames = await repo.usernames(session, {v.owner_id for v in views if v.owner_id})
+    companies = await org_repo.company_codes(session, principal.group_id)
+    usernames = await org_repo.usernames(session, {v.owner_id for v in views if v.owner_id})
     rows = importexport.export_rows(views, companies, usernames)
     audit.record(session, principal, "customer.exported", "customer", None,
                  after={"count": len(rows), "format": format})
@@ -390,27 +374,18 @@ async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
 
 # --- pool rules ------------------------------------------------------------------------------------
 
-def _rule_out(company_id: uuid.UUID, row: PoolRule | None) -> PoolRuleOut:
-    rules = pool.rules_from_row(row)
-    return PoolRuleOut(company_id=company_id, is_default=row is None,
-                       **{name: getattr(rules, name) for name in pool.RULE_FIELDS})
-
-
 @router.get("/pool-rules", response_model=list[PoolRuleOut], operation_id="list_pool_rules", tags=["pool"],
             summary="The public pool rules of every company in scope (defaults where none are set)")
 async def list_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)) -> list[PoolRuleOut]:
-    companies = await repo.companies_for_rules(session, principal)
-    rows = await repo.pool_rules(session, principal.group_id)
-    return [_rule_out(c.id, rows.get(c.id)) for c in companies]
+    return await pool.rules_in_scope(session, principal)
 
 
 @router.get("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="get_pool_rules", tags=["pool"])
 async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ),
                          company_id: Annotated[uuid.UUID, Path()], response: Response) -> PoolRuleOut:
-    company = await get_readable(session, principal, Company, company_id)
-    row = (await repo.pool_rules(session, principal.group_id)).get(company.id)
+    cid, row = await pool.readable_rules(session, principal, company_id)
     set_etag(response, row.version if row else 0)
-    return _rule_out(company.id, row)
+    return pool.rule_out(cid, row)
 
 
 @router.put("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="set_pool_rules", tags=["pool"],
@@ -418,19 +393,8 @@ async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)
 async def set_pool_rules(session: Session, principal: Requires(P.POOL_RULE_MANAGE),
                          company_id: Annotated[uuid.UUID, Path()], body: PoolRuleIn, request: Request,
                          response: Response) -> PoolRuleOut:
-    company = await get_readable(session, principal, Company, company_id, for_update=True)
-    row = await session.scalar(select(PoolRule).where(PoolRule.company_id == company.id).with_for_update())
+    cid, row = await pool.readable_rules(session, principal, company_id, for_update=True)
     check_if_match(request, row.version if row else 0)
-    before = audit.snapshot(row, *pool.RULE_FIELDS) if row else None
-    if row is None:
-        row = PoolRule(group_id=principal.group_id, company_id=company.id, version=1, **body.model_dump())
-        session.add(row)
-    else:
-        for key, value in body.model_dump().items():
-            setattr(row, key, value)
-        row.version += 1
-    await session.flush()
-    audit.record(session, principal, "pool_rule.updated", "pool_rule", company.id, company_id=company.id,
-                 before=before, after=audit.snapshot(row, *pool.RULE_FIELDS))
+    row = await pool.set_rules(session, principal, cid, row, body)
     set_etag(response, row.version)
-    return _rule_out(company.id, row)
+    return pool.rule_out(cid, row)

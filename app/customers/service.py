@@ -10,15 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.principal import DataScope, Principal
-from app.core.scoping import get_readable, writable
+from app.core.updates import audited_update
 from app.customers import normalize as norm
 from app.customers import pool
 from app.customers import repository as repo
@@ -41,7 +39,7 @@ from app.customers.schemas import (
     ShareIn,
     ShareOut,
 )
-from app.org.models import Company, User
+from app.org import repository as org_repo
 from app.org.service import ensure_may_manage_user
 
 CUSTOMER_AUDIT_FIELDS = ("kind", "name", "credit_code", "id_number", "addresses", "phones", "email", "industry",
@@ -269,22 +267,23 @@ def may_claim(principal: Principal, row: Any, rules: dict[uuid.UUID, Any], now: 
 
 # --- customers -------------------------------------------------------------------------------------
 
-async def _company_for(session: AsyncSession, principal: Principal, company_id: uuid.UUID | None) -> Company:
-    """The caller's own company or one their scope covers (404 otherwise)."""
+async def _company_for(session: AsyncSession, principal: Principal, company_id: uuid.UUID | None) -> uuid.UUID:
+    """The caller's own company or one their scope covers (422 otherwise)."""
     cid = company_id or principal.company_id
-    company = await session.scalar(select(Company).where(Company.id == cid, Company.group_id == principal.group_id))
-    if company is None or not (company.id == principal.company_id or principal.scope.covers_company(company.id)):
+    if not await org_repo.company_in_group(session, principal.group_id, cid) or not (
+            cid == principal.company_id or principal.scope.covers_company(cid)):
         raise _invalid("/body/company_id", "Unknown company.", "customer.unknown_company")
-    return company
+    return cid  # type: ignore[return-value] - company_in_group is False for None
 
 
-async def resolve_assignee(session: AsyncSession, principal: Principal, user_id: uuid.UUID, pointer: str) -> User:
-    """Rule: a manager assigns only to users in their scope and of a lower level, who are active."""
+async def resolve_assignee(session: AsyncSession, principal: Principal, user_id: uuid.UUID, pointer: str) -> Any:
+    """Rule: a manager assigns only to users in their scope and of a lower level, who are active.
+    Returns org's user (id, company_id)."""
     if user_id == principal.user_id:
-        return await session.get_one(User, user_id)
+        return await org_repo.get_user(session, user_id)
     if not principal.has(CUSTOMER_ASSIGN):
         raise Forbidden("Assigning to somebody else needs customer.assign.", code="customer.assign_not_allowed")
-    target = await get_readable(session, principal, User, user_id)
+    target = await org_repo.get_readable_user(session, principal, user_id)
     await ensure_may_manage_user(session, principal, target)
     if not target.is_active or target.locked_at is not None:
         raise _invalid(pointer, "The user is inactive or locked.", "customer.assignee_inactive")
@@ -296,7 +295,7 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
     """Rules: duplicates (identity refused, exact name refused unless confirmed, similar names
     warned); the daily claim/create cap for customers one creates for oneself; protection starts."""
     now = now or utcnow()
-    company = await _company_for(session, principal, data.company_id)
+    company_id = await _company_for(session, principal, data.company_id)
     owner = await resolve_assignee(session, principal, data.owner_id or principal.user_id, "/body/owner_id")
     _check_identity_kind(data.kind, data.credit_code, data.id_number)
     id_number = data.id_number.upper() if data.id_number else None
@@ -308,11 +307,11 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
     await _ensure_name_free(session, principal.group_id, name_norm, data.confirm_duplicate)
     warnings = await duplicate_check(session, principal, name=data.name, phone=phones[0] if phones else None,
                                      email=data.email)
-    cr = await pool.rules_for(session, company.id)
+    cr = await pool.rules_for(session, company_id)
     if owner.id == principal.user_id:
         await pool.ensure_daily_cap(session, principal.user_id, cr, now)
     customer = Customer(
-        group_id=principal.group_id, company_id=company.id, kind=data.kind, name=data.name, name_norm=name_norm,
+        group_id=principal.group_id, company_id=company_id, kind=data.kind, name=data.name, name_norm=name_norm,
         credit_code=data.credit_code, id_number=id_number, addresses=data.addresses, phones=phones,
         email=norm.normalize_email(data.email), industry=data.industry, category=data.category, grade=data.grade,
         credit_score=data.credit_score, tags=list(dict.fromkeys(data.tags)), owner_id=owner.id,
@@ -338,13 +337,8 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
 async def _link_same_person(session: AsyncSession, principal: Principal, customer: Customer) -> None:
     """Rule: same identity number → same person: an individual customer is linked (`self`) to the
     contacts carrying that number."""
-    contact_ids = (await session.scalars(select(Contact.id).where(
-        Contact.group_id == customer.group_id, Contact.id_number == customer.id_number,
-        Contact.deleted_at.is_(None)))).all()
-    if contact_ids:
-        await session.execute(insert(CustomerContact).values([
-            {"customer_id": customer.id, "contact_id": cid, "relation": "self", "created_by_id": principal.user_id,
-             "created_at": utcnow()} for cid in contact_ids]).on_conflict_do_nothing())
+    contact_ids = await repo.contact_ids_with_identity(session, customer.group_id, customer.id_number)
+    await repo.link_self(session, ((customer.id, cid) for cid in contact_ids), principal.user_id)
 
 
 async def update_customer(session: AsyncSession, principal: Principal, customer: Customer,
@@ -353,13 +347,12 @@ async def update_customer(session: AsyncSession, principal: Principal, customer:
     duplicate rules hold for a new name or identity number."""
     changes = data.model_dump(exclude_unset=True)
     changes.pop("confirm_duplicate", None)
-    before = audit.snapshot(customer, *CUSTOMER_AUDIT_FIELDS)
+    name_norm = None
     if changes.get("name") is not None and changes["name"] != customer.name:
         name_norm = norm.normalize_name(changes["name"])
         if not name_norm:
             raise _invalid("/body/name", "The name has no letters or digits.")
         await _ensure_name_free(session, customer.group_id, name_norm, data.confirm_duplicate, customer.id)
-        customer.name_norm = name_norm
     if "id_number" in changes and changes["id_number"]:
         changes["id_number"] = changes["id_number"].upper()
     _check_identity_kind(customer.kind, changes.get("credit_code", customer.credit_code),
@@ -373,22 +366,16 @@ async def update_customer(session: AsyncSession, principal: Principal, customer:
         changes["email"] = norm.normalize_email(changes["email"])
     if changes.get("tags") is not None:
         changes["tags"] = list(dict.fromkeys(changes["tags"]))
-    not_nullable = {"name", "category", "addresses", "phones", "tags"}
-    for key, value in changes.items():
-        if value is None and key in not_nullable:
-            continue
-        setattr(customer, key, value)
-    customer.version += 1
-    await session.flush()
-    audit.record(session, principal, "customer.updated", "customer", customer.id, company_id=customer.company_id,
-                 before=before, after=audit.snapshot(customer, *CUSTOMER_AUDIT_FIELDS))
+    if name_norm is not None:
+        changes["name_norm"] = name_norm
+    await audited_update(session, principal, customer, changes, action="customer.updated", entity_type="customer",
+                         company_id=customer.company_id)
     return customer
 
 
 async def delete_customer(session: AsyncSession, principal: Principal, customer: Customer) -> None:
     """Rule: deletion is soft (the row stays for history and the audit trail) and audited."""
     customer.deleted_at = utcnow()
-    customer.version += 1
     await session.flush()
     audit.record(session, principal, "customer.deleted", "customer", customer.id, company_id=customer.company_id,
                  before=audit.snapshot(customer, "name", "owner_id", "status"))
@@ -410,19 +397,13 @@ async def _ensure_may_share(session: AsyncSession, principal: Principal, custome
 
 async def share(session: AsyncSession, principal: Principal, customer: Customer, data: ShareIn) -> None:
     await _ensure_may_share(session, principal, customer)
-    users = (await session.scalars(select(User).where(User.id.in_(data.user_ids),
-                                                      User.group_id == principal.group_id))).all()
+    users = await org_repo.user_ids_in_group(session, principal.group_id, data.user_ids)
     if len(users) != len(set(data.user_ids)):
         raise _invalid("/body/user_ids", "Some users do not exist.", "customer.unknown_user")
     if customer.owner_id in data.user_ids:
         raise _invalid("/body/user_ids", "The owner already has the customer.", "customer.share_with_owner")
-    now = utcnow()
-    stmt = insert(CustomerShare).values([
-        {"customer_id": customer.id, "user_id": uid, "can_edit": data.can_edit, "granted_by_id": principal.user_id,
-         "created_at": now} for uid in dict.fromkeys(data.user_ids)])
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[CustomerShare.customer_id, CustomerShare.user_id],
-        set_={"can_edit": stmt.excluded.can_edit, "granted_by_id": stmt.excluded.granted_by_id}))
+    await repo.upsert_shares(session, customer.id, dict.fromkeys(data.user_ids), can_edit=data.can_edit,
+                             granted_by_id=principal.user_id)
     audit.record(session, principal, "customer.shared", "customer", customer.id, company_id=customer.company_id,
                  after={"user_ids": list(dict.fromkeys(data.user_ids)), "can_edit": data.can_edit})
 
@@ -464,7 +445,6 @@ async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.U
     customer.owner_id, customer.status, customer.pooled_at = principal.user_id, "private", None
     customer.protected_until = pool.add_protection_days(now, cr.rules.protection_days,
                                                         count_weekends=cr.rules.count_weekends, tz=cr.tz)
-    customer.version += 1
     pool.add_activity(session, customer, "claimed", user_id=principal.user_id, actor_id=principal.user_id,
                       tz=cr.tz, now=now)
     await session.flush()
@@ -516,7 +496,6 @@ async def extend_protection(session: AsyncSession, principal: Principal, custome
     start = max(customer.protected_until or now, now)
     customer.protected_until = pool.add_protection_days(start, cr.rules.extension_days,
                                                         count_weekends=cr.rules.count_weekends, tz=cr.tz)
-    customer.version += 1
     pool.add_activity(session, customer, "extended", user_id=principal.user_id, actor_id=principal.user_id,
                       tz=cr.tz, now=now, detail=reason)
     await session.flush()
@@ -532,9 +511,7 @@ async def secure_customer(session: AsyncSession, customer_id: uuid.UUID, *, owne
     becomes the owner's for good (the sweep never takes it). For contracts and payments to call;
     `reason` is e.g. `contract_signed` or `payment_received`. Returns whether it was secured now."""
     at = at or utcnow()
-    customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
-    if customer is None or customer.deleted_at is not None:
-        raise repo.not_found("customer", customer_id)
+    customer = await repo.lock_customer(session, customer_id)
     if customer.secured_at is not None:
         return False
     if (customer.status != "private" or customer.owner_id != owner_id or customer.protected_until is None
@@ -542,7 +519,6 @@ async def secure_customer(session: AsyncSession, customer_id: uuid.UUID, *, owne
         return False
     cr = await pool.rules_for(session, customer.company_id)
     customer.secured_at, customer.secured_reason = at, reason
-    customer.version += 1
     pool.add_activity(session, customer, "secured", user_id=owner_id, actor_id=principal.user_id if principal else None,
                       tz=cr.tz, now=at, detail=reason)
     await session.flush()
@@ -558,9 +534,7 @@ async def assign(session: AsyncSession, principal: Principal, data: AssignIn,
     now = now or utcnow()
     target = await resolve_assignee(session, principal, data.to_user_id, "/body/to_user_id")
     ids = list(dict.fromkeys(data.customer_ids))
-    customers = (await session.scalars(
-        writable(principal, Customer).where(Customer.id.in_(ids), Customer.deleted_at.is_(None))
-        .order_by(Customer.id).with_for_update())).all()
+    customers = await repo.lock_writable_customers(session, principal, ids)
     if len(customers) != len(ids):
         missing = sorted(set(ids) - {c.id for c in customers}, key=str)
         raise repo.not_found("customer", ", ".join(map(str, missing)))
@@ -574,8 +548,7 @@ async def assign(session: AsyncSession, principal: Principal, data: AssignIn,
         if customer.secured_at is None:
             customer.protected_until = pool.add_protection_days(now, cr.rules.protection_days,
                                                                 count_weekends=cr.rules.count_weekends, tz=cr.tz)
-        customer.version += 1
-        pool.add_activity(session, customer, "assigned", user_id=target.id, actor_id=principal.user_id, tz=cr.tz,
+            pool.add_activity(session, customer, "assigned", user_id=target.id, actor_id=principal.user_id, tz=cr.tz,
                           now=now)
         audit.record(session, principal, "customer.assigned", "customer", customer.id, company_id=customer.company_id,
                      before=before, after=audit.snapshot(customer, "status", "owner_id", "protected_until"))
@@ -611,13 +584,7 @@ async def _contact_warnings(session: AsyncSession, principal: Principal, values:
 
 async def _ensure_person_free(session: AsyncSession, group_id: uuid.UUID, id_number: str | None,
                               exclude_id: uuid.UUID | None) -> None:
-    if not id_number:
-        return
-    stmt = select(Contact.id).where(Contact.group_id == group_id, Contact.id_number == id_number,
-                                    Contact.deleted_at.is_(None))
-    if exclude_id is not None:
-        stmt = stmt.where(Contact.id != exclude_id)
-    if await session.scalar(stmt.limit(1)) is not None:
+    if await repo.contact_ids_with_identity(session, group_id, id_number, exclude_id, limit=1):
         raise Conflict("This identity number belongs to an existing contact: the same person.",
                        code="contact.same_person", titles={"zh-CN": "身份证号对应的联系人已存在", "en": "Same person"},
                        errors=[{"pointer": "/body/id_number", "message": "already used by another contact"}])
@@ -638,14 +605,8 @@ async def create_contact(session: AsyncSession, principal: Principal,
     session.add(contact)
     await session.flush()
     if id_number:
-        customer_ids = (await session.scalars(select(Customer.id).where(
-            Customer.group_id == principal.group_id, Customer.id_number == id_number,
-            Customer.deleted_at.is_(None)))).all()
-        if customer_ids:
-            await session.execute(insert(CustomerContact).values([
-                {"customer_id": cid, "contact_id": contact.id, "relation": "self",
-                 "created_by_id": principal.user_id, "created_at": utcnow()} for cid in customer_ids
-            ]).on_conflict_do_nothing())
+        customer_ids = await repo.customer_ids_with_identity(session, principal.group_id, id_number)
+        await repo.link_self(session, ((cid, contact.id) for cid in customer_ids), principal.user_id)
     audit.record(session, principal, "contact.created", "contact", contact.id, company_id=contact.company_id,
                  after=audit.snapshot(contact))
     return contact, warnings
@@ -655,7 +616,6 @@ async def update_contact(session: AsyncSession, principal: Principal, contact: C
                          data: ContactUpdate) -> tuple[Contact, list[ContactWarning]]:
     changes = data.model_dump(exclude_unset=True)
     changes.pop("confirm_duplicate", None)
-    before = audit.snapshot(contact)
     if "mobile" in changes:
         changes["mobile"] = _phone(changes["mobile"], "/body/mobile")
     if "office_phone" in changes:
@@ -668,25 +628,15 @@ async def update_contact(session: AsyncSession, principal: Principal, contact: C
     # Warn about the values being set now, not about ones the contact already had.
     checked = {k: changes.get(k) for k in ("mobile", "office_phone", "email") if changes.get(k) != getattr(contact, k)}
     warnings = await _contact_warnings(session, principal, checked, contact.id, data.confirm_duplicate)
-    for key, value in changes.items():
-        if key == "name" and value is None:
-            continue
-        setattr(contact, key, value)
-    contact.version += 1
-    await session.flush()
-    audit.record(session, principal, "contact.updated", "contact", contact.id, company_id=contact.company_id,
-                 before=before, after=audit.snapshot(contact))
+    await audited_update(session, principal, contact, changes, action="contact.updated", entity_type="contact",
+                         company_id=contact.company_id)
     return contact, warnings
 
 
 async def link_contact(session: AsyncSession, principal: Principal, customer: Customer, data: LinkIn) -> str:
     """Rule: whoever may change the customer links a contact they may see to it."""
     contact = await repo.get_contact(session, principal, data.contact_id)
-    stmt = insert(CustomerContact).values(customer_id=customer.id, contact_id=contact.id, relation=data.relation,
-                                          created_by_id=principal.user_id, created_at=utcnow())
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[CustomerContact.customer_id, CustomerContact.contact_id],
-        set_={"relation": stmt.excluded.relation}))
+    await repo.upsert_link(session, customer.id, contact.id, data.relation, principal.user_id)
     audit.record(session, principal, "customer.contact_linked", "customer", customer.id,
                  company_id=customer.company_id, after={"contact_id": contact.id, "relation": data.relation})
     return data.relation
