@@ -46,10 +46,12 @@ from app.core.types import has_control_characters
 from app.customers import normalize as norm
 from app.customers import pool
 from app.customers import repository as repo
+from app.customers.duplicates import duplicate_check
 from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import CustomerOut
-from app.customers.service import CUSTOMER_AUDIT_FIELDS, duplicate_check, scope_covers
+from app.customers.service import CUSTOMER_AUDIT_FIELDS
+from app.customers.views import scope_covers
 from app.org import repository as org_repo
 from app.org.service import ensure_may_manage_user
 

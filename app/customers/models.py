@@ -129,7 +129,7 @@ class CustomerShare(Base):
 
 def _contact_linked_to_readable_customer(principal: Principal) -> object:
     # Whoever may read a customer may see the names of its contacts (phones stay masked unless
-    # the caller may see them in full, see service.contact_visibility).
+    # the caller may see them in full, see views.contact_visibility).
     return Contact.id.in_(
         select(CustomerContact.contact_id)
         .join(Customer, Customer.id == CustomerContact.customer_id)

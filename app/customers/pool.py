@@ -1,4 +1,5 @@
-"""Public pool rules (per company, with defaults), protection dates and quotas, and the sweep.
+"""The public pool: rules (per company, with defaults), protection dates and quotas, claiming,
+releasing and extending, and the sweep.
 
 The sweep runs in the app every five minutes (job `pool-sweep`, app/core/jobs.py) or from cron
 with `scripts/sweep-pool`. It is safe to run twice, or on two servers at once: it takes expired customers with
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.business_date import business_date
 from app.core.db import utcnow
-from app.core.errors import Conflict
+from app.core.errors import Conflict, Forbidden
 from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
@@ -186,6 +187,91 @@ async def end_shares(session: AsyncSession, actor: Principal | None, customers: 
             audit.record(session, actor, "customer.shares_ended", "customer", customer.id,
                          group_id=customer.group_id, company_id=customer.company_id,
                          before={"shares": sorted(by_customer[customer.id], key=lambda s: str(s["user_id"]))})
+
+
+# --- claiming, releasing, extending -----------------------------------------------------------------
+
+async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.UUID,
+                *, now: datetime | None = None) -> Customer:
+    """Rules: only a pool customer; not by its former owner during the cool-down; within the
+    daily claim/create cap; protection starts now."""
+    now = now or utcnow()
+    customer = await repo.lock_pool_customer(session, principal, customer_id)
+    if customer.status != "pool":
+        raise Conflict("The customer is not in the public ", code="customer.not_in_pool",
+                       titles={"zh-CN": "客户不在公海中", "en": "Not in the public pool"})
+    cr = await rules_for(session, customer.company_id)
+    if (customer.former_owner_id == principal.user_id and customer.pooled_at is not None
+            and now < customer.pooled_at + timedelta(days=cr.rules.reclaim_cooldown_days)):
+        raise Conflict(f"You may claim this customer back {cr.rules.reclaim_cooldown_days} days after it left you.",
+                       code="customer.reclaim_cooldown",
+                       titles={"zh-CN": "退回公海的客户冷却期内不能再次领取", "en": "Reclaim cool-down"})
+    await ensure_daily_cap(session, principal.user_id, cr, now)
+    # Shares end on the way to the pool; any left from before that rule end here, before the
+    # claimer owns a customer shared by somebody else.
+    await end_shares(session, principal, [customer])
+    before = audit.snapshot(customer, "status", "owner_id", "former_owner_id")
+    customer.owner_id, customer.status, customer.pooled_at = principal.user_id, "private", None
+    customer.protected_until = add_protection_days(now, cr.rules.protection_days,
+                                                        count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    add_activity(session, customer, "claimed", user_id=principal.user_id, actor_id=principal.user_id,
+                      tz=cr.tz, now=now)
+    await session.flush()
+    audit.record(session, principal, "customer.claimed", "customer", customer.id, company_id=customer.company_id,
+                 before=before, after=audit.snapshot(customer, "status", "owner_id", "protected_until"))
+    return customer
+
+
+def _ensure_owner(principal: Principal, customer: Customer) -> None:
+    if customer.status != "private" or customer.owner_id != principal.user_id:
+        raise Forbidden("Only the customer's owner may do this.", code="customer.not_owner",
+                        titles={"zh-CN": "只有客户负责人可以操作", "en": "Owner only"})
+
+
+def _ensure_not_secured(customer: Customer) -> None:
+    if customer.secured_at is not None:
+        raise Conflict("The customer is the owner's for good (signed or paid within protection).",
+                       code="customer.secured", titles={"zh-CN": "客户已签约/回款，永久归属", "en": "Customer secured"})
+
+
+async def release(session: AsyncSession, principal: Principal, customer: Customer,
+                  *, now: datetime | None = None) -> Customer:
+    """Rule: the owner gives an unsecured customer back to the pool (and may not reclaim it
+    during the cool-down)."""
+    now = now or utcnow()
+    _ensure_owner(principal, customer)
+    _ensure_not_secured(customer)
+    cr = await rules_for(session, customer.company_id)
+    before = audit.snapshot(customer, "status", "owner_id", "protected_until")
+    await return_to_pool(session, principal, [customer], now)
+    add_activity(session, customer, "released", user_id=principal.user_id, actor_id=principal.user_id,
+                      tz=cr.tz, now=now)
+    await session.flush()
+    audit.record(session, principal, "customer.released", "customer", customer.id, company_id=customer.company_id,
+                 before=before, after=audit.snapshot(customer, "status", "owner_id", "former_owner_id"))
+    return customer
+
+
+async def extend_protection(session: AsyncSession, principal: Principal, customer: Customer, reason: str,
+                            *, now: datetime | None = None) -> Customer:
+    """Rules: the owner extends an unsecured customer's protection by `extension_days`, with a
+    written reason, at most `max_extensions_per_month` times a month."""
+    now = now or utcnow()
+    _ensure_owner(principal, customer)
+    _ensure_not_secured(customer)
+    cr = await rules_for(session, customer.company_id)
+    await ensure_extension_quota(session, principal.user_id, cr, now)
+    before = audit.snapshot(customer, "protected_until")
+    start = max(customer.protected_until or now, now)
+    customer.protected_until = add_protection_days(start, cr.rules.extension_days,
+                                                        count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    add_activity(session, customer, "extended", user_id=principal.user_id, actor_id=principal.user_id,
+                      tz=cr.tz, now=now, detail=reason)
+    await session.flush()
+    audit.record(session, principal, "customer.protection_extended", "customer", customer.id,
+                 company_id=customer.company_id, before=before,
+                 after={**audit.snapshot(customer, "protected_until"), "reason": reason})
+    return customer
 
 
 # --- the sweep -------------------------------------------------------------------------------------

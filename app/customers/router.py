@@ -19,10 +19,13 @@ from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.types import Search, Text
 from app.customers import (
+    contacts,
+    duplicates,
     handover,  # noqa: F401 - registers the CRM handover hooks
     importexport,
     pool,
     service,
+    views,
 )
 from app.customers import permissions as P
 from app.customers import repository as repo
@@ -100,7 +103,7 @@ async def list_customers(
 ) -> Page[CustomerOut]:
     stmt = repo.filter_customers(repo.readable_customers(principal), filters)
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
-    return Page(items=await service.customer_views(session, principal, rows), next_cursor=cursor)
+    return Page(items=await views.customer_views(session, principal, rows), next_cursor=cursor)
 
 
 @router.post("/customers", response_model=CustomerCreated, status_code=201, operation_id="create_customer",
@@ -110,7 +113,7 @@ async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREAT
                           response: Response) -> CustomerCreated:
     customer, warnings = await service.create_customer(session, principal, body)
     _located(response, f"/api/v1/customers/{customer.id}", customer.version)
-    view = (await service.customer_views(session, principal, [customer]))[0]
+    view = (await views.customer_views(session, principal, [customer]))[0]
     return CustomerCreated(**view.model_dump(), warnings=warnings)
 
 
@@ -132,7 +135,7 @@ async def check_duplicates(
         raise InvalidInput("Give at least one of name, contact_name, phone, email, credit_code, id_number.",
                            code="customer.duplicate_check_empty",
                            errors=[{"pointer": "/query/name", "message": "at least one search field"}])
-    return DuplicateList(items=await service.duplicate_check(
+    return DuplicateList(items=await duplicates.duplicate_check(
         session, principal, name=name, contact_name=contact_name, phone=phone, email=email, credit_code=credit_code,
         id_number=id_number, limit=limit))
 
@@ -147,7 +150,7 @@ async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page
     rules = await repo.pool_rules(session, principal.group_id)
     now = utcnow()
     return Page(items=[PoolCustomerOut(id=r.id, name=r.name, company_id=r.company_id, pooled_at=r.pooled_at,
-                                       claimable=service.may_claim(principal, r, rules, now)) for r in rows],
+                                       claimable=duplicates.may_claim(principal, r, rules, now)) for r in rows],
                 next_cursor=cursor)
 
 
@@ -163,10 +166,10 @@ async def export_customers(
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
     customers = await repo.export_customers(session, principal, filters, importexport.MAX_EXPORT_ROWS)
-    views = await service.customer_views(session, principal, customers)
+    shown = await views.customer_views(session, principal, customers)
     companies = await org_repo.company_codes(session, principal.group_id)
-    usernames = await org_repo.usernames(session, {v.owner_id for v in views if v.owner_id})
-    rows = importexport.export_rows(views, companies, usernames)
+    usernames = await org_repo.usernames(session, {v.owner_id for v in shown if v.owner_id})
+    rows = importexport.export_rows(shown, companies, usernames)
     audit.record(session, principal, "customer.exported", "customer", None,
                  after={"count": len(rows), "format": format})
     if format == "csv":
@@ -214,7 +217,7 @@ async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), c
                        response: Response) -> CustomerDetail:
     customer = await repo.get_customer(session, principal, customer_id)
     set_etag(response, customer.version)
-    return await service.customer_detail(session, principal, customer)
+    return await views.customer_detail(session, principal, customer)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut, operation_id="update_customer",
@@ -225,7 +228,7 @@ async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDAT
     check_if_match(request, customer.version)
     customer = await service.update_customer(session, principal, customer, body)
     set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    return (await views.customer_views(session, principal, [customer]))[0]
 
 
 @router.delete("/customers/{customer_id}", status_code=204, operation_id="delete_customer",
@@ -241,9 +244,9 @@ async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELET
              summary="Claim a pool customer (daily cap; starts protection)")
 async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                          response: Response) -> CustomerOut:
-    customer = await service.claim(session, principal, customer_id)
+    customer = await pool.claim(session, principal, customer_id)
     set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    return (await views.customer_views(session, principal, [customer]))[0]
 
 
 @router.post("/customers/{customer_id}/release", response_model=PoolCustomerOut, operation_id="release_customer",
@@ -252,7 +255,7 @@ async def release_customer(session: Session, principal: Requires(P.CUSTOMER_CLAI
                            request: Request) -> PoolCustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
-    customer = await service.release(session, principal, customer)
+    customer = await pool.release(session, principal, customer)
     return PoolCustomerOut(id=customer.id, name=customer.name, company_id=customer.company_id,
                            pooled_at=customer.pooled_at, claimable=False)
 
@@ -264,9 +267,9 @@ async def extend_protection(session: Session, principal: Requires(P.CUSTOMER_CLA
                             body: ExtendIn, request: Request, response: Response) -> CustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
-    customer = await service.extend_protection(session, principal, customer, body.reason)
+    customer = await pool.extend_protection(session, principal, customer, body.reason)
     set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    return (await views.customer_views(session, principal, [customer]))[0]
 
 
 # --- shares ----------------------------------------------------------------------------------------
@@ -307,7 +310,7 @@ async def unshare_customer(session: Session, principal: Requires(P.CUSTOMER_UPDA
 async def list_customer_contacts(session: Session, principal: Requires(P.CUSTOMER_READ, P.CONTACT_READ),
                                  customer_id: CustomerId) -> list[LinkedContactOut]:
     customer = await repo.get_customer(session, principal, customer_id)
-    return (await service.customer_detail(session, principal, customer)).contacts
+    return (await views.customer_detail(session, principal, customer)).contacts
 
 
 @router.post("/customers/{customer_id}/contacts", response_model=LinkOut, status_code=201,
@@ -315,7 +318,7 @@ async def list_customer_contacts(session: Session, principal: Requires(P.CUSTOME
 async def link_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
                        body: LinkIn) -> LinkOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
-    relation = await service.link_contact(session, principal, customer, body)
+    relation = await contacts.link_contact(session, principal, customer, body)
     return LinkOut(customer_id=customer.id, contact_id=body.contact_id, relation=relation)  # type: ignore[arg-type]
 
 
@@ -324,7 +327,7 @@ async def link_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), 
 async def unlink_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
                          contact_id: Annotated[uuid.UUID, Path()]) -> None:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
-    await service.unlink_contact(session, principal, customer, contact_id)
+    await contacts.unlink_contact(session, principal, customer, contact_id)
 
 
 # --- contacts --------------------------------------------------------------------------------------
@@ -337,7 +340,7 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
                         q: Annotated[Search | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
     stmt = repo.filter_contacts(repo.readable_contacts(principal), owner_id=owner_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Contact.id)
-    return Page(items=await service.contact_views(session, principal, rows), next_cursor=cursor)
+    return Page(items=await views.contact_views(session, principal, rows), next_cursor=cursor)
 
 
 @router.post("/contacts", response_model=ContactSaved, status_code=201, operation_id="create_contact",
@@ -345,9 +348,9 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
              summary="Create a contact; duplicate mobile numbers in the group need confirm_duplicate")
 async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE), body: ContactCreate,
                          response: Response) -> ContactSaved:
-    contact, warnings = await service.create_contact(session, principal, body)
+    contact, warnings = await contacts.create_contact(session, principal, body)
     _located(response, f"/api/v1/contacts/{contact.id}", contact.version)
-    view = (await service.contact_views(session, principal, [contact]))[0]
+    view = (await views.contact_views(session, principal, [contact]))[0]
     return ContactSaved(**view.model_dump(), warnings=warnings)
 
 
@@ -356,7 +359,7 @@ async def get_contact(session: Session, principal: Requires(P.CONTACT_READ),
                       contact_id: Annotated[uuid.UUID, Path()], response: Response) -> ContactOut:
     contact = await repo.get_contact(session, principal, contact_id)
     set_etag(response, contact.version)
-    return (await service.contact_views(session, principal, [contact]))[0]
+    return (await views.contact_views(session, principal, [contact]))[0]
 
 
 @router.patch("/contacts/{contact_id}", response_model=ContactSaved, operation_id="update_contact",
@@ -366,9 +369,9 @@ async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
                          response: Response) -> ContactSaved:
     contact = await repo.get_contact(session, principal, contact_id, write=True)
     check_if_match(request, contact.version)
-    contact, warnings = await service.update_contact(session, principal, contact, body)
+    contact, warnings = await contacts.update_contact(session, principal, contact, body)
     set_etag(response, contact.version)
-    view = (await service.contact_views(session, principal, [contact]))[0]
+    view = (await views.contact_views(session, principal, [contact]))[0]
     return ContactSaved(**view.model_dump(), warnings=warnings)
 
 
