@@ -12,7 +12,7 @@ from app.core.principal import Principal
 from app.core.updates import audited_update
 from app.customers import normalize as norm
 from app.customers import repository as repo
-from app.customers.models import Contact, Customer, CustomerContact
+from app.customers.models import Contact, Customer
 from app.customers.schemas import ContactCreate, ContactUpdate, ContactWarning, LinkIn
 from app.customers.service import invalid_field, resolve_assignee
 
@@ -112,12 +112,9 @@ async def link_contact(session: AsyncSession, principal: Principal, customer: Cu
 
 async def unlink_contact(session: AsyncSession, principal: Principal, customer: Customer,
                          contact_id: uuid.UUID) -> None:
-    link = await session.get(CustomerContact, (customer.id, contact_id))
-    if link is None:
+    relation = await repo.delete_link(session, customer.id, contact_id)
+    if relation is None:
         raise NotFound("The contact is not linked to this customer.", code="customer.contact_link_not_found")
-    before = {"contact_id": contact_id, "relation": link.relation}
-    await session.delete(link)
-    await session.flush()
     audit.record(session, principal, "customer.contact_unlinked", "customer", customer.id,
-                 company_id=customer.company_id, before=before)
+                 company_id=customer.company_id, before={"contact_id": contact_id, "relation": relation})
 

@@ -3,23 +3,11 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    exists,
-    select,
-    text,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import and_, exists, select, text
+from sqlalchemy.types import Boolean, Date, DateTime, Integer, String, Text
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
 from app.core.principal import Principal

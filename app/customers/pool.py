@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -213,13 +214,21 @@ async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.U
     before = audit.snapshot(customer, "status", "owner_id", "former_owner_id")
     customer.owner_id, customer.status, customer.pooled_at = principal.user_id, "private", None
     customer.protected_until = add_protection_days(now, cr.rules.protection_days,
-                                                        count_weekends=cr.rules.count_weekends, tz=cr.tz)
-    add_activity(session, customer, "claimed", user_id=principal.user_id, actor_id=principal.user_id,
-                      tz=cr.tz, now=now)
-    await session.flush()
-    audit.record(session, principal, "customer.claimed", "customer", customer.id, company_id=customer.company_id,
-                 before=before, after=audit.snapshot(customer, "status", "owner_id", "protected_until"))
+                                                   count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    await _owner_acted(session, principal, customer, "claimed", cr, now, before=before,
+                       after=audit.snapshot(customer, "status", "owner_id", "protected_until"))
     return customer
+
+
+async def _owner_acted(session: AsyncSession, principal: Principal, customer: Customer, kind: str,
+                       cr: CompanyRules, now: datetime, *, before: dict[str, Any], after: dict[str, Any],
+                       detail: str | None = None, action: str | None = None) -> None:
+    """The owner's pool action recorded twice: as their activity (quotas count it) and audited."""
+    add_activity(session, customer, kind, user_id=principal.user_id, actor_id=principal.user_id, tz=cr.tz, now=now,
+                 detail=detail)
+    await session.flush()
+    audit.record(session, principal, action or f"customer.{kind}", "customer", customer.id,
+                 company_id=customer.company_id, before=before, after=after)
 
 
 def _ensure_owner(principal: Principal, customer: Customer) -> None:
@@ -244,11 +253,8 @@ async def release(session: AsyncSession, principal: Principal, customer: Custome
     cr = await rules_for(session, customer.company_id)
     before = audit.snapshot(customer, "status", "owner_id", "protected_until")
     await return_to_pool(session, principal, [customer], now)
-    add_activity(session, customer, "released", user_id=principal.user_id, actor_id=principal.user_id,
-                      tz=cr.tz, now=now)
-    await session.flush()
-    audit.record(session, principal, "customer.released", "customer", customer.id, company_id=customer.company_id,
-                 before=before, after=audit.snapshot(customer, "status", "owner_id", "former_owner_id"))
+    await _owner_acted(session, principal, customer, "released", cr, now, before=before,
+                       after=audit.snapshot(customer, "status", "owner_id", "former_owner_id"))
     return customer
 
 
@@ -264,13 +270,10 @@ async def extend_protection(session: AsyncSession, principal: Principal, custome
     before = audit.snapshot(customer, "protected_until")
     start = max(customer.protected_until or now, now)
     customer.protected_until = add_protection_days(start, cr.rules.extension_days,
-                                                        count_weekends=cr.rules.count_weekends, tz=cr.tz)
-    add_activity(session, customer, "extended", user_id=principal.user_id, actor_id=principal.user_id,
-                      tz=cr.tz, now=now, detail=reason)
-    await session.flush()
-    audit.record(session, principal, "customer.protection_extended", "customer", customer.id,
-                 company_id=customer.company_id, before=before,
-                 after={**audit.snapshot(customer, "protected_until"), "reason": reason})
+                                                   count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    await _owner_acted(session, principal, customer, "extended", cr, now, before=before, detail=reason,
+                       after={**audit.snapshot(customer, "protected_until"), "reason": reason},
+                       action="customer.protection_extended")
     return customer
 
 

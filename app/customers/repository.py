@@ -31,20 +31,26 @@ def readable_customers(principal: Principal) -> Select[Any]:
     return readable(principal, Customer).where(Customer.deleted_at.is_(None))
 
 
-async def get_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, *,
-                       write: bool = False) -> Customer:
-    """The customer if readable (404 otherwise); with `write`, row-locked and 403 when read-only."""
+async def _get_live(session: AsyncSession, principal: Principal, model: Any, resource: str, id_: uuid.UUID,
+                    write: bool) -> Any:
+    """A live (not deleted) record if readable (404 otherwise); with `write`, row-locked and 403
+    when the principal may read it but not change it."""
     if write:
-        obj = await session.scalar(writable(principal, Customer).where(
-            Customer.id == customer_id, Customer.deleted_at.is_(None)).with_for_update())
+        obj = await session.scalar(writable(principal, model).where(
+            model.id == id_, model.deleted_at.is_(None)).with_for_update())
         if obj is not None:
             return obj
-    obj = await session.scalar(readable_customers(principal).where(Customer.id == customer_id))
+    obj = await session.scalar(readable(principal, model).where(model.id == id_, model.deleted_at.is_(None)))
     if obj is None:
-        raise not_found("customer", customer_id)
+        raise not_found(resource, id_)
     if write:
-        raise Forbidden("You may read this customer but not change it.", code="scope.read_only")
+        raise Forbidden(f"You may read this {resource} but not change it.", code="scope.read_only")
     return obj
+
+
+async def get_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, *,
+                       write: bool = False) -> Customer:
+    return await _get_live(session, principal, Customer, "customer", customer_id, write)  # type: ignore[no-any-return]
 
 
 def filter_customers(stmt: Select[Any], filters: Any) -> Select[Any]:
@@ -273,6 +279,19 @@ async def pool_rules(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UU
         select(PoolRule).where(PoolRule.group_id == group_id))).all()}
 
 
+async def delete_share(session: AsyncSession, customer_id: uuid.UUID, user_id: uuid.UUID) -> bool | None:
+    """Delete one share; its `can_edit`, or None when there was none."""
+    return await session.scalar(delete(CustomerShare).where(
+        CustomerShare.customer_id == customer_id, CustomerShare.user_id == user_id).returning(CustomerShare.can_edit))
+
+
+async def delete_link(session: AsyncSession, customer_id: uuid.UUID, contact_id: uuid.UUID) -> str | None:
+    """Unlink a contact from a customer; the link's relation, or None when there was none."""
+    return await session.scalar(delete(CustomerContact).where(
+        CustomerContact.customer_id == customer_id, CustomerContact.contact_id == contact_id)
+        .returning(CustomerContact.relation))
+
+
 async def pool_rule(session: AsyncSession, company_id: uuid.UUID, *, for_update: bool = False) -> PoolRule | None:
     stmt = select(PoolRule).where(PoolRule.company_id == company_id)
     return await session.scalar(stmt.with_for_update() if for_update else stmt)
@@ -394,17 +413,7 @@ def filter_contacts(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, q: 
 
 async def get_contact(session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *,
                       write: bool = False) -> Contact:
-    if write:
-        obj = await session.scalar(writable(principal, Contact).where(
-            Contact.id == contact_id, Contact.deleted_at.is_(None)).with_for_update())
-        if obj is not None:
-            return obj
-    obj = await session.scalar(readable_contacts(principal).where(Contact.id == contact_id))
-    if obj is None:
-        raise not_found("contact", contact_id)
-    if write:
-        raise Forbidden("You may read this contact but not change it.", code="scope.read_only")
-    return obj
+    return await _get_live(session, principal, Contact, "contact", contact_id, write)  # type: ignore[no-any-return]
 
 
 async def contacts_shared_for_edit(session: AsyncSession, user_id: uuid.UUID,

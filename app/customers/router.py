@@ -14,7 +14,7 @@ from app.core.errors import InvalidInput
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
-from app.core.principal import Requires
+from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
 from app.core.types import Search, Text
@@ -37,6 +37,7 @@ from app.customers.schemas import (
     ContactOut,
     ContactSaved,
     ContactUpdate,
+    ContactWarning,
     CustomerCreate,
     CustomerCreated,
     CustomerDetail,
@@ -57,11 +58,11 @@ from app.customers.schemas import (
 )
 from app.org import repository as org_repo
 
+CustomerId = Annotated[uuid.UUID, Path()]
+IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 router = api_router(tags=["customers"])
 Session = Annotated[AsyncSession, Depends(get_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
-CustomerId = Annotated[uuid.UUID, Path()]
-IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 
 # Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
 CUSTOMER_SORTS = {"created_at": SortKey("created_at", Customer.created_at), "name": SortKey("name", Customer.name)}
@@ -211,6 +212,13 @@ async def assign_customers(session: Session, principal: Requires(P.CUSTOMER_ASSI
 
 # --- one customer ----------------------------------------------------------------------------------
 
+async def _tagged_view(session: AsyncSession, principal: Principal, customer: Customer,
+                       response: Response) -> CustomerOut:
+    """The customer as the caller may see it, with its ETag."""
+    set_etag(response, customer.version)
+    return (await views.customer_views(session, principal, [customer]))[0]
+
+
 @router.get("/customers/{customer_id}", response_model=CustomerDetail, operation_id="get_customer",
             summary="A customer with its contacts, shares and recent activity")
 async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), customer_id: CustomerId,
@@ -227,8 +235,7 @@ async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDAT
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
     customer = await service.update_customer(session, principal, customer, body)
-    set_etag(response, customer.version)
-    return (await views.customer_views(session, principal, [customer]))[0]
+    return await _tagged_view(session, principal, customer, response)
 
 
 @router.delete("/customers/{customer_id}", status_code=204, operation_id="delete_customer",
@@ -245,8 +252,7 @@ async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELET
 async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                          response: Response) -> CustomerOut:
     customer = await pool.claim(session, principal, customer_id)
-    set_etag(response, customer.version)
-    return (await views.customer_views(session, principal, [customer]))[0]
+    return await _tagged_view(session, principal, customer, response)
 
 
 @router.post("/customers/{customer_id}/release", response_model=PoolCustomerOut, operation_id="release_customer",
@@ -268,8 +274,7 @@ async def extend_protection(session: Session, principal: Requires(P.CUSTOMER_CLA
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
     customer = await pool.extend_protection(session, principal, customer, body.reason)
-    set_etag(response, customer.version)
-    return (await views.customer_views(session, principal, [customer]))[0]
+    return await _tagged_view(session, principal, customer, response)
 
 
 # --- shares ----------------------------------------------------------------------------------------
@@ -332,6 +337,12 @@ async def unlink_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
 
 # --- contacts --------------------------------------------------------------------------------------
 
+async def _contact_saved(session: AsyncSession, principal: Principal, contact: Contact,
+                         warnings: list[ContactWarning]) -> ContactSaved:
+    view = (await views.contact_views(session, principal, [contact]))[0]
+    return ContactSaved(**view.model_dump(), warnings=warnings)
+
+
 @router.get("/contacts", response_model=Page[ContactOut], operation_id="list_contacts", tags=["contacts"],
             summary="Contacts the caller may see; phones and e-mail masked unless allowed")
 async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), page: Page_,
@@ -350,8 +361,7 @@ async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE)
                          response: Response) -> ContactSaved:
     contact, warnings = await contacts.create_contact(session, principal, body)
     _located(response, f"/api/v1/contacts/{contact.id}", contact.version)
-    view = (await views.contact_views(session, principal, [contact]))[0]
-    return ContactSaved(**view.model_dump(), warnings=warnings)
+    return await _contact_saved(session, principal, contact, warnings)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut, operation_id="get_contact", tags=["contacts"])
@@ -371,8 +381,7 @@ async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
     check_if_match(request, contact.version)
     contact, warnings = await contacts.update_contact(session, principal, contact, body)
     set_etag(response, contact.version)
-    view = (await views.contact_views(session, principal, [contact]))[0]
-    return ContactSaved(**view.model_dump(), warnings=warnings)
+    return await _contact_saved(session, principal, contact, warnings)
 
 
 # --- pool rules ------------------------------------------------------------------------------------

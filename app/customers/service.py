@@ -17,7 +17,7 @@ from app.core.updates import audited_update
 from app.customers import duplicates, pool, views
 from app.customers import normalize as norm
 from app.customers import repository as repo
-from app.customers.models import Customer, CustomerShare
+from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import (
     AssignIn,
@@ -226,14 +226,11 @@ async def share(session: AsyncSession, principal: Principal, customer: Customer,
 
 async def unshare(session: AsyncSession, principal: Principal, customer: Customer, user_id: uuid.UUID) -> None:
     await _ensure_may_share(session, principal, customer)
-    row = await session.get(CustomerShare, (customer.id, user_id))
-    if row is None:
+    can_edit = await repo.delete_share(session, customer.id, user_id)
+    if can_edit is None:
         raise NotFound("The customer is not shared with this user.", code="customer.share_not_found")
-    before = {"user_id": user_id, "can_edit": row.can_edit}
-    await session.delete(row)
-    await session.flush()
     audit.record(session, principal, "customer.unshared", "customer", customer.id, company_id=customer.company_id,
-                 before=before)
+                 before={"user_id": user_id, "can_edit": can_edit})
 
 
 async def secure_customer(session: AsyncSession, customer_id: uuid.UUID, *, owner_id: uuid.UUID, reason: str,
