@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, func, literal, or_, select
+from sqlalchemy import Select, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -316,6 +316,31 @@ async def activity_counts(session: AsyncSession, user_ids: list[uuid.UUID], kind
             CustomerActivity.user_id.in_(user_ids), CustomerActivity.kind.in_(kinds),
             CustomerActivity.business_date == day).group_by(CustomerActivity.user_id))).all())
     return {uid: int(counts.get(uid, 0)) for uid in user_ids}
+
+
+# --- handover: set-based, and bumping the version themselves (no mapper involved) -------------------
+
+async def reassign_customers(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                             to_user_id: uuid.UUID) -> list[Any]:
+    """Every live customer of one owner to another, in one statement; (id, company_id) rows."""
+    return list((await session.execute(
+        update(Customer).where(Customer.owner_id == from_user_id, Customer.group_id == group_id,
+                               Customer.deleted_at.is_(None))
+        .values(owner_id=to_user_id, version=Customer.version + 1, updated_at=utcnow())
+        .returning(Customer.id, Customer.company_id).execution_options(synchronize_session="fetch")
+    )).all())
+
+
+async def reassign_contacts(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                            to_user_id: uuid.UUID, to_company_id: uuid.UUID | None) -> int:
+    """Every live contact of one owner to another (and the new owner's company), in one statement."""
+    result = await session.execute(
+        update(Contact).where(Contact.owner_id == from_user_id, Contact.group_id == group_id,
+                              Contact.deleted_at.is_(None))
+        .values(owner_id=to_user_id, company_id=to_company_id, version=Contact.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 # --- the sweep: set-based on purpose ---------------------------------------------------------------
