@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
 from app.core.etag import check_if_match, set_etag
@@ -56,7 +55,6 @@ from app.customers.schemas import (
     ShareIn,
     ShareOut,
 )
-from app.org import repository as org_repo
 
 CustomerId = Annotated[uuid.UUID, Path()]
 IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
@@ -166,18 +164,9 @@ async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
-    customers = await repo.export_customers(session, principal, filters, importexport.MAX_EXPORT_ROWS)
-    shown = await views.customer_views(session, principal, customers)
-    companies = await org_repo.company_codes(session, principal.group_id)
-    usernames = await org_repo.usernames(session, {v.owner_id for v in shown if v.owner_id})
-    rows = importexport.export_rows(shown, companies, usernames)
-    audit.record(session, principal, "customer.exported", "customer", None,
-                 after={"count": len(rows), "format": format})
-    if format == "csv":
-        return Response(importexport.to_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
-    return Response(importexport.to_xlsx(rows), media_type=importexport.XLSX_MEDIA_TYPE,
-                    headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'})
+    content, media_type, filename = await importexport.export(session, principal, filters, format)
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/customers/import-template", operation_id="get_customer_import_template", response_class=Response,
