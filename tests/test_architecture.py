@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,11 +45,13 @@ def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: 
     assert "app.customers.service -> app.api.surfaces" in result.stdout
 
 
-def test_the_import_contract_fails_when_approvals_reads_org_tables(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("module", "name"), [("approvals/repository.py", "app.approvals.repository"),
+                                            ("customers/pool.py", "app.customers.pool")])
+def test_the_import_contract_fails_when_an_area_reads_org_tables(tmp_path: Path, module: str, name: str) -> None:
     shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    with (tmp_path / "app" / "approvals" / "repository.py").open("a") as module:
-        module.write("\nfrom app.org.models import User as _User  # a deliberate violation\n")
+    with (tmp_path / "app" / module).open("a") as file:
+        file.write("\nfrom app.org.models import User as _User  # a deliberate violation\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "app.approvals.repository -> app.org.models" in result.stdout
+    assert f"{name} -> app.org.models" in result.stdout

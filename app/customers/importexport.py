@@ -35,7 +35,6 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
@@ -45,12 +44,14 @@ from app.core.i18n import pick
 from app.core.principal import Principal
 from app.core.types import has_control_characters
 from app.customers import normalize as norm
-from app.customers import pool
+from app.customers import pool, views
+from app.customers import repository as repo
+from app.customers.duplicates import duplicate_check
 from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import CustomerOut
-from app.customers.service import CUSTOMER_AUDIT_FIELDS, duplicate_check, scope_covers
-from app.org.models import Company, User
+from app.customers.service import CUSTOMER_AUDIT_FIELDS
+from app.org import repository as org_repo
 from app.org.service import ensure_may_manage_user
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -187,11 +188,9 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
                                {"zh-CN": "第 2 行起没有数据", "en": "No data from row 2 on"})}])
 
     codes = {r["company_code"] for _, r in rows if r["company_code"]}
-    companies = {c.code: c for c in (await session.scalars(
-        select(Company).where(Company.group_id == principal.group_id, Company.code.in_(codes)))).all()}
+    companies = await org_repo.companies_by_code(session, principal.group_id, codes)
     usernames = {r["owner"] for _, r in rows if r["owner"]}
-    users = {u.username: u for u in (await session.scalars(
-        select(User).where(User.group_id == principal.group_id, User.username.in_(usernames)))).all()}
+    users = await org_repo.users_by_username(session, principal.group_id, usernames)
     # A username outside the caller's scope gets exactly the answer of a missing one, and without
     # customer.assign every other username gets the same answer whether it exists or not.
     owner_ok: dict[str, tuple[str, str] | None] = {}
@@ -202,7 +201,7 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
         elif not principal.has(CUSTOMER_ASSIGN):
             owner_ok[username] = ("只能导入给自己（或留空进入公海）",
                                   "You may import only for yourself (or leave it empty for the pool)")
-        elif user is None or not scope_covers(principal.scope, user.company_id, user.department_id):
+        elif user is None or not views.scope_covers(principal.scope, user.company_id, user.department_id):
             owner_ok[username] = (f"用户“{username}”不存在或不在你的范围内",
                                   f"user “{username}” does not exist or is outside your scope")
         elif not user.is_active or user.locked_at is not None:
@@ -279,8 +278,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
         company = companies.get(r["company_code"])
         if not r["company_code"]:
             errors.add(number, "company_code", "必填", "required")
-        elif company is None or not (company.id == principal.company_id
-                                     or principal.scope.covers_company(company.id)):
+        elif company is None or not (company == principal.company_id
+                                     or principal.scope.covers_company(company)):
             errors.add(number, "company_code", f"公司编码“{r['company_code']}”不存在或不在你的范围内",
                        f"company code “{r['company_code']}” does not exist or is outside your scope")
         item["company"] = company
@@ -297,13 +296,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     names = {i["name_norm"] for _, i in parsed if i.get("name_norm")}
     identities = {i["credit_code"] for _, i in parsed if i["credit_code"]} | {
         i["id_number"] for _, i in parsed if i["id_number"]}
-    taken_names = set(await session.scalars(select(Customer.name_norm).where(
-        Customer.group_id == principal.group_id, Customer.deleted_at.is_(None),
-        Customer.name_norm.in_(names)))) if names else set()
-    taken_ids = set(await session.execute(select(Customer.credit_code, Customer.id_number).where(
-        Customer.group_id == principal.group_id, Customer.deleted_at.is_(None),
-        Customer.credit_code.in_(identities) | Customer.id_number.in_(identities)))) if identities else set()
-    taken_identity = {v for pair in taken_ids for v in pair if v}
+    taken_names = await repo.taken_names(session, principal.group_id, names)
+    taken_identity = await repo.taken_identities(session, principal.group_id, identities)
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for number, item in parsed:
@@ -331,13 +325,13 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     own_rows = [n for n, i in parsed if i["owner"] is not None and i["owner"].id == principal.user_id]
     rules_by_company: dict[uuid.UUID, pool.CompanyRules] = {}
     for _, item in parsed:
-        if item["company"] is not None and item["company"].id not in rules_by_company:
-            rules_by_company[item["company"].id] = await pool.rules_for(session, item["company"].id)
+        if item["company"] is not None and item["company"] not in rules_by_company:
+            rules_by_company[item["company"]] = await pool.rules_for(session, item["company"])
     if own_rows:
         first_company = next(i["company"] for n, i in parsed if n == own_rows[0])
         if first_company is not None:
             try:
-                await pool.ensure_daily_cap(session, principal.user_id, rules_by_company[first_company.id], now,
+                await pool.ensure_daily_cap(session, principal.user_id, rules_by_company[first_company], now,
                                             adding=len(own_rows))
             except DomainError as exc:
                 errors.add(own_rows[0], "owner", f"超出今日领取/新建上限：{exc.detail}",
@@ -354,12 +348,12 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     customers: list[Customer] = []
     for number, item in parsed:
         company, owner = item["company"], item["owner"]
-        cr = rules_by_company[company.id]
+        cr = rules_by_company[company]
         similar = [h.name for h in await duplicate_check(session, principal, name=item["name"], limit=3)]
         if similar:
             warnings.append(_similar_warning(number, similar))
         customer = Customer(
-            group_id=principal.group_id, company_id=company.id, kind=item["kind"], name=item["name"],
+            group_id=principal.group_id, company_id=company, kind=item["kind"], name=item["name"],
             name_norm=item["name_norm"], credit_code=item["credit_code"], id_number=item["id_number"],
             addresses=item["addresses"], phones=item["phones"], email=item["email"], industry=item["industry"],
             category=item["category"], grade=item["grade"], credit_score=item["credit_score"], tags=item["tags"],
@@ -387,6 +381,20 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
 
 EXPORT_HEADERS = ["客户ID", *HEADERS[:2], "统一社会信用代码", "身份证号", *HEADERS[3:11], "归属公司编码",
                   "业务员用户名", "状态", "保护期至", "备注"]
+
+
+async def export(session: AsyncSession, principal: Principal, filters: Any, fmt: str) -> tuple[bytes, str, str]:
+    """Rule: an export holds what the list shows with these filters (at most MAX_EXPORT_ROWS rows),
+    masked exactly as in the API, and is audited. Returns (content, media type, file name)."""
+    customers = await repo.export_customers(session, principal, filters, MAX_EXPORT_ROWS)
+    shown = await views.customer_views(session, principal, customers)
+    companies = await org_repo.company_codes(session, principal.group_id)
+    usernames = await org_repo.usernames(session, {v.owner_id for v in shown if v.owner_id})
+    rows = export_rows(shown, companies, usernames)
+    audit.record(session, principal, "customer.exported", "customer", None, after={"count": len(rows), "format": fmt})
+    if fmt == "csv":
+        return to_csv(rows), "text/csv; charset=utf-8", "customers.csv"
+    return to_xlsx(rows), XLSX_MEDIA_TYPE, "customers.xlsx"
 
 
 def export_rows(views: list[CustomerOut], companies: dict[uuid.UUID, str],

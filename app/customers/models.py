@@ -3,27 +3,16 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    exists,
-    select,
-    text,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import and_, exists, select, text
+from sqlalchemy.types import Boolean, Date, DateTime, Integer, String, Text
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
 from app.core.principal import Principal
 from app.core.scoping import ScopeSpec, scope_condition, scoped
+from app.core.sql import check_in
 
 KINDS = ("company", "individual")
 CATEGORIES = ("intended", "signed", "partner", "supplier", "media", "personal_network")
@@ -32,10 +21,6 @@ STATUSES = ("private", "pool")
 RELATIONS = ("legal_representative", "guarantor", "purchaser", "other", "self")
 ACTIVITY_KINDS = ("created", "claimed", "released", "extended", "expired", "secured", "assigned", "handed_over",
                   "imported")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def _shared_with(principal: Principal, *, edit: bool) -> object:
@@ -61,10 +46,10 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
 
     __tablename__ = "customer"
     __table_args__ = (
-        CheckConstraint(_in("kind", KINDS), name="kind_valid"),
-        CheckConstraint(_in("category", CATEGORIES), name="category_valid"),
-        CheckConstraint("grade IS NULL OR " + _in("grade", GRADES), name="grade_valid"),
-        CheckConstraint(_in("status", STATUSES), name="status_valid"),
+        check_in("kind", KINDS, name="kind_valid"),
+        check_in("category", CATEGORIES, name="category_valid"),
+        check_in("grade", GRADES, name="grade_valid", nullable=True),
+        check_in("status", STATUSES, name="status_valid"),
         CheckConstraint("(status = 'pool') = (owner_id IS NULL)", name="owner_matches_status"),
         # Duplicate check: fuzzy company name over the whole group (pg_trgm), phones, e-mail.
         # fastupdate off: no pending list to scan, so the check stays fast right after inserts.
@@ -132,7 +117,7 @@ class CustomerShare(Base):
 
 def _contact_linked_to_readable_customer(principal: Principal) -> object:
     # Whoever may read a customer may see the names of its contacts (phones stay masked unless
-    # the caller may see them in full, see service.contact_visibility).
+    # the caller may see them in full, see views.contact_visibility).
     return Contact.id.in_(
         select(CustomerContact.contact_id)
         .join(Customer, Customer.id == CustomerContact.customer_id)
@@ -179,7 +164,7 @@ class CustomerContact(Base):
     """A contact's relation to a customer; `self` links an individual customer to their person."""
 
     __tablename__ = "customer_contact"
-    __table_args__ = (CheckConstraint(_in("relation", RELATIONS), name="relation_valid"),)
+    __table_args__ = (check_in("relation", RELATIONS, name="relation_valid"),)
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True,
@@ -217,7 +202,7 @@ class CustomerActivity(UUIDPk, Base):
 
     __tablename__ = "customer_activity"
     __table_args__ = (
-        CheckConstraint(_in("kind", ACTIVITY_KINDS), name="kind_valid"),
+        check_in("kind", ACTIVITY_KINDS, name="kind_valid"),
         Index("ix_customer_activity_user_id_kind_business_date", "user_id", "kind", "business_date"),
         Index("ix_customer_activity_customer_id_occurred_at", "customer_id", "occurred_at"),
     )

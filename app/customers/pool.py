@@ -1,4 +1,5 @@
-"""Public pool rules (per company, with defaults), protection dates and quotas, and the sweep.
+"""The public pool: rules (per company, with defaults), protection dates and quotas, claiming,
+releasing and extending, and the sweep.
 
 The sweep runs in the app every five minutes (job `pool-sweep`, app/core/jobs.py) or from cron
 with `scripts/sweep-pool`. It is safe to run twice, or on two servers at once: it takes expired customers with
@@ -9,20 +10,26 @@ under its lock before moving it.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
+from app.core.business_date import business_date
 from app.core.db import utcnow
-from app.core.errors import Conflict
+from app.core.errors import Conflict, Forbidden
 from app.core.jobs import periodic
 from app.core.principal import Principal
-from app.customers.models import Customer, CustomerActivity, CustomerShare, PoolRule
+from app.core.sql import advisory_xact_lock
+from app.core.updates import audited_update
+from app.customers import repository as repo
+from app.customers.models import Customer, CustomerActivity, PoolRule
+from app.customers.permissions import CUSTOMER_CLAIM
+from app.customers.schemas import PoolRuleIn, PoolRuleOut
 from app.notifications.service import notify
-from app.org.models import Company, Role, User, UserRole
+from app.org import repository as org_repo
 
 
 @dataclass(frozen=True)
@@ -58,23 +65,45 @@ def rules_from_row(row: PoolRule | None) -> Rules:
 
 
 async def rules_for(session: AsyncSession, company_id: uuid.UUID) -> CompanyRules:
-    """The company's effective rules and time zone (two columns, one query)."""
-    row = (await session.execute(
-        select(Company.timezone, PoolRule).select_from(Company)
-        .outerjoin(PoolRule, PoolRule.company_id == Company.id).where(Company.id == company_id)
-    )).one()
-    return CompanyRules(company_id, rules_from_row(row[1]), _zone(row[0]), row[1])
+    """The company's effective rules and business time zone (org's, through its public queries)."""
+    _, tz = (await org_repo.company_zones(session, [company_id]))[company_id]
+    row = await repo.pool_rule(session, company_id)
+    return CompanyRules(company_id, rules_from_row(row), tz, row)
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "Asia/Shanghai")
-    except (KeyError, ValueError):
-        return ZoneInfo("Asia/Shanghai")
+def rule_out(company_id: uuid.UUID, row: PoolRule | None) -> PoolRuleOut:
+    rules = rules_from_row(row)
+    return PoolRuleOut(company_id=company_id, is_default=row is None,
+                       **{name: getattr(rules, name) for name in RULE_FIELDS})
 
 
-def business_date(at: datetime, tz: ZoneInfo) -> date:
-    return at.astimezone(tz).date()
+async def rules_in_scope(session: AsyncSession, principal: Principal) -> list[PoolRuleOut]:
+    """The effective rules of every company the principal may read (defaults where none are set)."""
+    rows = await repo.pool_rules(session, principal.group_id)
+    return [rule_out(cid, rows.get(cid)) for cid in await org_repo.all_readable_company_ids(session, principal)]
+
+
+async def readable_rules(session: AsyncSession, principal: Principal, company_id: uuid.UUID, *,
+                         for_update: bool = False) -> tuple[uuid.UUID, PoolRule | None]:
+    """A readable company's id and its rules row (None: the defaults); `for_update` locks both, so
+    the caller can check If-Match against the row it will change."""
+    cid = await org_repo.get_readable_company_id(session, principal, company_id, for_update=for_update)
+    return cid, await repo.pool_rule(session, cid, for_update=for_update)
+
+
+async def set_rules(session: AsyncSession, principal: Principal, company_id: uuid.UUID, row: PoolRule | None,
+                    data: PoolRuleIn) -> PoolRule:
+    """Rule: administrators set a company's whole rule set (PUT); audited as `pool_rule.updated`."""
+    if row is not None:
+        await audited_update(session, principal, row, data.model_dump(), action="pool_rule.updated",
+                             entity_type="pool_rule", company_id=company_id)
+        return row
+    row = PoolRule(group_id=principal.group_id, company_id=company_id, version=1, **data.model_dump())
+    session.add(row)
+    await session.flush()
+    audit.record(session, principal, "pool_rule.updated", "pool_rule", company_id, company_id=company_id,
+                 after=audit.snapshot(row, *RULE_FIELDS))
+    return row
 
 
 def add_protection_days(start: datetime, days: int, *, count_weekends: bool, tz: ZoneInfo) -> datetime:
@@ -91,17 +120,7 @@ def add_protection_days(start: datetime, days: int, *, count_weekends: bool, tz:
 
 async def _lock_quota(session: AsyncSession, user_id: uuid.UUID) -> None:
     # Serialise one user's quota checks so two parallel claims cannot both pass the cap.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"pool-quota:{user_id}"})
-
-
-async def count_activity(session: AsyncSession, user_id: uuid.UUID, kinds: tuple[str, ...], since: date,
-                         until: date | None = None) -> int:
-    stmt = select(func.count()).select_from(CustomerActivity).where(
-        CustomerActivity.user_id == user_id, CustomerActivity.kind.in_(kinds), CustomerActivity.business_date >= since)
-    if until is not None:
-        stmt = stmt.where(CustomerActivity.business_date <= until)
-    return int(await session.scalar(stmt) or 0)
+    await advisory_xact_lock(session, f"pool-quota:{user_id}")
 
 
 async def ensure_daily_cap(session: AsyncSession, user_id: uuid.UUID, cr: CompanyRules, now: datetime,
@@ -109,7 +128,7 @@ async def ensure_daily_cap(session: AsyncSession, user_id: uuid.UUID, cr: Compan
     """Rule: a salesperson claims or creates at most `daily_claim_cap` customers a day."""
     await _lock_quota(session, user_id)
     today = business_date(now, cr.tz)
-    done = await count_activity(session, user_id, ("created", "claimed"), today, today)
+    done = await repo.count_activity(session, user_id, ("created", "claimed"), today, today)
     if done + adding > cr.rules.daily_claim_cap:
         raise Conflict(
             f"Daily limit reached: {done} of {cr.rules.daily_claim_cap} customers claimed or created today.",
@@ -123,7 +142,7 @@ async def ensure_extension_quota(session: AsyncSession, user_id: uuid.UUID, cr: 
     """Rule: at most `max_extensions_per_month` protection extensions per salesperson per month."""
     await _lock_quota(session, user_id)
     first = business_date(now, cr.tz).replace(day=1)
-    used = await count_activity(session, user_id, ("extended",), first)
+    used = await repo.count_activity(session, user_id, ("extended",), first)
     if used >= cr.rules.max_extensions_per_month:
         raise Conflict(
             f"Extension quota used up: {used} of {cr.rules.max_extensions_per_month} this month.",
@@ -151,7 +170,6 @@ async def return_to_pool(session: AsyncSession, actor: Principal | None, custome
         customer.status = "pool"
         customer.pooled_at = now
         customer.protected_until = None
-        customer.version += 1
     await end_shares(session, actor, customers)
 
 
@@ -161,10 +179,7 @@ async def end_shares(session: AsyncSession, actor: Principal | None, customers: 
     any, naming who lost access."""
     if not customers:
         return
-    ended = (await session.execute(
-        delete(CustomerShare).where(CustomerShare.customer_id.in_([c.id for c in customers]))
-        .returning(CustomerShare.customer_id, CustomerShare.user_id, CustomerShare.can_edit)
-    )).all()
+    ended = await repo.delete_shares(session, [c.id for c in customers])
     by_customer: dict[uuid.UUID, list[dict[str, object]]] = {}
     for customer_id, user_id, can_edit in ended:
         by_customer.setdefault(customer_id, []).append({"user_id": str(user_id), "can_edit": can_edit})
@@ -173,6 +188,93 @@ async def end_shares(session: AsyncSession, actor: Principal | None, customers: 
             audit.record(session, actor, "customer.shares_ended", "customer", customer.id,
                          group_id=customer.group_id, company_id=customer.company_id,
                          before={"shares": sorted(by_customer[customer.id], key=lambda s: str(s["user_id"]))})
+
+
+# --- claiming, releasing, extending -----------------------------------------------------------------
+
+async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.UUID,
+                *, now: datetime | None = None) -> Customer:
+    """Rules: only a pool customer; not by its former owner during the cool-down; within the
+    daily claim/create cap; protection starts now."""
+    now = now or utcnow()
+    customer = await repo.lock_pool_customer(session, principal, customer_id)
+    if customer.status != "pool":
+        raise Conflict("The customer is not in the public ", code="customer.not_in_pool",
+                       titles={"zh-CN": "客户不在公海中", "en": "Not in the public pool"})
+    cr = await rules_for(session, customer.company_id)
+    if (customer.former_owner_id == principal.user_id and customer.pooled_at is not None
+            and now < customer.pooled_at + timedelta(days=cr.rules.reclaim_cooldown_days)):
+        raise Conflict(f"You may claim this customer back {cr.rules.reclaim_cooldown_days} days after it left you.",
+                       code="customer.reclaim_cooldown",
+                       titles={"zh-CN": "退回公海的客户冷却期内不能再次领取", "en": "Reclaim cool-down"})
+    await ensure_daily_cap(session, principal.user_id, cr, now)
+    # Shares end on the way to the pool; any left from before that rule end here, before the
+    # claimer owns a customer shared by somebody else.
+    await end_shares(session, principal, [customer])
+    before = audit.snapshot(customer, "status", "owner_id", "former_owner_id")
+    customer.owner_id, customer.status, customer.pooled_at = principal.user_id, "private", None
+    customer.protected_until = add_protection_days(now, cr.rules.protection_days,
+                                                   count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    await _owner_acted(session, principal, customer, "claimed", cr, now, before=before,
+                       after=audit.snapshot(customer, "status", "owner_id", "protected_until"))
+    return customer
+
+
+async def _owner_acted(session: AsyncSession, principal: Principal, customer: Customer, kind: str,
+                       cr: CompanyRules, now: datetime, *, before: dict[str, Any], after: dict[str, Any],
+                       detail: str | None = None, action: str | None = None) -> None:
+    """The owner's pool action recorded twice: as their activity (quotas count it) and audited."""
+    add_activity(session, customer, kind, user_id=principal.user_id, actor_id=principal.user_id, tz=cr.tz, now=now,
+                 detail=detail)
+    await session.flush()
+    audit.record(session, principal, action or f"customer.{kind}", "customer", customer.id,
+                 company_id=customer.company_id, before=before, after=after)
+
+
+def _ensure_owner(principal: Principal, customer: Customer) -> None:
+    if customer.status != "private" or customer.owner_id != principal.user_id:
+        raise Forbidden("Only the customer's owner may do this.", code="customer.not_owner",
+                        titles={"zh-CN": "只有客户负责人可以操作", "en": "Owner only"})
+
+
+def _ensure_not_secured(customer: Customer) -> None:
+    if customer.secured_at is not None:
+        raise Conflict("The customer is the owner's for good (signed or paid within protection).",
+                       code="customer.secured", titles={"zh-CN": "客户已签约/回款，永久归属", "en": "Customer secured"})
+
+
+async def release(session: AsyncSession, principal: Principal, customer: Customer,
+                  *, now: datetime | None = None) -> Customer:
+    """Rule: the owner gives an unsecured customer back to the pool (and may not reclaim it
+    during the cool-down)."""
+    now = now or utcnow()
+    _ensure_owner(principal, customer)
+    _ensure_not_secured(customer)
+    cr = await rules_for(session, customer.company_id)
+    before = audit.snapshot(customer, "status", "owner_id", "protected_until")
+    await return_to_pool(session, principal, [customer], now)
+    await _owner_acted(session, principal, customer, "released", cr, now, before=before,
+                       after=audit.snapshot(customer, "status", "owner_id", "former_owner_id"))
+    return customer
+
+
+async def extend_protection(session: AsyncSession, principal: Principal, customer: Customer, reason: str,
+                            *, now: datetime | None = None) -> Customer:
+    """Rules: the owner extends an unsecured customer's protection by `extension_days`, with a
+    written reason, at most `max_extensions_per_month` times a month."""
+    now = now or utcnow()
+    _ensure_owner(principal, customer)
+    _ensure_not_secured(customer)
+    cr = await rules_for(session, customer.company_id)
+    await ensure_extension_quota(session, principal.user_id, cr, now)
+    before = audit.snapshot(customer, "protected_until")
+    start = max(customer.protected_until or now, now)
+    customer.protected_until = add_protection_days(start, cr.rules.extension_days,
+                                                   count_weekends=cr.rules.count_weekends, tz=cr.tz)
+    await _owner_acted(session, principal, customer, "extended", cr, now, before=before, detail=reason,
+                       after={**audit.snapshot(customer, "protected_until"), "reason": reason},
+                       action="customer.protection_extended")
+    return customer
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -193,18 +295,12 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
     moved: list[uuid.UUID] = []
     zones: dict[uuid.UUID, ZoneInfo] = {}
     while True:
-        rows = (await session.scalars(
-            select(Customer).where(Customer.status == "private", Customer.secured_at.is_(None),
-                                   Customer.deleted_at.is_(None), Customer.protected_until <= now)
-            .order_by(Customer.protected_until).limit(batch).with_for_update(skip_locked=True)
-        )).all()
+        rows = await repo.lock_expired_customers(session, now, batch)
         if not rows:
             return moved
         missing = {c.company_id for c in rows} - zones.keys()
         if missing:
-            for cid, tzname in (await session.execute(
-                    select(Company.id, Company.timezone).where(Company.id.in_(missing)))).all():
-                zones[cid] = _zone(tzname)
+            zones.update({cid: tz for cid, (_, tz) in (await org_repo.company_zones(session, missing)).items()})
         befores = {c.id: audit.snapshot(c, "status", "owner_id", "protected_until") for c in rows}
         await return_to_pool(session, None, rows, now)
         for customer in rows:
@@ -219,20 +315,11 @@ async def return_expired(session: AsyncSession, now: datetime, batch: int = 500)
 
 async def remind_expiring(session: AsyncSession, now: datetime, limit: int = 5000) -> int:
     """Remind owners of customers in their last `reminder_days` of protection, once a day each."""
-    reminder_days = func.coalesce(PoolRule.reminder_days, DEFAULT_RULES.reminder_days)
-    rows = (await session.execute(
-        select(Customer.id, Customer.group_id, Customer.owner_id, Customer.name, Customer.protected_until,
-               Company.timezone)
-        .join(Company, Company.id == Customer.company_id)
-        .outerjoin(PoolRule, PoolRule.company_id == Customer.company_id)
-        .where(Customer.status == "private", Customer.secured_at.is_(None), Customer.deleted_at.is_(None),
-               Customer.protected_until > now,
-               Customer.protected_until <= literal(now) + func.make_interval(0, 0, 0, reminder_days))
-        .order_by(Customer.protected_until).limit(limit)
-    )).all()
+    rows = await repo.expiring_customers(session, now, DEFAULT_RULES.reminder_days, limit)
+    zones = await org_repo.company_zones(session, {r.company_id for r in rows})
     sent = 0
-    for cid, group_id, owner_id, name, until, tzname in rows:
-        tz = _zone(tzname)
+    for cid, group_id, company_id, owner_id, name, until in rows:
+        tz = zones[company_id][1]
         local_until = until.astimezone(tz)
         sent += await notify(
             session, group_id=group_id, user_ids=[owner_id], kind="customer.protection_expiring",
@@ -247,29 +334,17 @@ async def remind_below_floor(session: AsyncSession, now: datetime) -> int:
     """After 16:00 local time, remind salespeople (holders of customer.claim through a role) who
     claimed or created fewer customers today than the company's daily floor; once a day."""
     sent = 0
-    companies = (await session.execute(
-        select(Company.id, Company.group_id, Company.timezone, PoolRule)
-        .outerjoin(PoolRule, PoolRule.company_id == Company.id)
-    )).all()
-    for company_id, group_id, tzname, row in companies:
-        tz, rules = _zone(tzname), rules_from_row(row)
+    rule_rows = await repo.all_pool_rules(session)
+    for company_id, (group_id, tz) in (await org_repo.company_zones(session)).items():
+        rules = rules_from_row(rule_rows.get(company_id))
         local = now.astimezone(tz)
         if local.hour < FLOOR_REMINDER_LOCAL_HOUR or rules.daily_reminder_floor <= 0:
             continue
         today = local.date()
-        done = (
-            select(func.count()).select_from(CustomerActivity)
-            .where(CustomerActivity.user_id == User.id, CustomerActivity.kind.in_(("created", "claimed")),
-                   CustomerActivity.business_date == today)
-            .scalar_subquery()
-        )
-        users = (await session.execute(
-            select(User.id, done).where(
-                User.company_id == company_id, User.is_active.is_(True), User.locked_at.is_(None),
-                User.id.in_(select(UserRole.user_id).join(Role, Role.id == UserRole.role_id)
-                            .where(Role.permissions.contains(["customer.claim"]), Role.is_system_admin.is_(False))))
-        )).all()
-        for user_id, count in users:
+        sellers = await org_repo.users_holding_permission(session, group_id, CUSTOMER_CLAIM,
+                                                          company_ids=[company_id])
+        counts = await repo.activity_counts(session, sellers, ("created", "claimed"), today)
+        for user_id, count in counts.items():
             if count < rules.daily_reminder_floor:
                 sent += await notify(
                     session, group_id=group_id, user_ids=[user_id], kind="customer.daily_floor",

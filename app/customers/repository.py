@@ -3,21 +3,26 @@ reads (the pool's names and the duplicate check) are separate, narrow projection
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound
 from app.core.principal import Principal
 from app.core.scoping import readable, scope_condition, writable
+from app.core.sql import like_contains
+from app.customers import normalize as norm
 from app.customers.models import Contact, Customer, CustomerActivity, CustomerContact, CustomerShare, PoolRule
-from app.org.models import Company, User
+from app.org import repository as org_repo
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def not_found(resource: str, id_: object) -> NotFound:
+    """The one 404 of this area: code `<resource>.not_found` (`customer.not_found`, `contact.not_found`)."""
+    return NotFound(f"{resource.capitalize()} {id_} not found.", code=f"{resource}.not_found")
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -26,43 +31,58 @@ def readable_customers(principal: Principal) -> Select[Any]:
     return readable(principal, Customer).where(Customer.deleted_at.is_(None))
 
 
-async def get_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, *,
-                       write: bool = False) -> Customer:
-    """The customer if readable (404 otherwise); with `write`, row-locked and 403 when read-only."""
+async def _get_live(session: AsyncSession, principal: Principal, model: Any, resource: str, id_: uuid.UUID,
+                    write: bool) -> Any:
+    """A live (not deleted) record if readable (404 otherwise); with `write`, row-locked and 403
+    when the principal may read it but not change it."""
     if write:
-        obj = await session.scalar(writable(principal, Customer).where(
-            Customer.id == customer_id, Customer.deleted_at.is_(None)).with_for_update())
+        obj = await session.scalar(writable(principal, model).where(
+            model.id == id_, model.deleted_at.is_(None)).with_for_update())
         if obj is not None:
             return obj
-    obj = await session.scalar(readable_customers(principal).where(Customer.id == customer_id))
+    obj = await session.scalar(readable(principal, model).where(model.id == id_, model.deleted_at.is_(None)))
     if obj is None:
-        raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")
+        raise not_found(resource, id_)
     if write:
-        raise Forbidden("You may read this customer but not change it.", code="scope.read_only")
+        raise Forbidden(f"You may read this {resource} but not change it.", code="scope.read_only")
     return obj
 
 
-def filter_customers(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
-                     category: str | None = None, grade: str | None = None, status: str | None = None,
-                     protection_expiring_before: datetime | None = None, q: str | None = None,
-                     q_norm: str | None = None) -> Select[Any]:
-    for column, value in ((Customer.owner_id, owner_id), (Customer.company_id, company_id),
-                          (Customer.category, category), (Customer.grade, grade), (Customer.status, status)):
+async def get_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, *,
+                       write: bool = False) -> Customer:
+    return await _get_live(session, principal, Customer, "customer", customer_id, write)  # type: ignore[no-any-return]
+
+
+def filter_customers(stmt: Select[Any], filters: Any) -> Select[Any]:
+    """The customer list's filters (`schemas.CustomerFilters`; the list and the export share them)."""
+    for column, value in ((Customer.owner_id, filters.owner_id), (Customer.company_id, filters.company_id),
+                          (Customer.category, filters.category), (Customer.grade, filters.grade),
+                          (Customer.status, filters.status)):
         if value is not None:
             stmt = stmt.where(column == value)
-    if protection_expiring_before is not None:
-        stmt = stmt.where(Customer.protected_until < protection_expiring_before, Customer.secured_at.is_(None))
+    if filters.protection_expiring_before is not None:
+        stmt = stmt.where(Customer.protected_until < filters.protection_expiring_before,
+                          Customer.secured_at.is_(None))
+    return _name_contains(stmt, filters.q)
+
+
+def _name_contains(stmt: Select[Any], q: str | None) -> Select[Any]:
     if q:
         # On the normalised name, so the trigram index serves it (and width/case/spaces do not matter).
-        stmt = stmt.where(Customer.name_norm.like("%" + _like_escape(q_norm or q) + "%"))
+        stmt = stmt.where(Customer.name_norm.like(like_contains(norm.normalize_name(q) or q)))
     return stmt
 
 
+def filtered_pool(principal: Principal, *, company_id: uuid.UUID | None, q: str | None) -> Select[Any]:
+    """The pool list: names only, of the pool the principal sees, with its sort columns."""
+    stmt = pool_customers(principal)
+    if company_id is not None:
+        stmt = stmt.where(Customer.company_id == company_id)
+    return _name_contains(stmt, q).add_columns(Customer.created_at, Customer.status)
+
+
 async def owner_departments(session: AsyncSession, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Any]:
-    ids = {u for u in user_ids if u is not None}
-    if not ids:
-        return {}
-    return dict((await session.execute(select(User.id, User.department_id).where(User.id.in_(ids)))).all())
+    return await org_repo.user_departments(session, user_ids)
 
 
 async def edit_shared_customer_ids(session: AsyncSession, user_id: uuid.UUID,
@@ -75,11 +95,38 @@ async def edit_shared_customer_ids(session: AsyncSession, user_id: uuid.UUID,
         CustomerShare.customer_id.in_(ids)))).all())
 
 
-async def shares_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Any]:
-    return list((await session.execute(
-        select(CustomerShare.user_id, User.display_name, CustomerShare.can_edit, CustomerShare.created_at)
-        .join(User, User.id == CustomerShare.user_id)
+class ShareRow(NamedTuple):
+    user_id: uuid.UUID
+    display_name: str
+    can_edit: bool
+    created_at: datetime
+
+
+async def shares_of(session: AsyncSession, customer_id: uuid.UUID) -> list[ShareRow]:
+    """The customer's shares with each sharer's display name (org's, asked for in one query)."""
+    rows = (await session.execute(
+        select(CustomerShare.user_id, CustomerShare.can_edit, CustomerShare.created_at)
         .where(CustomerShare.customer_id == customer_id).order_by(CustomerShare.created_at, CustomerShare.user_id)
+    )).all()
+    names = await org_repo.display_names(session, (r.user_id for r in rows))
+    return [ShareRow(r.user_id, names.get(r.user_id, ""), r.can_edit, r.created_at) for r in rows]
+
+
+async def upsert_shares(session: AsyncSession, customer_id: uuid.UUID, user_ids: Iterable[uuid.UUID], *,
+                        can_edit: bool, granted_by_id: uuid.UUID) -> None:
+    stmt = insert(CustomerShare).values([
+        {"customer_id": customer_id, "user_id": uid, "can_edit": can_edit, "granted_by_id": granted_by_id,
+         "created_at": utcnow()} for uid in user_ids])
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[CustomerShare.customer_id, CustomerShare.user_id],
+        set_={"can_edit": stmt.excluded.can_edit, "granted_by_id": stmt.excluded.granted_by_id}))
+
+
+async def delete_shares(session: AsyncSession, customer_ids: list[uuid.UUID]) -> list[Any]:
+    """Delete every share of these customers in one statement; (customer_id, user_id, can_edit) rows."""
+    return list((await session.execute(
+        delete(CustomerShare).where(CustomerShare.customer_id.in_(customer_ids))
+        .returning(CustomerShare.customer_id, CustomerShare.user_id, CustomerShare.can_edit)
     )).all())
 
 
@@ -115,15 +162,79 @@ async def identity_taken(session: AsyncSession, group_id: uuid.UUID, column: Any
     return await session.scalar(stmt.limit(1)) is not None
 
 
-async def company_codes(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    return dict((await session.execute(select(Company.id, Company.code).where(Company.group_id == group_id))).all())
+async def taken_names(session: AsyncSession, group_id: uuid.UUID, names: set[str]) -> set[str]:
+    """Those of the normalised `names` that a live customer of the group already has."""
+    if not names:
+        return set()
+    return set(await session.scalars(select(Customer.name_norm).where(
+        Customer.group_id == group_id, Customer.deleted_at.is_(None), Customer.name_norm.in_(names))))
 
 
-async def usernames(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    return dict((await session.execute(select(User.id, User.username).where(User.id.in_(ids)))).all())
+async def taken_identities(session: AsyncSession, group_id: uuid.UUID, identities: set[str]) -> set[str]:
+    """Those of `identities` (credit codes or identity numbers) a live customer of the group carries."""
+    if not identities:
+        return set()
+    rows = await session.execute(select(Customer.credit_code, Customer.id_number).where(
+        Customer.group_id == group_id, Customer.deleted_at.is_(None),
+        Customer.credit_code.in_(identities) | Customer.id_number.in_(identities)))
+    return {v for pair in rows for v in pair if v}
+
+
+async def export_customers(session: AsyncSession, principal: Principal, filters: Any, limit: int) -> list[Customer]:
+    """What the list shows with these filters, newest first, at most `limit` rows."""
+    stmt = filter_customers(readable_customers(principal), filters)
+    return list((await session.scalars(
+        stmt.order_by(Customer.created_at.desc(), Customer.id.desc()).limit(limit))).all())
+
+
+async def lock_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """A live customer, row-locked, whoever asks (for other areas' effects: contracts, payments)."""
+    customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
+    if customer is None or customer.deleted_at is not None:
+        raise not_found("customer", customer_id)
+    return customer
+
+
+async def lock_writable_customers(session: AsyncSession, principal: Principal,
+                                  ids: list[uuid.UUID]) -> list[Customer]:
+    """Those of `ids` the principal may change, row-locked in id order (no deadlock between two)."""
+    return list((await session.scalars(
+        writable(principal, Customer).where(Customer.id.in_(ids), Customer.deleted_at.is_(None))
+        .order_by(Customer.id).with_for_update())).all())
+
+
+async def customer_ids_with_identity(session: AsyncSession, group_id: uuid.UUID, id_number: str) -> list[uuid.UUID]:
+    return list((await session.scalars(select(Customer.id).where(
+        Customer.group_id == group_id, Customer.id_number == id_number, Customer.deleted_at.is_(None)))).all())
+
+
+async def contact_ids_with_identity(session: AsyncSession, group_id: uuid.UUID, id_number: str | None,
+                                    exclude_id: uuid.UUID | None = None, limit: int | None = None) -> list[uuid.UUID]:
+    if not id_number:
+        return []
+    stmt = select(Contact.id).where(Contact.group_id == group_id, Contact.id_number == id_number,
+                                    Contact.deleted_at.is_(None))
+    if exclude_id is not None:
+        stmt = stmt.where(Contact.id != exclude_id)
+    return list((await session.scalars(stmt.limit(limit))).all())
+
+
+async def link_self(session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]],
+                    created_by_id: uuid.UUID) -> None:
+    """Link (customer, contact) pairs as the same person (`self`); existing links stay."""
+    values = [{"customer_id": customer_id, "contact_id": contact_id, "relation": "self",
+               "created_by_id": created_by_id, "created_at": utcnow()} for customer_id, contact_id in pairs]
+    if values:
+        await session.execute(insert(CustomerContact).values(values).on_conflict_do_nothing())
+
+
+async def upsert_link(session: AsyncSession, customer_id: uuid.UUID, contact_id: uuid.UUID, relation: str,
+                      created_by_id: uuid.UUID) -> None:
+    stmt = insert(CustomerContact).values(customer_id=customer_id, contact_id=contact_id, relation=relation,
+                                          created_by_id=created_by_id, created_at=utcnow())
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[CustomerContact.customer_id, CustomerContact.contact_id],
+        set_={"relation": stmt.excluded.relation}))
 
 
 # --- the pool --------------------------------------------------------------------------------------
@@ -159,7 +270,7 @@ async def lock_pool_customer(session: AsyncSession, principal: Principal, custom
                                | scope_condition(principal, Customer))
         .with_for_update())
     if customer is None:
-        raise NotFound(f"Customer {customer_id} not found.", code="customer.not_found")
+        raise not_found("customer", customer_id)
     return customer
 
 
@@ -168,8 +279,102 @@ async def pool_rules(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UU
         select(PoolRule).where(PoolRule.group_id == group_id))).all()}
 
 
-async def companies_for_rules(session: AsyncSession, principal: Principal) -> list[Company]:
-    return list((await session.scalars(readable(principal, Company).order_by(Company.code))).all())
+async def delete_share(session: AsyncSession, customer_id: uuid.UUID, user_id: uuid.UUID) -> bool | None:
+    """Delete one share; its `can_edit`, or None when there was none."""
+    return await session.scalar(delete(CustomerShare).where(
+        CustomerShare.customer_id == customer_id, CustomerShare.user_id == user_id).returning(CustomerShare.can_edit))
+
+
+async def delete_link(session: AsyncSession, customer_id: uuid.UUID, contact_id: uuid.UUID) -> str | None:
+    """Unlink a contact from a customer; the link's relation, or None when there was none."""
+    return await session.scalar(delete(CustomerContact).where(
+        CustomerContact.customer_id == customer_id, CustomerContact.contact_id == contact_id)
+        .returning(CustomerContact.relation))
+
+
+async def pool_rule(session: AsyncSession, company_id: uuid.UUID, *, for_update: bool = False) -> PoolRule | None:
+    stmt = select(PoolRule).where(PoolRule.company_id == company_id)
+    return await session.scalar(stmt.with_for_update() if for_update else stmt)
+
+
+async def count_activity(session: AsyncSession, user_id: uuid.UUID, kinds: tuple[str, ...], since: date,
+                         until: date | None = None) -> int:
+    stmt = select(func.count()).select_from(CustomerActivity).where(
+        CustomerActivity.user_id == user_id, CustomerActivity.kind.in_(kinds), CustomerActivity.business_date >= since)
+    if until is not None:
+        stmt = stmt.where(CustomerActivity.business_date <= until)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def activity_counts(session: AsyncSession, user_ids: list[uuid.UUID], kinds: tuple[str, ...],
+                          day: date) -> dict[uuid.UUID, int]:
+    """Activities of these kinds per user on one business day, in one grouped query (0 when none)."""
+    if not user_ids:
+        return {}
+    counts = dict((await session.execute(
+        select(CustomerActivity.user_id, func.count()).where(
+            CustomerActivity.user_id.in_(user_ids), CustomerActivity.kind.in_(kinds),
+            CustomerActivity.business_date == day).group_by(CustomerActivity.user_id))).all())
+    return {uid: int(counts.get(uid, 0)) for uid in user_ids}
+
+
+# --- handover: set-based, and bumping the version themselves (no mapper involved) -------------------
+
+async def reassign_customers(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                             to_user_id: uuid.UUID) -> list[Any]:
+    """Every live customer of one owner to another, in one statement; (id, company_id) rows."""
+    return list((await session.execute(
+        update(Customer).where(Customer.owner_id == from_user_id, Customer.group_id == group_id,
+                               Customer.deleted_at.is_(None))
+        .values(owner_id=to_user_id, version=Customer.version + 1, updated_at=utcnow())
+        .returning(Customer.id, Customer.company_id).execution_options(synchronize_session="fetch")
+    )).all())
+
+
+async def reassign_contacts(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                            to_user_id: uuid.UUID, to_company_id: uuid.UUID | None) -> int:
+    """Every live contact of one owner to another (and the new owner's company), in one statement."""
+    result = await session.execute(
+        update(Contact).where(Contact.owner_id == from_user_id, Contact.group_id == group_id,
+                              Contact.deleted_at.is_(None))
+        .values(owner_id=to_user_id, company_id=to_company_id, version=Contact.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+# --- the sweep: set-based on purpose ---------------------------------------------------------------
+
+def _expirable(now: datetime) -> list[Any]:
+    return [Customer.status == "private", Customer.secured_at.is_(None), Customer.deleted_at.is_(None),
+            Customer.protected_until <= now]
+
+
+async def lock_expired_customers(session: AsyncSession, now: datetime, batch: int) -> list[Customer]:
+    """Up to `batch` expired, unsecured private customers, SKIP LOCKED: a concurrent sweep takes
+    others, and the WHERE is re-checked under the lock, so a customer already moved is not taken."""
+    return list((await session.scalars(
+        select(Customer).where(*_expirable(now)).order_by(Customer.protected_until).limit(batch)
+        .with_for_update(skip_locked=True))).all())
+
+
+async def expiring_customers(session: AsyncSession, now: datetime, default_reminder_days: int,
+                             limit: int) -> list[Any]:
+    """Private unsecured customers in their company's last `reminder_days` of protection."""
+    reminder_days = func.coalesce(PoolRule.reminder_days, default_reminder_days)
+    return list((await session.execute(
+        select(Customer.id, Customer.group_id, Customer.company_id, Customer.owner_id, Customer.name,
+               Customer.protected_until)
+        .outerjoin(PoolRule, PoolRule.company_id == Customer.company_id)
+        .where(Customer.status == "private", Customer.secured_at.is_(None), Customer.deleted_at.is_(None),
+               Customer.protected_until > now,
+               Customer.protected_until <= literal(now) + func.make_interval(0, 0, 0, reminder_days))
+        .order_by(Customer.protected_until).limit(limit)
+    )).all())
+
+
+async def all_pool_rules(session: AsyncSession) -> dict[uuid.UUID, PoolRule]:
+    return {r.company_id: r for r in (await session.scalars(select(PoolRule))).all()}
 
 
 # --- duplicate check (group-wide on purpose, narrow projection) ------------------------------------
@@ -186,7 +391,7 @@ async def customers_by_name(session: AsyncSession, group_id: uuid.UUID, name_nor
         condition, score = Customer.name_norm == name_norm, literal(1.0)
     else:
         condition = or_(literal(name_norm).op("<%")(Customer.name_norm),
-                        Customer.name_norm.like("%" + _like_escape(name_norm) + "%"))
+                        Customer.name_norm.like(like_contains(name_norm)))
         score = func.word_similarity(name_norm, Customer.name_norm)
     return list((await session.execute(
         select(*DUP_COLUMNS, score.label("score")).where(
@@ -227,23 +432,13 @@ def filter_contacts(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, q: 
     if owner_id is not None:
         stmt = stmt.where(Contact.owner_id == owner_id)
     if q:
-        stmt = stmt.where(Contact.name.ilike("%" + _like_escape(q) + "%"))
+        stmt = stmt.where(Contact.name.ilike(like_contains(q)))
     return stmt
 
 
 async def get_contact(session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *,
                       write: bool = False) -> Contact:
-    if write:
-        obj = await session.scalar(writable(principal, Contact).where(
-            Contact.id == contact_id, Contact.deleted_at.is_(None)).with_for_update())
-        if obj is not None:
-            return obj
-    obj = await session.scalar(readable_contacts(principal).where(Contact.id == contact_id))
-    if obj is None:
-        raise NotFound(f"Contact {contact_id} not found.", code="contact.not_found")
-    if write:
-        raise Forbidden("You may read this contact but not change it.", code="scope.read_only")
-    return obj
+    return await _get_live(session, principal, Contact, "contact", contact_id, write)  # type: ignore[no-any-return]
 
 
 async def contacts_shared_for_edit(session: AsyncSession, user_id: uuid.UUID,
@@ -274,6 +469,3 @@ async def readable_contact_ids(session: AsyncSession, principal: Principal, ids:
         return set()
     return set((await session.scalars(readable(principal, Contact, Contact.id).where(Contact.id.in_(wanted)))).all())
 
-
-async def user_in_group(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
-    return await session.scalar(select(User).where(User.id == user_id, User.group_id == group_id))

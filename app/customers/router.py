@@ -3,33 +3,32 @@ the service, shape the response."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
-from app.core.principal import Requires
+from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
-from app.core.scoping import get_readable
 from app.core.types import Search, Text
 from app.customers import (
+    contacts,
+    duplicates,
     handover,  # noqa: F401 - registers the CRM handover hooks
     importexport,
     pool,
     service,
+    views,
 )
-from app.customers import normalize as norm
 from app.customers import permissions as P
 from app.customers import repository as repo
-from app.customers.models import Contact, Customer, PoolRule
+from app.customers.models import Contact, Customer
 from app.customers.schemas import (
     AssignIn,
     AssignOut,
@@ -37,12 +36,13 @@ from app.customers.schemas import (
     ContactOut,
     ContactSaved,
     ContactUpdate,
+    ContactWarning,
     CustomerCreate,
     CustomerCreated,
     CustomerDetail,
     CustomerOut,
     CustomerUpdate,
-    DuplicateHit,
+    DuplicateList,
     ExtendIn,
     ImportResult,
     LinkedContactOut,
@@ -55,13 +55,12 @@ from app.customers.schemas import (
     ShareIn,
     ShareOut,
 )
-from app.org.models import Company
 
+CustomerId = Annotated[uuid.UUID, Path()]
+IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 router = api_router(tags=["customers"])
 Session = Annotated[AsyncSession, Depends(get_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
-CustomerId = Annotated[uuid.UUID, Path()]
-IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 
 # Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
 CUSTOMER_SORTS = {"created_at": SortKey("created_at", Customer.created_at), "name": SortKey("name", Customer.name)}
@@ -84,12 +83,6 @@ class CustomerFilters:
     protection_expiring_before: Rfc3339 | None = None
     q: Q = None
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
-        return repo.filter_customers(
-            stmt, owner_id=self.owner_id, company_id=self.company_id, category=self.category, grade=self.grade,
-            status=self.status, protection_expiring_before=self.protection_expiring_before, q=self.q,
-            q_norm=norm.normalize_name(self.q) if self.q else None)
-
 
 Filters = Annotated[CustomerFilters, Depends()]
 
@@ -107,9 +100,9 @@ async def list_customers(
     session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))], filters: Filters,
 ) -> Page[CustomerOut]:
-    stmt = filters.apply(repo.readable_customers(principal))
+    stmt = repo.filter_customers(repo.readable_customers(principal), filters)
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
-    return Page(items=await service.customer_views(session, principal, rows), next_cursor=cursor)
+    return Page(items=await views.customer_views(session, principal, rows), next_cursor=cursor)
 
 
 @router.post("/customers", response_model=CustomerCreated, status_code=201, operation_id="create_customer",
@@ -119,12 +112,14 @@ async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREAT
                           response: Response) -> CustomerCreated:
     customer, warnings = await service.create_customer(session, principal, body)
     _located(response, f"/api/v1/customers/{customer.id}", customer.version)
-    view = (await service.customer_views(session, principal, [customer]))[0]
+    view = (await views.customer_views(session, principal, [customer]))[0]
     return CustomerCreated(**view.model_dump(), warnings=warnings)
 
 
-@router.get("/customers/duplicates", response_model=list[DuplicateHit], operation_id="check_customer_duplicates",
-            summary="Duplicate check across the whole group: name, follow status and claimability only")
+@router.get("/customers/duplicates", response_model=DuplicateList, operation_id="check_customer_duplicates",
+            summary="Duplicate check across the whole group: name, follow status and claimability only",
+            description="A bounded list (not paginated): at most twice `limit` hits, best matches first, "
+                        "under `items`.")
 async def check_duplicates(
     session: Session, principal: Requires(P.CUSTOMER_READ),
     name: Annotated[Text(200) | None, Query(max_length=200, description="Company name (fuzzy, normalised)")] = None,
@@ -134,13 +129,14 @@ async def check_duplicates(
     credit_code: Annotated[Text(18) | None, Query(max_length=18)] = None,
     id_number: Annotated[Text(18) | None, Query(max_length=18)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> list[DuplicateHit]:
+) -> DuplicateList:
     if not any(v and v.strip() for v in (name, contact_name, phone, email, credit_code, id_number)):
         raise InvalidInput("Give at least one of name, contact_name, phone, email, credit_code, id_number.",
                            code="customer.duplicate_check_empty",
                            errors=[{"pointer": "/query/name", "message": "at least one search field"}])
-    return await service.duplicate_check(session, principal, name=name, contact_name=contact_name, phone=phone,
-                                         email=email, credit_code=credit_code, id_number=id_number, limit=limit)
+    return DuplicateList(items=await duplicates.duplicate_check(
+        session, principal, name=name, contact_name=contact_name, phone=phone, email=email, credit_code=credit_code,
+        id_number=id_number, limit=limit))
 
 
 @router.get("/customers/pool", response_model=Page[PoolCustomerOut], operation_id="list_pool_customers",
@@ -148,17 +144,12 @@ async def check_duplicates(
 async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
                     sort: Annotated[SortKey, Depends(sort_param(POOL_SORTS, "name"))],
                     company_id: uuid.UUID | None = None, q: Q = None) -> Page[PoolCustomerOut]:
-    stmt = repo.pool_customers(principal)
-    if company_id is not None:
-        stmt = stmt.where(Customer.company_id == company_id)
-    if q:
-        stmt = repo.filter_customers(stmt, q=q, q_norm=norm.normalize_name(q))
-    stmt = stmt.add_columns(Customer.created_at, Customer.status)
+    stmt = repo.filtered_pool(principal, company_id=company_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Customer.id, scalars=False)
     rules = await repo.pool_rules(session, principal.group_id)
     now = utcnow()
     return Page(items=[PoolCustomerOut(id=r.id, name=r.name, company_id=r.company_id, pooled_at=r.pooled_at,
-                                       claimable=service.may_claim(principal, r, rules, now)) for r in rows],
+                                       claimable=duplicates.may_claim(principal, r, rules, now)) for r in rows],
                 next_cursor=cursor)
 
 
@@ -173,20 +164,9 @@ async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
-    stmt = filters.apply(repo.readable_customers(principal))
-    customers = (await session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
-                                       .limit(importexport.MAX_EXPORT_ROWS))).all()
-    views = await service.customer_views(session, principal, customers)
-    companies = await repo.company_codes(session, principal.group_id)
-    usernames = await repo.usernames(session, {v.owner_id for v in views if v.owner_id})
-    rows = importexport.export_rows(views, companies, usernames)
-    audit.record(session, principal, "customer.exported", "customer", None,
-                 after={"count": len(rows), "format": format})
-    if format == "csv":
-        return Response(importexport.to_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
-    return Response(importexport.to_xlsx(rows), media_type=importexport.XLSX_MEDIA_TYPE,
-                    headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'})
+    content, media_type, filename = await importexport.export(session, principal, filters, format)
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/customers/import-template", operation_id="get_customer_import_template", response_class=Response,
@@ -221,13 +201,20 @@ async def assign_customers(session: Session, principal: Requires(P.CUSTOMER_ASSI
 
 # --- one customer ----------------------------------------------------------------------------------
 
+async def _tagged_view(session: AsyncSession, principal: Principal, customer: Customer,
+                       response: Response) -> CustomerOut:
+    """The customer as the caller may see it, with its ETag."""
+    set_etag(response, customer.version)
+    return (await views.customer_views(session, principal, [customer]))[0]
+
+
 @router.get("/customers/{customer_id}", response_model=CustomerDetail, operation_id="get_customer",
             summary="A customer with its contacts, shares and recent activity")
 async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), customer_id: CustomerId,
                        response: Response) -> CustomerDetail:
     customer = await repo.get_customer(session, principal, customer_id)
     set_etag(response, customer.version)
-    return await service.customer_detail(session, principal, customer)
+    return await views.customer_detail(session, principal, customer)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut, operation_id="update_customer",
@@ -237,8 +224,7 @@ async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDAT
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
     customer = await service.update_customer(session, principal, customer, body)
-    set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    return await _tagged_view(session, principal, customer, response)
 
 
 @router.delete("/customers/{customer_id}", status_code=204, operation_id="delete_customer",
@@ -254,9 +240,8 @@ async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELET
              summary="Claim a pool customer (daily cap; starts protection)")
 async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                          response: Response) -> CustomerOut:
-    customer = await service.claim(session, principal, customer_id)
-    set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    customer = await pool.claim(session, principal, customer_id)
+    return await _tagged_view(session, principal, customer, response)
 
 
 @router.post("/customers/{customer_id}/release", response_model=PoolCustomerOut, operation_id="release_customer",
@@ -265,7 +250,7 @@ async def release_customer(session: Session, principal: Requires(P.CUSTOMER_CLAI
                            request: Request) -> PoolCustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
-    customer = await service.release(session, principal, customer)
+    customer = await pool.release(session, principal, customer)
     return PoolCustomerOut(id=customer.id, name=customer.name, company_id=customer.company_id,
                            pooled_at=customer.pooled_at, claimable=False)
 
@@ -277,9 +262,8 @@ async def extend_protection(session: Session, principal: Requires(P.CUSTOMER_CLA
                             body: ExtendIn, request: Request, response: Response) -> CustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
     check_if_match(request, customer.version)
-    customer = await service.extend_protection(session, principal, customer, body.reason)
-    set_etag(response, customer.version)
-    return (await service.customer_views(session, principal, [customer]))[0]
+    customer = await pool.extend_protection(session, principal, customer, body.reason)
+    return await _tagged_view(session, principal, customer, response)
 
 
 # --- shares ----------------------------------------------------------------------------------------
@@ -320,7 +304,7 @@ async def unshare_customer(session: Session, principal: Requires(P.CUSTOMER_UPDA
 async def list_customer_contacts(session: Session, principal: Requires(P.CUSTOMER_READ, P.CONTACT_READ),
                                  customer_id: CustomerId) -> list[LinkedContactOut]:
     customer = await repo.get_customer(session, principal, customer_id)
-    return (await service.customer_detail(session, principal, customer)).contacts
+    return (await views.customer_detail(session, principal, customer)).contacts
 
 
 @router.post("/customers/{customer_id}/contacts", response_model=LinkOut, status_code=201,
@@ -328,7 +312,7 @@ async def list_customer_contacts(session: Session, principal: Requires(P.CUSTOME
 async def link_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
                        body: LinkIn) -> LinkOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
-    relation = await service.link_contact(session, principal, customer, body)
+    relation = await contacts.link_contact(session, principal, customer, body)
     return LinkOut(customer_id=customer.id, contact_id=body.contact_id, relation=relation)  # type: ignore[arg-type]
 
 
@@ -337,10 +321,16 @@ async def link_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), 
 async def unlink_contact(session: Session, principal: Requires(P.CONTACT_UPDATE), customer_id: CustomerId,
                          contact_id: Annotated[uuid.UUID, Path()]) -> None:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
-    await service.unlink_contact(session, principal, customer, contact_id)
+    await contacts.unlink_contact(session, principal, customer, contact_id)
 
 
 # --- contacts --------------------------------------------------------------------------------------
+
+async def _contact_saved(session: AsyncSession, principal: Principal, contact: Contact,
+                         warnings: list[ContactWarning]) -> ContactSaved:
+    view = (await views.contact_views(session, principal, [contact]))[0]
+    return ContactSaved(**view.model_dump(), warnings=warnings)
+
 
 @router.get("/contacts", response_model=Page[ContactOut], operation_id="list_contacts", tags=["contacts"],
             summary="Contacts the caller may see; phones and e-mail masked unless allowed")
@@ -350,7 +340,7 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
                         q: Annotated[Search | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:
     stmt = repo.filter_contacts(repo.readable_contacts(principal), owner_id=owner_id, q=q)
     rows, cursor = await paginate(session, stmt, page, sort, Contact.id)
-    return Page(items=await service.contact_views(session, principal, rows), next_cursor=cursor)
+    return Page(items=await views.contact_views(session, principal, rows), next_cursor=cursor)
 
 
 @router.post("/contacts", response_model=ContactSaved, status_code=201, operation_id="create_contact",
@@ -358,10 +348,9 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
              summary="Create a contact; duplicate mobile numbers in the group need confirm_duplicate")
 async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE), body: ContactCreate,
                          response: Response) -> ContactSaved:
-    contact, warnings = await service.create_contact(session, principal, body)
+    contact, warnings = await contacts.create_contact(session, principal, body)
     _located(response, f"/api/v1/contacts/{contact.id}", contact.version)
-    view = (await service.contact_views(session, principal, [contact]))[0]
-    return ContactSaved(**view.model_dump(), warnings=warnings)
+    return await _contact_saved(session, principal, contact, warnings)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut, operation_id="get_contact", tags=["contacts"])
@@ -369,7 +358,7 @@ async def get_contact(session: Session, principal: Requires(P.CONTACT_READ),
                       contact_id: Annotated[uuid.UUID, Path()], response: Response) -> ContactOut:
     contact = await repo.get_contact(session, principal, contact_id)
     set_etag(response, contact.version)
-    return (await service.contact_views(session, principal, [contact]))[0]
+    return (await views.contact_views(session, principal, [contact]))[0]
 
 
 @router.patch("/contacts/{contact_id}", response_model=ContactSaved, operation_id="update_contact",
@@ -379,35 +368,25 @@ async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE)
                          response: Response) -> ContactSaved:
     contact = await repo.get_contact(session, principal, contact_id, write=True)
     check_if_match(request, contact.version)
-    contact, warnings = await service.update_contact(session, principal, contact, body)
+    contact, warnings = await contacts.update_contact(session, principal, contact, body)
     set_etag(response, contact.version)
-    view = (await service.contact_views(session, principal, [contact]))[0]
-    return ContactSaved(**view.model_dump(), warnings=warnings)
+    return await _contact_saved(session, principal, contact, warnings)
 
 
 # --- pool rules ------------------------------------------------------------------------------------
 
-def _rule_out(company_id: uuid.UUID, row: PoolRule | None) -> PoolRuleOut:
-    rules = pool.rules_from_row(row)
-    return PoolRuleOut(company_id=company_id, is_default=row is None,
-                       **{name: getattr(rules, name) for name in pool.RULE_FIELDS})
-
-
 @router.get("/pool-rules", response_model=list[PoolRuleOut], operation_id="list_pool_rules", tags=["pool"],
             summary="The public pool rules of every company in scope (defaults where none are set)")
 async def list_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)) -> list[PoolRuleOut]:
-    companies = await repo.companies_for_rules(session, principal)
-    rows = await repo.pool_rules(session, principal.group_id)
-    return [_rule_out(c.id, rows.get(c.id)) for c in companies]
+    return await pool.rules_in_scope(session, principal)
 
 
 @router.get("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="get_pool_rules", tags=["pool"])
 async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ),
                          company_id: Annotated[uuid.UUID, Path()], response: Response) -> PoolRuleOut:
-    company = await get_readable(session, principal, Company, company_id)
-    row = (await repo.pool_rules(session, principal.group_id)).get(company.id)
+    cid, row = await pool.readable_rules(session, principal, company_id)
     set_etag(response, row.version if row else 0)
-    return _rule_out(company.id, row)
+    return pool.rule_out(cid, row)
 
 
 @router.put("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="set_pool_rules", tags=["pool"],
@@ -415,19 +394,8 @@ async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)
 async def set_pool_rules(session: Session, principal: Requires(P.POOL_RULE_MANAGE),
                          company_id: Annotated[uuid.UUID, Path()], body: PoolRuleIn, request: Request,
                          response: Response) -> PoolRuleOut:
-    company = await get_readable(session, principal, Company, company_id, for_update=True)
-    row = await session.scalar(select(PoolRule).where(PoolRule.company_id == company.id).with_for_update())
+    cid, row = await pool.readable_rules(session, principal, company_id, for_update=True)
     check_if_match(request, row.version if row else 0)
-    before = audit.snapshot(row, *pool.RULE_FIELDS) if row else None
-    if row is None:
-        row = PoolRule(group_id=principal.group_id, company_id=company.id, version=1, **body.model_dump())
-        session.add(row)
-    else:
-        for key, value in body.model_dump().items():
-            setattr(row, key, value)
-        row.version += 1
-    await session.flush()
-    audit.record(session, principal, "pool_rule.updated", "pool_rule", company.id, company_id=company.id,
-                 before=before, after=audit.snapshot(row, *pool.RULE_FIELDS))
+    row = await pool.set_rules(session, principal, cid, row, body)
     set_etag(response, row.version)
-    return _rule_out(company.id, row)
+    return pool.rule_out(cid, row)

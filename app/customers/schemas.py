@@ -69,6 +69,10 @@ class CustomerCreate(_In):
     confirm_duplicate: Bool = Field(False, description="Create although a customer with the same name exists")
 
 
+class _Record(BaseModel):
+    id: uuid.UUID
+
+
 class CustomerUpdate(_In):
     name: CustomerName | None = None
     credit_code: CreditCode | None = None
@@ -86,8 +90,7 @@ class CustomerUpdate(_In):
     confirm_duplicate: Bool = False
 
 
-class CustomerOut(BaseModel):
-    id: uuid.UUID
+class CustomerOut(_Record):
     kind: Kind
     name: str
     credit_code: str | None
@@ -193,24 +196,20 @@ class DuplicateHit(BaseModel):
     matched_on: Literal["name", "contact_name", "phone", "email", "credit_code", "id_number"]
 
 
+class DuplicateList(BaseModel):
+    """The duplicate check's answer: a bounded list (at most twice `limit` hits, best first), not a
+    page; an object so that fields can be added without breaking clients."""
+
+    items: list[DuplicateHit]
+
+
 CustomerCreated.model_rebuild()
 
 
 # --- contacts --------------------------------------------------------------------------------------
 
-class ContactCreate(_In):
-    name: ContactName
-    mobile: Phone | None = None
-    office_phone: Phone | None = None
-    email: Email | None = None
-    position: Text(100) | None = None
-    id_number: IdNumber | None = None
-    notes: Notes | None = None
-    owner_id: uuid.UUID | None = Field(None, description="Default: the caller")
-    confirm_duplicate: Bool = Field(False, description="Save although another contact has this mobile number")
-
-
-class ContactUpdate(_In):
+class _ContactFields(_In):
+    # A subclass redefining a field keeps its place here, so both documents list them in this order.
     name: ContactName | None = None
     mobile: Phone | None = None
     office_phone: Phone | None = None
@@ -218,11 +217,19 @@ class ContactUpdate(_In):
     position: Text(100) | None = None
     id_number: IdNumber | None = None
     notes: Notes | None = None
+
+
+class ContactCreate(_ContactFields):
+    name: ContactName
+    owner_id: uuid.UUID | None = Field(None, description="Default: the caller")
+    confirm_duplicate: Bool = Field(False, description="Save although another contact has this mobile number")
+
+
+class ContactUpdate(_ContactFields):
     confirm_duplicate: Bool = False
 
 
-class ContactOut(BaseModel):
-    id: uuid.UUID
+class ContactOut(_Record):
     name: str
     mobile: str | None
     office_phone: str | None

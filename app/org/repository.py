@@ -3,13 +3,15 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.business_date import business_zone
 from app.core.principal import DataScope, Principal, ScopeKind
-from app.core.scoping import readable
-from app.org.models import Company, Department, Role, User, UserPermission, UserRole
+from app.core.scoping import get_readable, readable
+from app.org.models import Company, Department, Group, Role, User, UserPermission, UserRole
 
 
 async def department_subtree(session: AsyncSession, root_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -321,6 +323,124 @@ async def company_code(session: AsyncSession, company_id: uuid.UUID) -> str | No
     return await session.scalar(select(Company.code).where(Company.id == company_id))
 
 
-async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID) -> bool:
-    return await session.scalar(
+
+
+# --- public queries for other areas (customers) ---
+# Other areas read the organisation through these functions, never through app.org.models: what
+# they get back is ids, names, zones and (for rules that need them) User rows, not query handles.
+
+
+async def company_zones(session: AsyncSession, company_ids: Iterable[uuid.UUID] | None = None,
+                        ) -> dict[uuid.UUID, tuple[uuid.UUID, ZoneInfo]]:
+    """(group id, business time zone) per company: the company's zone, else its group's, else the
+    DEFAULT_TIMEZONE setting. Every company when `company_ids` is None (batch jobs); one query."""
+    stmt = select(Company.id, Company.group_id, Company.timezone, Group.timezone).join(
+        Group, Group.id == Company.group_id)
+    if company_ids is not None:
+        wanted = list(set(company_ids))
+        if not wanted:
+            return {}
+        stmt = stmt.where(Company.id.in_(wanted))
+    return {cid: (gid, business_zone(tz, group_tz))
+            for cid, gid, tz, group_tz in (await session.execute(stmt.order_by(Company.code))).all()}
+
+
+async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_id: uuid.UUID | None) -> bool:
+    """Whether the company exists in the group."""
+    return company_id is not None and await session.scalar(
         select(Company.id).where(Company.id == company_id, Company.group_id == group_id)) is not None
+
+
+async def companies_by_code(session: AsyncSession, group_id: uuid.UUID,
+                            codes: Iterable[str]) -> dict[str, uuid.UUID]:
+    """Company ids of the group by code."""
+    wanted = list(set(codes))
+    if not wanted:
+        return {}
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(Company.code, Company.id).where(Company.group_id == group_id, Company.code.in_(wanted)))).all())
+
+
+async def company_codes(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Every company code of the group by id."""
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(Company.id, Company.code).where(Company.group_id == group_id))).all())
+
+
+async def all_readable_company_ids(session: AsyncSession, principal: Principal) -> list[uuid.UUID]:
+    """Every company the principal may read, by code."""
+    return list((await session.scalars(readable(principal, Company, Company.id).order_by(Company.code))).all())
+
+
+async def get_readable_company_id(session: AsyncSession, principal: Principal, company_id: uuid.UUID, *,
+                                  for_update: bool = False) -> uuid.UUID:
+    """The company's id if the principal may read it (404 `company.not_found` otherwise); `for_update`
+    locks the row (serialises writers of settings hanging off the company)."""
+    company = await get_readable(session, principal, Company, company_id, for_update=for_update,
+                                 code="company.not_found")
+    return company.id
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    return await session.get_one(User, user_id)
+
+
+async def get_readable_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
+    return await get_readable(session, principal, User, user_id)
+
+
+async def users_by_username(session: AsyncSession, group_id: uuid.UUID, usernames: Iterable[str]) -> dict[str, User]:
+    wanted = list(set(usernames))
+    if not wanted:
+        return {}
+    return {u.username: u for u in (await session.scalars(
+        select(User).where(User.group_id == group_id, User.username.in_(wanted)))).all()}
+
+
+async def user_ids_in_group(session: AsyncSession, group_id: uuid.UUID,
+                            user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `user_ids` that are users of the group."""
+    wanted = list(set(user_ids))
+    if not wanted:
+        return set()
+    return set((await session.scalars(
+        select(User.id).where(User.id.in_(wanted), User.group_id == group_id))).all())
+
+
+async def usernames(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = list(set(user_ids))
+    if not wanted:
+        return {}
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(User.id, User.username).where(User.id.in_(wanted)))).all())
+
+
+async def display_names(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = list(set(user_ids))
+    if not wanted:
+        return {}
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(User.id, User.display_name).where(User.id.in_(wanted)))).all())
+
+
+async def user_departments(session: AsyncSession,
+                           user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each user's department (None when placed at company level)."""
+    wanted = list({u for u in user_ids if u is not None})
+    if not wanted:
+        return {}
+    return dict((await session.execute(  # type: ignore[arg-type]
+        select(User.id, User.department_id).where(User.id.in_(wanted)))).all())
+
+
+async def users_holding_permission(session: AsyncSession, group_id: uuid.UUID, permission: str, *,
+                                   company_ids: Iterable[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Active, unlocked users of the group who hold `permission` through a role (the system
+    administrator's role does not count: it holds everything and sells nothing)."""
+    stmt = select(User.id).where(
+        User.group_id == group_id, User.is_active.is_(True), User.locked_at.is_(None),
+        User.id.in_(select(UserRole.user_id).join(Role, Role.id == UserRole.role_id)
+                    .where(Role.permissions.contains([permission]), Role.is_system_admin.is_(False))))
+    if company_ids is not None:
+        stmt = stmt.where(User.company_id.in_(list(company_ids)))
+    return list((await session.scalars(stmt.order_by(User.id))).all())

@@ -230,3 +230,14 @@ async def test_lists_run_a_bounded_number_of_queries(client, auth, org, db, coun
         await insert_customer(db, org, owner="sales2")
     many = await statements_for_list()
     assert few == many
+
+
+async def test_an_explicit_null_on_a_required_field_is_refused_and_clears_an_optional_one(client, auth):
+    customer = await create_customer(client, auth, "sales1", email="a@example.com")
+    url = f"/api/v1/customers/{customer['id']}"
+    etag = (await client.get(url, headers=auth("sales1"))).headers["ETag"]
+    refused = await client.patch(url, json={"name": None}, headers={**auth("sales1"), "If-Match": etag})
+    assert refused.status_code == 422 and refused.json()["code"] == "request.field_not_nullable"
+    cleared = await client.patch(url, json={"email": None}, headers={**auth("sales1"), "If-Match": etag})
+    assert cleared.status_code == 200 and cleared.json()["email"] is None
+    assert cleared.headers["ETag"] != etag

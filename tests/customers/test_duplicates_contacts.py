@@ -18,14 +18,14 @@ def test_phones_are_normalised_to_e164_in_region_cn():
 async def test_duplicate_check_finds_the_company_by_a_spaced_shortened_name(client, auth):
     await create_customer(client, auth, "sales1", name="上海宏达机械有限公司")
     hits = (await client.get("/api/v1/customers/duplicates", params={"name": "上海 宏达机械"},
-                             headers=auth("sales2"))).json()
+                             headers=auth("sales2"))).json()["items"]
     assert hits[0]["name"] == "上海宏达机械有限公司" and hits[0]["matched_on"] == "name"
 
 
 async def test_duplicate_check_is_fuzzy(client, auth):
     await create_customer(client, auth, "sales1", name="上海宏达机械设备有限公司")
     hits = (await client.get("/api/v1/customers/duplicates", params={"name": "宏达机械"},
-                             headers=auth("sales2"))).json()
+                             headers=auth("sales2"))).json()["items"]
     assert "上海宏达机械设备有限公司" in [h["name"] for h in hits]
 
 
@@ -35,14 +35,14 @@ async def test_duplicate_check_finds_a_contact_by_a_differently_written_mobile(c
     await client.post(f"/api/v1/customers/{customer['id']}/contacts", json={"contact_id": contact["id"]},
                       headers=auth("sales1"))
     hits = (await client.get("/api/v1/customers/duplicates", params={"phone": "138-1234-5678"},
-                             headers=auth("sales2"))).json()
+                             headers=auth("sales2"))).json()["items"]
     assert [(h["type"], h["name"], h["matched_on"]) for h in hits] == [("customer", "苏州联合机械有限公司", "phone")]
 
 
 async def test_duplicate_check_finds_an_unlinked_contact_by_mobile_name_and_email(client, auth):
     await create_contact(client, auth, "sales1", name="王五", mobile="13900001111", email="Wang@Example.com")
     for params in ({"phone": "139 0000 1111"}, {"contact_name": "王五"}, {"email": "wang@example.com"}):
-        hits = (await client.get("/api/v1/customers/duplicates", params=params, headers=auth("sales2"))).json()
+        hits = (await client.get("/api/v1/customers/duplicates", params=params, headers=auth("sales2"))).json()["items"]
         assert [(h["type"], h["name"]) for h in hits] == [("contact", "王五")], params
 
 
@@ -50,21 +50,21 @@ async def test_duplicate_check_shows_only_name_status_and_claimability_group_wid
     await create_customer(client, auth, "sales1", name="南京恒通工程有限公司", phones=["13700001234"])
     pooled = await insert_customer(db, org, name="南京恒通工程机械有限公司")
     hits = (await client.get("/api/v1/customers/duplicates", params={"name": "南京恒通工程"},
-                             headers=auth("sales2"))).json()
+                             headers=auth("sales2"))).json()["items"]
     assert {h["name"]: (h["status"], h["claimable"]) for h in hits} == {
         "南京恒通工程有限公司": ("negotiating", False), "南京恒通工程机械有限公司": ("unfollowed", True)}
     assert set(hits[0]) == {"type", "id", "name", "status", "claimable", "matched_on"}
     # Claimable from there.
     assert (await client.post(f"/api/v1/customers/{pooled.id}/claim", headers=auth("sales2"))).status_code == 200
     other = (await client.get("/api/v1/customers/duplicates", params={"name": "南京恒通工程"},
-                              headers=auth("other-admin"))).json()
+                              headers=auth("other-admin"))).json()["items"]
     assert other == []
 
 
 async def test_duplicate_check_reports_signed_customers(client, auth):
     await create_customer(client, auth, "sales1", name="合肥长江重工有限公司", category="signed")
     hits = (await client.get("/api/v1/customers/duplicates", params={"name": "合肥长江重工"},
-                             headers=auth("sales2"))).json()
+                             headers=auth("sales2"))).json()["items"]
     assert hits[0]["status"] == "signed"
 
 

@@ -133,7 +133,7 @@ async def test_two_salespeople_claiming_one_pool_customer_at_once_one_wins(org):
             async with core_db.session_factory()() as session:
                 principal = await load_principal(session, org.users[username].id)
                 try:
-                    await service.claim(session, principal, cid)
+                    await pool.claim(session, principal, cid)
                 except DomainError as exc:
                     await session.rollback()
                     return exc.code

@@ -1,0 +1,103 @@
+"""What a caller sees of customers and contacts: masking and output shaping.
+
+Identity numbers, phones and e-mail are shown in full to the owner, to edit-sharers and to those
+whose role scope covers the record; masked for anyone else who may read it.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.principal import DataScope, Principal
+from app.customers import normalize as norm
+from app.customers import repository as repo
+from app.customers.models import Contact, Customer
+from app.customers.permissions import CONTACT_READ
+from app.customers.schemas import ActivityOut, ContactOut, CustomerDetail, CustomerOut, LinkedContactOut, ShareOut
+
+
+def scope_covers(scope: DataScope, company_id: uuid.UUID | None, owner_department_id: uuid.UUID | None) -> bool:
+    """Whether a role scope (not a share, not ownership) covers a record of this company/owner."""
+    return scope.covers_company(company_id) or (
+        owner_department_id is not None and owner_department_id in scope.department_ids)
+
+
+def _customer_out(c: Customer, full: bool) -> CustomerOut:
+    phones = [norm.display_phone(p) if full else norm.mask_phone(p) or "" for p in c.phones]
+    return CustomerOut(
+        id=c.id, kind=c.kind, name=c.name,  # type: ignore[arg-type]
+        credit_code=c.credit_code if full else norm.mask_identity(c.credit_code),
+        id_number=c.id_number if full else norm.mask_identity(c.id_number),
+        addresses=list(c.addresses), phones=phones, email=c.email if full else norm.mask_email(c.email),
+        industry=c.industry, category=c.category, grade=c.grade, credit_score=c.credit_score,  # type: ignore[arg-type]
+        tags=list(c.tags), company_id=c.company_id, owner_id=c.owner_id, status=c.status,  # type: ignore[arg-type]
+        protected_until=c.protected_until, secured_at=c.secured_at, last_follow_up_at=c.last_follow_up_at,
+        notes=c.notes, created_at=c.created_at, updated_at=c.updated_at, masked=not full,
+    )
+
+
+async def customer_views(session: AsyncSession, principal: Principal,
+                         customers: Sequence[Customer]) -> list[CustomerOut]:
+    """Rule: identity numbers, phones and e-mail are shown in full to the owner, to edit-sharers
+    and to those whose role scope covers the customer; masked (`138****5678`) for anyone else
+    who may read it (read-only sharers). Two queries for any number of customers."""
+    departments = await repo.owner_departments(session, (c.owner_id for c in customers))
+    edit_shared = await repo.edit_shared_customer_ids(session, principal.user_id, (c.id for c in customers))
+    return [
+        _customer_out(c, c.owner_id == principal.user_id or c.id in edit_shared
+                      or scope_covers(principal.scope, c.company_id, departments.get(c.owner_id)))
+        for c in customers
+    ]
+
+
+def _contact_fields(c: Contact, full: bool) -> dict[str, Any]:
+    if full:
+        return {"mobile": c.mobile and norm.display_phone(c.mobile),
+                "office_phone": c.office_phone and norm.display_phone(c.office_phone), "email": c.email}
+    return {"mobile": norm.mask_phone(c.mobile), "office_phone": norm.mask_phone(c.office_phone),
+            "email": norm.mask_email(c.email)}
+
+
+async def contact_visibility(session: AsyncSession, principal: Principal,
+                             contacts: Sequence[Contact]) -> set[uuid.UUID]:
+    """Rule: a contact's phones and e-mail are visible to its owner, to those it is shared with
+    (an edit share of a linked customer) and to those whose scope covers the owner."""
+    departments = await repo.owner_departments(session, (c.owner_id for c in contacts))
+    shared = await repo.contacts_shared_for_edit(session, principal.user_id, (c.id for c in contacts))
+    return {c.id for c in contacts
+            if c.owner_id == principal.user_id or c.id in shared
+            or scope_covers(principal.scope, c.company_id, departments.get(c.owner_id))}
+
+
+async def contact_views(session: AsyncSession, principal: Principal, contacts: Sequence[Contact]) -> list[ContactOut]:
+    full = await contact_visibility(session, principal, contacts)
+    return [
+        ContactOut(id=c.id, name=c.name, position=c.position, notes=c.notes, owner_id=c.owner_id,
+                   id_number=c.id_number if c.id in full else norm.mask_identity(c.id_number),
+                   created_at=c.created_at, updated_at=c.updated_at, masked=c.id not in full,
+                   **_contact_fields(c, c.id in full))
+        for c in contacts
+    ]
+
+
+async def customer_detail(session: AsyncSession, principal: Principal, customer: Customer) -> CustomerDetail:
+    """The customer with its contacts (masked per contact), shares and recent activity. Five
+    queries whatever the number of contacts."""
+    base = (await customer_views(session, principal, [customer]))[0]
+    # Contacts are shown only to those who may read contacts at all.
+    linked = await repo.contacts_of_customer(session, customer.id) if principal.has(CONTACT_READ) else []
+    full = await contact_visibility(session, principal, [c for c, _ in linked])
+    shares = await repo.shares_of(session, customer.id)
+    activity = await repo.recent_activity(session, customer.id)
+    return CustomerDetail(
+        **base.model_dump(),
+        contacts=[LinkedContactOut(contact_id=c.id, relation=rel, name=c.name, position=c.position,  # type: ignore[arg-type]
+                                   masked=c.id not in full, **_contact_fields(c, c.id in full)) for c, rel in linked],
+        shares=[ShareOut(user_id=s.user_id, display_name=s.display_name, can_edit=s.can_edit, created_at=s.created_at)
+                for s in shares],
+        recent_activity=[ActivityOut.model_validate(a) for a in activity],
+    )
+
+
