@@ -50,7 +50,7 @@ from app.customers.duplicates import duplicate_check
 from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import CustomerOut
-from app.customers.service import CUSTOMER_AUDIT_FIELDS
+from app.customers.service import record_creation
 from app.org import repository as org_repo
 from app.org.service import ensure_may_manage_user
 
@@ -367,13 +367,11 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
         customers.append(customer)
     await session.flush()
     for customer in customers:
-        cr = rules_by_company[customer.company_id]
-        kind = "created" if customer.owner_id == principal.user_id else "imported"
-        pool.add_activity(session, customer, kind, user_id=customer.owner_id, actor_id=principal.user_id, tz=cr.tz,
-                          now=now)
-        audit.record(session, principal, "customer.imported", "customer", customer.id, company_id=customer.company_id,
-                     after=audit.snapshot(customer, *CUSTOMER_AUDIT_FIELDS))
-    await session.flush()
+        # One creation path with the API (service.record_creation): the same activity, audit and
+        # same-person link to contacts carrying the customer's identity number.
+        await record_creation(session, principal, customer,
+                              activity="created" if customer.owner_id == principal.user_id else "imported",
+                              action="customer.imported", tz=rules_by_company[customer.company_id].tz, now=now)
     return ImportOutcome(customers, warnings)
 
 

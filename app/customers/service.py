@@ -137,17 +137,22 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
     )
     session.add(customer)
     await session.flush()
-    if owner.id == principal.user_id:
-        pool.add_activity(session, customer, "created", user_id=owner.id, actor_id=principal.user_id, tz=cr.tz, now=now)
-    else:
-        pool.add_activity(session, customer, "assigned", user_id=owner.id, actor_id=principal.user_id, tz=cr.tz,
-                          now=now)
-    if id_number:
+    await record_creation(session, principal, customer, activity="created" if owner.id == principal.user_id
+                          else "assigned", action="customer.created", tz=cr.tz, now=now)
+    return customer, warnings
+
+
+async def record_creation(session: AsyncSession, principal: Principal, customer: Customer, *, activity: str,
+                          action: str, tz: Any, now: datetime) -> None:
+    """What follows every new customer, however it was made (the API, an import): its first
+    activity, the same-person link, the audit event. The customer is flushed already."""
+    pool.add_activity(session, customer, activity, user_id=customer.owner_id, actor_id=principal.user_id, tz=tz,
+                      now=now)
+    if customer.id_number:
         await _link_same_person(session, principal, customer)
     await session.flush()
-    audit.record(session, principal, "customer.created", "customer", customer.id, company_id=customer.company_id,
+    audit.record(session, principal, action, "customer", customer.id, company_id=customer.company_id,
                  after=audit.snapshot(customer, *CUSTOMER_AUDIT_FIELDS))
-    return customer, warnings
 
 
 async def _link_same_person(session: AsyncSession, principal: Principal, customer: Customer) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.customers.importexport import HEADERS, XLSX_MEDIA_TYPE
 from app.customers.models import Customer
-from tests.customers.helpers import create_customer
+from tests.customers.helpers import create_contact, create_customer
 
 
 def _xlsx(rows: list[list[object]], header: list[str] = HEADERS) -> bytes:
@@ -189,3 +189,14 @@ async def test_control_characters_stored_in_a_customer_do_not_break_the_export(c
     ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
     names = [r[2].value for r in ws.iter_rows(min_row=2)]
     assert "控制字符机械有限公司" in names
+
+
+async def test_an_imported_individual_is_linked_to_the_contact_with_the_same_identity_number(client, auth, db):
+    """The import creates customers through the same path as the API: same identity number, same
+    person (a `self` link to the contact), as POST /customers does."""
+    contact = await create_contact(client, auth, "admin", name="导入丁", id_number="31010119900101201X")
+    response = await _upload(client, auth, _xlsx([_row("导入丁", kind="个人", identity="31010119900101201x")]))
+    assert response.status_code == 201, response.text
+    customer = await db.scalar(select(Customer).where(Customer.name == "导入丁"))
+    detail = (await client.get(f"/api/v1/customers/{customer.id}", headers=auth("admin"))).json()
+    assert [(c["contact_id"], c["relation"]) for c in detail["contacts"]] == [(contact["id"], "self")]
