@@ -57,6 +57,7 @@ def request_routes(
     id_name = id_name or f"{resource}_id"
     Id = Annotated[uuid.UUID, Path(alias=id_name)]  # noqa: N806
     item = f"{path}/{{{id_name}}}"
+    title = kind.engine_type.titles["en"].lower()  # "expense request": the operations' summaries
     not_found = f"{kind.name}.not_found"  # e.g. expense.not_found
 
     def shaped(request: Any, response: Response) -> Any:
@@ -70,7 +71,7 @@ def request_routes(
         check_if_match(http, request.version)
         return request
 
-    @router.get(path, response_model=Page[out], operation_id=f"list_{resource}s")  # type: ignore[valid-type]
+    @router.get(path, response_model=Page[out], operation_id=f"list_{resource}s", summary=f"List {title}s")  # type: ignore[valid-type]
     async def list_requests(session: Session, principal: Reader, page: Annotated[PageParams, Depends(page_params)],
                             sort: Annotated[SortKey, Depends(sort_param(sorts, "-created_at"))],
                             status: Status | None = None, mine: bool = False) -> Any:
@@ -83,7 +84,7 @@ def request_routes(
         return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
 
     @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
-                 dependencies=[Idempotent],
+                 summary=f"Create {title}", dependencies=[Idempotent],
                  responses={200: {"description": "The caller already uploaded this client_ref: their first record"}})
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
@@ -94,22 +95,22 @@ def request_routes(
         response.headers["Location"] = f"{http.url.path}/{request.id}"
         return shaped(request, response)
 
-    @router.get(f"{item}", response_model=out, operation_id=f"get_{resource}")
+    @router.get(f"{item}", response_model=out, operation_id=f"get_{resource}", summary=f"Get {title}")
     async def get_request(session: Session, principal: Reader, request_id: Id, response: Response) -> Any:
         return shaped(await get_readable(session, principal, model, request_id, code=not_found), response)
 
-    @router.patch(f"{item}", response_model=out, operation_id=f"update_{resource}")
+    @router.patch(f"{item}", response_model=out, operation_id=f"update_{resource}", summary=f"Update {title}")
     async def update_request(session: Session, principal: Writer, request_id: Id, body: update,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)
         return shaped(await kit.update(session, principal, kind, request, body), response)
 
-    @router.delete(f"{item}", status_code=204, operation_id=f"delete_{resource}")
+    @router.delete(f"{item}", status_code=204, operation_id=f"delete_{resource}", summary=f"Delete {title}")
     async def delete_request(session: Session, principal: Writer, request_id: Id, http: Request) -> Response:
         await kit.delete(session, principal, kind, await for_change(session, principal, request_id, http))
         return Response(status_code=204)
 
-    @router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}",
+    @router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}", summary=f"Submit {title}",
                  dependencies=[Idempotent], description=SUBMIT_DOC)
     async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
                              response: Response) -> Any:
@@ -117,7 +118,7 @@ def request_routes(
         return shaped(await kit.submit(session, principal, kind, request), response)
 
     @router.post(f"{item}/withdraw", response_model=out, operation_id=f"withdraw_{resource}",
-                 dependencies=[Idempotent])
+                 summary=f"Withdraw {title}", dependencies=[Idempotent])
     async def withdraw_request(session: Session, principal: Writer, request_id: Id, http: Request,
                                response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)

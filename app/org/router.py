@@ -74,6 +74,25 @@ async def _for_change(session: AsyncSession, principal: Principal, model: type[M
     return obj
 
 
+def _read_and_update_routes(path: str, model: type[Any], out: type[Any], update: type[Any], *,
+                            read: str, manage: str, not_found: str, change: Any, name: str) -> None:
+    """`GET` and `PATCH {path}/{id}` of an organisation record: scoped read (404 as missing, with
+    the resource's own not-found code), If-Match on change, the service's update, ETag."""
+    id_name = f"{name}_id"
+    Item = Annotated[uuid.UUID, Path(alias=id_name)]  # noqa: N806 - a type in the signatures below
+
+    @router.get(f"{path}/{{{id_name}}}", response_model=out, operation_id=f"get_{name}", summary=f"Get {name.title()}")
+    async def read_one(session: Session, principal: Requires(read), item_id: Item, response: Response) -> Any:
+        return _shaped(out, await get_readable(session, principal, model, item_id, code=not_found), response)
+
+    @router.patch(f"{path}/{{{id_name}}}", response_model=out, operation_id=f"update_{name}",
+                  summary=f"Update {name.title()}")
+    async def update_one(session: Session, principal: Requires(manage), item_id: Item,
+                         body: update, request: Request, response: Response) -> Any:  # type: ignore[valid-type]
+        obj = await _for_change(session, principal, model, item_id, request, code=not_found)
+        return _shaped(out, await change(session, principal, obj, body), response)
+
+
 # --- companies ---------------------------------------------------------------------------------------
 
 COMPANY_SORTS = {"code": SortKey("code", Company.code), "name": SortKey("name", Company.name),
@@ -95,21 +114,6 @@ async def create_company(session: Session, principal: Requires(P.COMPANY_MANAGE)
     set_etag(response, company.version)
     response.headers["Location"] = f"/api/v1/companies/{company.id}"
     return CompanyOut.model_validate(company)
-
-
-@router.get("/companies/{company_id}", response_model=CompanyOut, operation_id="get_company")
-async def get_company(session: Session, principal: Requires(P.COMPANY_READ), company_id: Id,
-                      response: Response) -> CompanyOut:
-    company = await get_readable(session, principal, Company, company_id, code=CompanyNotFound.code)
-    return _shaped(CompanyOut, company, response)
-
-
-@router.patch("/companies/{company_id}", response_model=CompanyOut, operation_id="update_company")
-async def update_company(session: Session, principal: Requires(P.COMPANY_MANAGE), company_id: Id,
-                         body: CompanyUpdate, request: Request, response: Response) -> CompanyOut:
-    company = await _for_change(session, principal, Company, company_id, request, code=CompanyNotFound.code)
-    company = await service.update_company(session, principal, company, body)
-    return _shaped(CompanyOut, company, response)
 
 
 # --- departments -------------------------------------------------------------------------------------
@@ -139,21 +143,6 @@ async def create_department(session: Session, principal: Requires(P.DEPARTMENT_M
     return _shaped(DepartmentOut, dept, response)
 
 
-@router.get("/departments/{department_id}", response_model=DepartmentOut, operation_id="get_department")
-async def get_department(session: Session, principal: Requires(P.DEPARTMENT_READ), department_id: Id,
-                         response: Response) -> DepartmentOut:
-    dept = await get_readable(session, principal, Department, department_id, code=DepartmentNotFound.code)
-    return _shaped(DepartmentOut, dept, response)
-
-
-@router.patch("/departments/{department_id}", response_model=DepartmentOut, operation_id="update_department")
-async def update_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), department_id: Id,
-                            body: DepartmentUpdate, request: Request, response: Response) -> DepartmentOut:
-    dept = await _for_change(session, principal, Department, department_id, request, code=DepartmentNotFound.code)
-    dept = await service.update_department(session, principal, dept, body)
-    return _shaped(DepartmentOut, dept, response)
-
-
 # --- roles -------------------------------------------------------------------------------------------
 
 ROLE_SORTS = {"code": SortKey("code", Role.code), "rank": SortKey("rank", Role.rank)}
@@ -172,19 +161,6 @@ async def create_role(session: Session, principal: Requires(P.ROLE_MANAGE), body
     role = await service.create_role(session, principal, body)
     return _shaped(RoleOut, role, response)
 
-
-@router.get("/roles/{role_id}", response_model=RoleOut, operation_id="get_role")
-async def get_role(session: Session, principal: Requires(P.ROLE_READ), role_id: Id, response: Response) -> RoleOut:
-    role = await get_readable(session, principal, Role, role_id, code=RoleNotFound.code)
-    return _shaped(RoleOut, role, response)
-
-
-@router.patch("/roles/{role_id}", response_model=RoleOut, operation_id="update_role")
-async def update_role(session: Session, principal: Requires(P.ROLE_MANAGE), role_id: Id, body: RoleUpdate,
-                      request: Request, response: Response) -> RoleOut:
-    role = await _for_change(session, principal, Role, role_id, request, code=RoleNotFound.code)
-    role = await service.update_role(session, principal, role, body)
-    return _shaped(RoleOut, role, response)
 
 
 # --- users -------------------------------------------------------------------------------------------
@@ -297,3 +273,13 @@ async def create_handover(session: Session, principal: Requires(P.HANDOVER_CREAT
                              reason=body.reason)
     return HandoverOut(from_user_id=body.from_user_id, to_user_id=body.to_user_id, moved=result.moved,
                        locked=result.locked)
+
+
+_read_and_update_routes("/companies", Company, CompanyOut, CompanyUpdate, read=P.COMPANY_READ,
+                        manage=P.COMPANY_MANAGE, not_found=CompanyNotFound.code, change=service.update_company,
+                        name="company")
+_read_and_update_routes("/departments", Department, DepartmentOut, DepartmentUpdate, read=P.DEPARTMENT_READ,
+                        manage=P.DEPARTMENT_MANAGE, not_found=DepartmentNotFound.code,
+                        change=service.update_department, name="department")
+_read_and_update_routes("/roles", Role, RoleOut, RoleUpdate, read=P.ROLE_READ, manage=P.ROLE_MANAGE,
+                        not_found=RoleNotFound.code, change=service.update_role, name="role")
