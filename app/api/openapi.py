@@ -123,6 +123,7 @@ def build_document(app: FastAPI, surface: str) -> dict[str, Any]:
     _binary_parts(components.get("schemas", {}))
     _pages(components.get("schemas", {}))
     _shared_enums(doc)
+    _json_schema_bounds(doc)
     _tags(doc)
     _prune_unused_headers(doc)
     return doc
@@ -394,6 +395,25 @@ def _pages(schemas: dict[str, Any]) -> None:
 
 
 SCHEMA_SUFFIXES = ("Create", "Created", "Update", "Detail", "Summary", "Saved", "Out", "In", "Def")
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: Any) -> None:
+    """Bounds pydantic could not push into a validated branch (`Int | None` with `Field(ge=…)`,
+    where `Int` converts 6.0 first) come out under their Python names; JSON Schema calls them
+    minimum/maximum. Validation enforces them either way; this only names them right."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for python_name, schema_name in _BOUNDS.items():
+                if python_name in node:
+                    node[schema_name] = node.pop(python_name)
+        for value in node.values():
+            _json_schema_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _json_schema_bounds(value)
 
 
 def _shared_enums(doc: dict[str, Any]) -> None:

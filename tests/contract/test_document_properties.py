@@ -190,3 +190,19 @@ def test_optional_query_and_header_parameters_are_not_nullable():
         for param in op.get("parameters", []):
             if param.get("in") in ("query", "header"):
                 assert {"type": "null"} not in param["schema"].get("anyOf", []), (name, method, path, param["name"])
+
+
+def test_numeric_bounds_use_json_schema_names():
+    """Spectral/Redocly (and generated clients) know minimum/maximum, not pydantic's ge/le."""
+    def walk(node):
+        if isinstance(node, dict):
+            assert not ({"ge", "le", "gt", "lt"} & set(node)) or "type" not in node, node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for doc in DOCS.values():
+        walk(doc["components"]["schemas"])
+        walk(doc["paths"])
