@@ -16,6 +16,28 @@ from app.core.errors import InvalidInput
 from app.core.principal import Principal
 
 
+def documents_not_null(model: Any) -> Any:
+    """`json_schema_extra` for a PATCH schema: a field backed by a NOT NULL column is documented
+    as optional but not nullable (the null rule above answers 422 to an explicit null), so the
+    contract promises exactly what the server accepts."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        columns = inspect(model).columns
+        for name, prop in schema.get("properties", {}).items():
+            if name not in columns or columns[name].nullable or "anyOf" not in prop:
+                continue
+            branches = [b for b in prop["anyOf"] if b.get("type") != "null"]
+            del prop["anyOf"]
+            if len(branches) == 1:
+                prop.update(branches[0])
+            else:
+                prop["anyOf"] = branches
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+
+    return extra
+
+
 def changes_of(patch: BaseModel | dict[str, Any]) -> dict[str, Any]:
     """What the client sent: a model's set fields (unset ones are absent), or a dict as it is."""
     return patch.model_dump(exclude_unset=True) if isinstance(patch, BaseModel) else dict(patch)

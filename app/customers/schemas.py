@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.core.types import Bool, Int, MultilineText, Text
+from app.core.updates import documents_not_null
+from app.customers.models import Contact, Customer
 
 Kind = Literal["company", "individual"]
 Category = Literal["intended", "signed", "partner", "supplier", "media", "personal_network"]
@@ -74,6 +76,7 @@ class _Record(BaseModel):
 
 
 class CustomerUpdate(_In):
+    model_config = ConfigDict(json_schema_extra=documents_not_null(Customer))
     name: CustomerName | None = None
     credit_code: CreditCode | None = None
     id_number: IdNumber | None = None
@@ -226,6 +229,7 @@ class ContactCreate(_ContactFields):
 
 
 class ContactUpdate(_ContactFields):
+    model_config = ConfigDict(json_schema_extra=documents_not_null(Contact))
     confirm_duplicate: Bool = False
 
 

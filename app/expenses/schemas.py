@@ -5,6 +5,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import Money, MultilineText, PositiveMoney, Text
+from app.core.updates import documents_not_null
+from app.expenses.models import ExpenseRequest
 
 Category = Literal["travel", "entertainment", "office", "repair", "other"]
 
@@ -20,7 +22,7 @@ class ExpenseCreate(BaseModel):
 
 
 class ExpenseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(ExpenseRequest))
     title: Text(200, min_length=1) | None = None
     category: Category | None = None
     amount: PositiveMoney | None = None

@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.principal import ScopeKind
 from app.core.types import Bool, Int, Text, TimeZone
+from app.core.updates import documents_not_null
+from app.org.models import Company, Department, Role, User
 
 ScopeKindLiteral = Literal["all", "companies", "company", "department_tree", "department", "self"]
 assert set(ScopeKindLiteral.__args__) == set(ScopeKind.CHOICES)  # type: ignore[attr-defined]
@@ -38,7 +40,7 @@ class CompanyCreate(BaseModel):
 
 
 class CompanyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(Company))
     name: Name | None = None
     timezone: TimeZone | None = Field(None, description="IANA time zone, e.g. Asia/Shanghai")
 
@@ -60,7 +62,7 @@ class DepartmentCreate(BaseModel):
 
 
 class DepartmentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(Department))
     name: Name | None = None
     head_user_id: uuid.UUID | None = None
 
@@ -87,7 +89,7 @@ class RoleCreate(BaseModel):
 
 
 class RoleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(Role))
     name: ShortName | None = None
     permissions: list[PermissionCode] | None = Field(None, max_length=500)
     scope_kind: ScopeKindLiteral | None = None
@@ -131,7 +133,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(User))
     display_name: ShortName | None = None
     department_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None

@@ -206,3 +206,14 @@ def test_numeric_bounds_use_json_schema_names():
     for doc in DOCS.values():
         walk(doc["components"]["schemas"])
         walk(doc["paths"])
+
+
+def test_patch_fields_backed_by_not_null_columns_are_not_documented_nullable():
+    """An explicit null on such a field answers 422 (request.field_not_nullable): the document
+    must not promise it, while a nullable column (a user's department) stays nullable."""
+    schemas = DOCS["v1.json"]["components"]["schemas"]
+    assert "anyOf" not in schemas["CompanyUpdate"]["properties"]["name"]
+    assert "anyOf" not in schemas["CustomerUpdate"]["properties"]["name"]
+    assert "anyOf" not in schemas["ExpenseUpdate"]["properties"]["title"]
+    department = schemas["UserUpdate"]["properties"]["department_id"]
+    assert {"type": "null"} in department.get("anyOf", [])
