@@ -42,13 +42,18 @@ class Company(UUIDPk, Timestamps, Versioned, Base):
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
 
 
-@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.id))
-class Department(UUIDPk, Timestamps, Versioned, Base):
-    __tablename__ = "department"
-    __table_args__ = (UniqueConstraint("company_id", "parent_id", "name"),)
+class _InCompany:
+    """Placed in a company of a group (departments and users)."""
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.id))
+class Department(UUIDPk, _InCompany, Timestamps, Versioned, Base):
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("company_id", "parent_id", "name"),)
+
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     head_user_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -57,12 +62,10 @@ class Department(UUIDPk, Timestamps, Versioned, Base):
 
 
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.department_id, owners=(m.id,)))
-class User(UUIDPk, Timestamps, Versioned, Base):
+class User(UUIDPk, _InCompany, Timestamps, Versioned, Base):
     __tablename__ = "app_user"
     __table_args__ = (Index("ix_app_user_group_id_username", "group_id", "username"),)
 
-    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
-    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"), index=True)
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     # Unique across the installation: logins carry no tenant.

@@ -66,6 +66,12 @@ def _shaped(out: type[Out], obj: Any, response: Response) -> Out:
     return out.model_validate(obj)
 
 
+def _created(out: type[Out], obj: Any, request: Request, response: Response) -> Out:
+    """A 201's body, with its ETag and the new record's address (`Location`)."""
+    response.headers["Location"] = f"{request.url.path}/{obj.id}"
+    return _shaped(out, obj, response)
+
+
 async def _for_change(session: AsyncSession, principal: Principal, model: type[M], id_: uuid.UUID,
                       request: Request, *, code: str) -> M:
     """The object, row-locked for a change, once the client's If-Match holds."""
@@ -109,11 +115,8 @@ async def list_companies(session: Session, principal: Requires(P.COMPANY_READ), 
 @router.post("/companies", response_model=CompanyOut, status_code=201, operation_id="create_company",
              dependencies=[Idempotent])
 async def create_company(session: Session, principal: Requires(P.COMPANY_MANAGE), body: CompanyCreate,
-                         response: Response) -> CompanyOut:
-    company = await service.create_company(session, principal, body)
-    set_etag(response, company.version)
-    response.headers["Location"] = f"/api/v1/companies/{company.id}"
-    return CompanyOut.model_validate(company)
+                         request: Request, response: Response) -> CompanyOut:
+    return _created(CompanyOut, await service.create_company(session, principal, body), request, response)
 
 
 # --- departments -------------------------------------------------------------------------------------
@@ -138,9 +141,8 @@ async def list_departments(session: Session, principal: Requires(P.DEPARTMENT_RE
 @router.post("/departments", response_model=DepartmentOut, status_code=201, operation_id="create_department",
              dependencies=[Idempotent])
 async def create_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), body: DepartmentCreate,
-                            response: Response) -> DepartmentOut:
-    dept = await service.create_department(session, principal, body)
-    return _shaped(DepartmentOut, dept, response)
+                            request: Request, response: Response) -> DepartmentOut:
+    return _created(DepartmentOut, await service.create_department(session, principal, body), request, response)
 
 
 # --- roles -------------------------------------------------------------------------------------------
@@ -157,9 +159,8 @@ async def list_roles(session: Session, principal: Requires(P.ROLE_READ), page: P
 
 @router.post("/roles", response_model=RoleOut, status_code=201, operation_id="create_role", dependencies=[Idempotent])
 async def create_role(session: Session, principal: Requires(P.ROLE_MANAGE), body: RoleCreate,
-                      response: Response) -> RoleOut:
-    role = await service.create_role(session, principal, body)
-    return _shaped(RoleOut, role, response)
+                      request: Request, response: Response) -> RoleOut:
+    return _created(RoleOut, await service.create_role(session, principal, body), request, response)
 
 
 
