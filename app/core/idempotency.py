@@ -27,10 +27,10 @@ from app.core.jobs import periodic
 from app.core.principal import CurrentPrincipal
 from app.core.routing import ShortCircuit, get_session
 from app.core.sql import advisory_xact_lock
-from app.core.types import Text
 
 # Visible ASCII with inner spaces: a header value every client and proxy carries unchanged.
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+# Optional whitespace around a field value is not part of it (RFC 9110 5.5); not every server strips it.
+IDEMPOTENCY_KEY_PATTERN = r"^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$"
 _KEY_OK = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 REPLAYED_HEADERS = ("location", "etag", "content-type")
@@ -85,7 +85,7 @@ async def idempotency(
     principal: CurrentPrincipal,
     session: Annotated[AsyncSession, Depends(get_session)],
     idempotency_key: Annotated[
-        Text(255) | None,
+        str | None,
         Header(
             alias="Idempotency-Key",
             min_length=1,
@@ -101,6 +101,7 @@ async def idempotency(
         return
     if not _KEY_OK.match(idempotency_key):  # the documented pattern, checked for non-FastAPI callers too
         raise InvalidInput("Idempotency-Key must be printable text.", code="idempotency.invalid_key")
+    idempotency_key = idempotency_key.strip(" \t")
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.url.path.encode() + b"\n")
     await _hash_body(request, digest)

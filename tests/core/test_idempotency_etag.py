@@ -65,3 +65,24 @@ async def test_state_change_with_stale_if_match_gets_412(client, auth, org):
     await client.patch(url, json={"display_name": "x"}, headers=auth("admin"))
     locked = await client.post(url + "/lock", headers=auth("admin", **{"If-Match": etag}))
     assert locked.status_code == 412
+
+
+async def test_whitespace_around_an_idempotency_key_is_not_part_of_it(client, auth):
+    body = {"code": "C14", "name": "华东机械泰州公司"}
+    first = await client.post("/api/v1/companies", json=body, headers=auth("admin", **{"Idempotency-Key": "k-14"}))
+    again = await client.post("/api/v1/companies", json=body,
+                              headers=auth("admin", **{"Idempotency-Key": " k-14\t"}))
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_an_if_match_list_may_hold_tabs_between_its_tags(client, auth, org):
+    company_id = org.companies["C01"].id
+    current = await client.get(f"/api/v1/companies/{company_id}", headers=auth("admin"))
+    listed = f'W/"999",\t {current.headers["etag"]} \t'
+    response = await client.patch(f"/api/v1/companies/{company_id}", json={"name": "华东机械上海公司"},
+                                  headers=auth("admin", **{"If-Match": listed}))
+    assert response.status_code == 200, response.text
+    stale = await client.patch(f"/api/v1/companies/{company_id}", json={"name": "x"},
+                               headers=auth("admin", **{"If-Match": 'W/"999"\t,\t"998"'}))
+    assert stale.status_code == 412 and stale.json()["code"] == "resource.stale"
