@@ -8,7 +8,7 @@ from app.core.errors import InvalidInput, PreconditionFailed
 
 MAX_IF_MATCH = 1024
 # `*` or a comma-separated list of (weak) entity tags (RFC 9110 13.1.1), as documented.
-IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$'
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$'
 _IF_MATCH_OK = re.compile(IF_MATCH_PATTERN)
 
 
@@ -25,7 +25,7 @@ def check_if_match(request: Request, version: int) -> None:
     header = request.headers.get("if-match")
     if header is None:
         return
-    header = header.strip(" \t")  # optional whitespace around a field value (RFC 9110 5.6.3)
+    header = header.strip(" \t")  # optional whitespace around a field value (RFC 9110 5.5)
     # The pattern admits only visible ASCII inside the tags and spaces or tabs between them.
     if len(header) > MAX_IF_MATCH or not _IF_MATCH_OK.match(header):
         raise InvalidInput("If-Match must be a list of ETags.", code="request.invalid_if_match",

@@ -29,8 +29,9 @@ from app.core.routing import ShortCircuit, get_session
 from app.core.sql import advisory_xact_lock
 
 # Visible ASCII with inner spaces: a header value every client and proxy carries unchanged.
-# Optional whitespace around a field value is not part of it (RFC 9110 5.5); not every server strips it.
-IDEMPOTENCY_KEY_PATTERN = r"^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$"
+# Trailing whitespace is not part of a field value (RFC 9110 5.5) and not every server strips it;
+# leading whitespace is what clients (requests, fetch) refuse to send, so it is not documented.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?[ \t]*$"
 _KEY_OK = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 REPLAYED_HEADERS = ("location", "etag", "content-type")

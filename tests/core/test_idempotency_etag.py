@@ -71,7 +71,7 @@ async def test_whitespace_around_an_idempotency_key_is_not_part_of_it(client, au
     body = {"code": "C14", "name": "华东机械泰州公司"}
     first = await client.post("/api/v1/companies", json=body, headers=auth("admin", **{"Idempotency-Key": "k-14"}))
     again = await client.post("/api/v1/companies", json=body,
-                              headers=auth("admin", **{"Idempotency-Key": " k-14\t"}))
+                              headers=auth("admin", **{"Idempotency-Key": "k-14 \t"}))
     assert first.status_code == again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
 
