@@ -25,22 +25,25 @@ def test_the_import_contract_is_kept() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_import_contract_fails_when_core_imports_an_area(tmp_path: Path) -> None:
+def _lint_with_violation(tmp_path: Path, module: str, code: str) -> subprocess.CompletedProcess[str]:
+    """Lint a copy of the project with `code` appended to app/`module`."""
     shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    with (tmp_path / "app" / "core" / "pagination.py").open("a") as module:
-        module.write("\nfrom app.customers import models as _customers  # a deliberate violation\n")
-    result = _lint_imports(tmp_path)
+    with (tmp_path / "app" / module).open("a") as file:
+        file.write(code)
+    return _lint_imports(tmp_path)
+
+
+def test_the_import_contract_fails_when_core_imports_an_area(tmp_path: Path) -> None:
+    result = _lint_with_violation(tmp_path, "core/pagination.py",
+                                  "\nfrom app.customers import models as _customers  # a deliberate violation\n")
     assert result.returncode != 0
     assert "app.core.pagination -> app.customers.models" in result.stdout
 
 
 def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    with (tmp_path / "app" / "customers" / "service.py").open("a") as module:
-        module.write("\n\ndef _late() -> None:\n    from app.api import surfaces  # noqa: F401 - in a function\n")
-    result = _lint_imports(tmp_path)
+    hidden = "\n\ndef _late() -> None:\n    from app.api import surfaces  # noqa: F401 - in a function\n"
+    result = _lint_with_violation(tmp_path, "customers/service.py", hidden)
     assert result.returncode != 0
     assert "app.customers.service -> app.api.surfaces" in result.stdout
 
@@ -48,10 +51,6 @@ def test_the_import_contract_fails_when_an_area_imports_the_api_layer(tmp_path: 
 @pytest.mark.parametrize(("module", "name"), [("approvals/repository.py", "app.approvals.repository"),
                                             ("customers/pool.py", "app.customers.pool")])
 def test_the_import_contract_fails_when_an_area_reads_org_tables(tmp_path: Path, module: str, name: str) -> None:
-    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    with (tmp_path / "app" / module).open("a") as file:
-        file.write("\nfrom app.org.models import User as _User  # a deliberate violation\n")
-    result = _lint_imports(tmp_path)
+    result = _lint_with_violation(tmp_path, module, "\nfrom app.org.models import User as _User  # deliberate\n")
     assert result.returncode != 0
     assert f"{name} -> app.org.models" in result.stdout

@@ -14,13 +14,13 @@ from app.approvals.errors import ApprovalFlowNotFound
 from app.approvals.models import ApprovalFlow, ApprovalInstance
 from app.approvals.schemas import (
     ApprovalDetail,
+    ApprovalStatus,
     ApprovalSummary,
     ApproveBody,
     FlowCreate,
     FlowOut,
     FlowUpdate,
     FlowVersionOut,
-    InstanceStatusLiteral,
     RejectBody,
     RequestTypeOut,
     StepDef,
@@ -126,7 +126,7 @@ async def list_approvals(
     sort: Annotated[SortKey, Depends(sort_param(APPROVAL_SORTS, "-submitted_at"))],
     waiting_on: Annotated[Literal["me"] | None, Query(description="`me`: the caller's inbox")] = None,
     submitted_by: Annotated[Literal["me"] | None, Query(description="`me`: what the caller submitted")] = None,
-    status: InstanceStatusLiteral | None = None,
+    status: ApprovalStatus | None = None,
     type_: Annotated[Text(60) | None, Query(alias="type", max_length=60, description="Request type")] = None,
     overdue_hours: Annotated[int | None, Query(ge=1, le=8760,
                                                description="Pending and waiting on its step longer than this")] = None,

@@ -125,7 +125,6 @@ class ApprovalStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-InstanceStatusLiteral = ApprovalStatus  # the name routers and older code use
 
 
 class CurrentStep(BaseModel):
@@ -155,7 +154,7 @@ class RoundOut(BaseModel):
                                                           "(null only for a backfilled round whose version is unknown)")
     snapshot: dict[str, Any] = Field(description="The request as submitted in this round")
     submitted_at: datetime
-    outcome: InstanceStatusLiteral = Field(description="`pending` while the round runs; otherwise how it ended")
+    outcome: ApprovalStatus = Field(description="`pending` while the round runs; otherwise how it ended")
     decided_at: datetime | None
 
 
@@ -166,7 +165,7 @@ class ApprovalSummary(BaseModel):
     title: str
     company_id: uuid.UUID
     submitter_id: uuid.UUID
-    status: InstanceStatusLiteral
+    status: ApprovalStatus
     round: int
     current_step: CurrentStep | None
     waiting_on: list[uuid.UUID] = Field(description="Users the instance waits on now")

@@ -26,10 +26,6 @@ async def hash_password(password: str) -> str:
     return await run_in_threadpool(password_context.hash, password)
 
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    return await run_in_threadpool(password_context.verify, password, password_hash or _DUMMY_HASH)
-
-
 class HashQueueFull(Exception):
     """More logins are waiting for a hash slot than the queue allows."""
 

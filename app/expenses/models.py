@@ -3,11 +3,9 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.approvals.requests import RequestMixin, RequestStatus, request_scope, request_table_args
+from app.approvals.requests import RequestMixin, request_scope, request_table_args
 from app.core.db import Base
 from app.core.scoping import scoped
-
-ExpenseStatus = RequestStatus  # the kit's states; kept under this name for readers of the area
 
 
 @scoped(request_scope)
