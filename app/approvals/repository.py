@@ -93,6 +93,18 @@ async def lock_request(session: AsyncSession, model: type[R], request_id: uuid.U
 
 # --- instances -----------------------------------------------------------------------------------------
 
+_ASSIGNMENT_ORDER = (ApprovalAssignment.assigned_at, ApprovalAssignment.id)
+C = TypeVar("C", bound=Any)
+
+
+async def _of_instance(session: AsyncSession, model: type[C], instance_id: uuid.UUID, *order_by: Any,
+                       where: Any = None) -> list[C]:
+    """An instance's child rows (steps, assignments, rounds, actions) in the order given."""
+    stmt = select(model).where(model.instance_id == instance_id).order_by(*order_by)
+    if where is not None:
+        stmt = stmt.where(where)
+    return list((await session.scalars(stmt)).all())
+
 
 async def get_instance(session: AsyncSession, principal: Principal, instance_id: uuid.UUID,
                        *, for_update: bool = False) -> ApprovalInstance:
@@ -136,9 +148,8 @@ async def instance_for_request(session: AsyncSession, request_type: str, request
 
 
 async def steps_of_round(session: AsyncSession, instance_id: uuid.UUID, round_: int) -> list[ApprovalStep]:
-    return list((await session.scalars(
-        select(ApprovalStep).where(ApprovalStep.instance_id == instance_id, ApprovalStep.round == round_)
-        .order_by(ApprovalStep.position))).all())
+    return await _of_instance(session, ApprovalStep, instance_id, ApprovalStep.position,
+                              where=ApprovalStep.round == round_)
 
 
 async def step(session: AsyncSession, step_id: uuid.UUID) -> ApprovalStep | None:
@@ -146,15 +157,13 @@ async def step(session: AsyncSession, step_id: uuid.UUID) -> ApprovalStep | None
 
 
 async def assignments_of_step(session: AsyncSession, step_id: uuid.UUID) -> list[ApprovalAssignment]:
-    return list((await session.scalars(
-        select(ApprovalAssignment).where(ApprovalAssignment.step_id == step_id)
-        .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+    return list((await session.scalars(select(ApprovalAssignment).where(ApprovalAssignment.step_id == step_id)
+                                       .order_by(*_ASSIGNMENT_ORDER))).all())
 
 
 async def pending_assignments(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAssignment]:
-    return list((await session.scalars(
-        select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id,
-                                         ApprovalAssignment.status == AssignmentStatus.PENDING))).all())
+    return await _of_instance(session, ApprovalAssignment, instance_id, *_ASSIGNMENT_ORDER,
+                              where=ApprovalAssignment.status == AssignmentStatus.PENDING)
 
 
 async def has_decided_in_round(session: AsyncSession, instance: ApprovalInstance, user_id: uuid.UUID) -> bool:
@@ -169,20 +178,15 @@ async def has_decided_in_round(session: AsyncSession, instance: ApprovalInstance
 
 
 async def steps_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalStep]:
-    return list((await session.scalars(
-        select(ApprovalStep).where(ApprovalStep.instance_id == instance_id)
-        .order_by(ApprovalStep.round, ApprovalStep.position))).all())
+    return await _of_instance(session, ApprovalStep, instance_id, ApprovalStep.round, ApprovalStep.position)
 
 
 async def assignments_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAssignment]:
-    return list((await session.scalars(
-        select(ApprovalAssignment).where(ApprovalAssignment.instance_id == instance_id)
-        .order_by(ApprovalAssignment.assigned_at, ApprovalAssignment.id))).all())
+    return await _of_instance(session, ApprovalAssignment, instance_id, *_ASSIGNMENT_ORDER)
 
 
 async def rounds_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalRound]:
-    return list((await session.scalars(
-        select(ApprovalRound).where(ApprovalRound.instance_id == instance_id).order_by(ApprovalRound.round))).all())
+    return await _of_instance(session, ApprovalRound, instance_id, ApprovalRound.round)
 
 
 async def close_round(session: AsyncSession, instance: ApprovalInstance) -> None:
@@ -193,9 +197,7 @@ async def close_round(session: AsyncSession, instance: ApprovalInstance) -> None
 
 
 async def actions_of(session: AsyncSession, instance_id: uuid.UUID) -> list[ApprovalAction]:
-    return list((await session.scalars(
-        select(ApprovalAction).where(ApprovalAction.instance_id == instance_id)
-        .order_by(ApprovalAction.created_at, ApprovalAction.id))).all())
+    return await _of_instance(session, ApprovalAction, instance_id, ApprovalAction.created_at, ApprovalAction.id)
 
 
 def list_statement(principal: Principal, *, waiting_on_me: bool = False, submitted_by_me: bool = False,
