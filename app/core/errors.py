@@ -6,6 +6,9 @@ handlers and are rendered with the same shape by app/core/middleware.py.
 """
 
 import logging
+import sys
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from asyncpg.exceptions._base import DataError as AsyncpgArgumentError
@@ -17,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.i18n import current_language, pick
+from app.core.i18n import SUPPORTED, current_language, pick
 from app.core.requestctx import request_id_var
 
 log = logging.getLogger("recourse.errors")
@@ -87,6 +90,14 @@ class DomainError(Exception):
     code: str = "request.bad"
     titles: dict[str, str] | None = None
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kw: Any) -> None:
+        # `class Conflict(DomainError, status=409, code="resource.conflict")`: a kind in one line.
+        super().__init_subclass__(**kw)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+
     def __init__(
         self,
         detail: str | None = None,
@@ -111,34 +122,68 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, status=404, code="resource.not_found"):
     """Missing, or out of the caller's scope: the same answer, so existence never leaks."""
-    status, code = 404, "resource.not_found"
 
 
-class Forbidden(DomainError):
-    status, code = 403, "auth.forbidden"
+class Forbidden(DomainError, status=403, code="auth.forbidden"):
+    """Signed in, but the permission, rank or data scope does not reach."""
 
 
-class NotAuthenticated(DomainError):
-    status, code = 401, "auth.not_authenticated"
+class Conflict(DomainError, status=409, code="resource.conflict"):
+    """The record's state does not allow this now (a transition, a uniqueness rule)."""
+
+
+class NotAuthenticated(DomainError, status=401, code="auth.not_authenticated"):
+    """No valid credentials; the answer names the scheme to use."""
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
 
-class Conflict(DomainError):
-    status, code = 409, "resource.conflict"
-
-
-class PreconditionFailed(DomainError):
+class PreconditionFailed(DomainError, status=412, code="resource.precondition_failed"):
     """The client's If-Match names a version that is no longer current."""
-    status, code = 412, "resource.precondition_failed"
 
 
-class InvalidInput(DomainError):
-    status, code = 422, "request.validation_failed"
+class InvalidInput(DomainError, status=422, code="request.validation_failed"):
+    """Well-formed input the rules refuse, with pointers to the fields when there are any."""
+
+
+_KINDS: dict[str, type[DomainError]] = {kind.__name__: kind for kind in (
+    DomainError, NotFound, Forbidden, Conflict, NotAuthenticated, PreconditionFailed, InvalidInput)}
+
+
+def error_catalogue(module_name: str) -> dict[str, type[DomainError]]:
+    """The error classes an area declares as data in the `.toml` beside its `errors.py`.
+
+    An area's codes and their localised titles are a catalogue (translators edit the titles, clients
+    rely on the codes), so they are kept as data: `[errors]` maps each class name to its `kind` (a
+    base above), `code`, optional `status`, and optional titles in every supported language. The
+    classes are real subclasses, importable by name (`from app.org.errors import CompanyNotFound`),
+    so an unknown name fails at import. Errors with behaviour of their own stay Python classes.
+    """
+    path = Path(sys.modules[module_name].__file__ or "").with_suffix(".toml")
+    with path.open("rb") as file:
+        entries = tomllib.load(file)["errors"]
+    classes: dict[str, type[DomainError]] = {}
+    for name, entry in entries.items():
+        fields = dict(entry)
+        attrs: dict[str, Any] = {"__module__": module_name, "__qualname__": name,
+                                 "__doc__": f"`{fields['code']}` ({path.name})"}
+        base = _KINDS[fields.pop("kind")]
+        attrs["code"] = fields.pop("code")
+        if "status" in fields:
+            attrs["status"] = fields.pop("status")
+        titles = {language: fields.pop(language) for language in SUPPORTED if language in fields}
+        if titles and set(titles) != set(SUPPORTED):
+            raise ValueError(f"{path}: {name} needs a title in every language of {SUPPORTED} or none")
+        if titles:
+            attrs["titles"] = titles
+        if fields:
+            raise ValueError(f"{path}: {name} has unknown keys {sorted(fields)}")
+        classes[name] = type(name, (base,), attrs)
+    return classes
 
 
 def problem_response(
