@@ -64,13 +64,10 @@ class AssignmentOrigin:
 
 
 class ActionKind:
-    SUBMIT = "submit"
-    APPROVE = "approve"
-    REJECT = "reject"
-    WITHDRAW = "withdraw"
-    URGE = "urge"
-    TRANSFER = "transfer"
-    CHOICES = (SUBMIT, APPROVE, REJECT, WITHDRAW, URGE, TRANSFER)
+    """What a person did to an instance: the action log's `action`."""
+
+    SUBMIT, APPROVE, REJECT, WITHDRAW, URGE, TRANSFER = CHOICES = (
+        "submit", "approve", "reject", "withdraw", "urge", "transfer")
 
 
 @scoped(lambda m: ScopeSpec(group=m.group_id, tenant_wide=True,

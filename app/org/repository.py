@@ -3,14 +3,17 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.business_date import business_zone
+from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import DataScope, Principal, ScopeKind
 from app.core.scoping import get_readable, readable
+from app.core.sql import like_contains
 from app.org.models import Company, Department, Group, Role, User, UserPermission, UserRole
 
 
@@ -148,13 +151,17 @@ async def user_level(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, bo
     return max((r.rank for r in roles), default=0), any(r.is_system_admin for r in roles)
 
 
-async def department_companies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """The company of each department named."""
-    wanted = list(set(ids))
+async def _lookup(session: AsyncSession, key: Any, value: Any, keys: Iterable[Any], *where: Any) -> dict[Any, Any]:
+    """`{key: value}` for the rows whose `key` is among `keys` (skipping None); no query for none."""
+    wanted = list({k for k in keys if k is not None})
     if not wanted:
         return {}
-    return dict((await session.execute(  # type: ignore[arg-type]
-        select(Department.id, Department.company_id).where(Department.id.in_(wanted)))).all())
+    return dict((await session.execute(select(key, value).where(key.in_(wanted), *where))).all())  # type: ignore[arg-type]
+
+
+async def department_companies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The company of each department named."""
+    return await _lookup(session, Department.id, Department.company_id, ids)
 
 
 async def role_holders_placements(session: AsyncSession,
@@ -354,11 +361,7 @@ async def company_in_group(session: AsyncSession, group_id: uuid.UUID, company_i
 async def companies_by_code(session: AsyncSession, group_id: uuid.UUID,
                             codes: Iterable[str]) -> dict[str, uuid.UUID]:
     """Company ids of the group by code."""
-    wanted = list(set(codes))
-    if not wanted:
-        return {}
-    return dict((await session.execute(  # type: ignore[arg-type]
-        select(Company.code, Company.id).where(Company.group_id == group_id, Company.code.in_(wanted)))).all())
+    return await _lookup(session, Company.code, Company.id, codes, Company.group_id == group_id)
 
 
 async def company_codes(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UUID, str]:
@@ -408,29 +411,17 @@ async def user_ids_in_group(session: AsyncSession, group_id: uuid.UUID,
 
 
 async def usernames(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    wanted = list(set(user_ids))
-    if not wanted:
-        return {}
-    return dict((await session.execute(  # type: ignore[arg-type]
-        select(User.id, User.username).where(User.id.in_(wanted)))).all())
+    return await _lookup(session, User.id, User.username, user_ids)
 
 
 async def display_names(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    wanted = list(set(user_ids))
-    if not wanted:
-        return {}
-    return dict((await session.execute(  # type: ignore[arg-type]
-        select(User.id, User.display_name).where(User.id.in_(wanted)))).all())
+    return await _lookup(session, User.id, User.display_name, user_ids)
 
 
 async def user_departments(session: AsyncSession,
                            user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, uuid.UUID | None]:
     """Each user's department (None when placed at company level)."""
-    wanted = list({u for u in user_ids if u is not None})
-    if not wanted:
-        return {}
-    return dict((await session.execute(  # type: ignore[arg-type]
-        select(User.id, User.department_id).where(User.id.in_(wanted)))).all())
+    return await _lookup(session, User.id, User.department_id, user_ids)
 
 
 async def users_holding_permission(session: AsyncSession, group_id: uuid.UUID, permission: str, *,
@@ -444,3 +435,45 @@ async def users_holding_permission(session: AsyncSession, group_id: uuid.UUID, p
     if company_ids is not None:
         stmt = stmt.where(User.company_id.in_(list(company_ids)))
     return list((await session.scalars(stmt.order_by(User.id))).all())
+
+
+# --- lists ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoFilter:
+    """A list without filters of its own."""
+
+
+@dataclass(frozen=True)
+class DepartmentFilter:
+    company_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    company_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    is_active: bool | None = None
+    q: str | None = None  # username or display name contains
+
+
+def _conditions(model: type[Any], where: Any) -> list[Any]:
+    """Equality on every filter field given; `q` searches the username and display name."""
+    conditions = []
+    for name, value in vars(where).items():
+        if value is None:
+            continue
+        if name == "q":
+            pattern = like_contains(value)
+            conditions.append(model.username.ilike(pattern) | model.display_name.ilike(pattern))
+        else:
+            conditions.append(getattr(model, name) == value)
+    return conditions
+
+
+async def page_of(session: AsyncSession, principal: Principal, model: type[Any], page: PageParams, sort: SortKey,
+                  where: Any) -> tuple[list[Any], str | None]:
+    """One keyset page of an organisation list, within the caller's scope."""
+    return await paginate(session, readable(principal, model).where(*_conditions(model, where)), page, sort, model.id)

@@ -3,18 +3,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.etag import check_if_match, set_etag
 from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageParams, SortKey, page_params, sort_param
 from app.core.permissions import CATALOGUE
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import get_session
-from app.core.scoping import get_readable, readable
+from app.core.scoping import get_readable
 from app.core.types import Text
 from app.org import permissions as P
 from app.org import repository as repo
@@ -99,68 +98,43 @@ def _read_and_update_routes(path: str, model: type[Any], out: type[Any], update:
         return _shaped(out, await change(session, principal, obj, body), response)
 
 
-# --- companies ---------------------------------------------------------------------------------------
+def _list_and_create_routes(path: str, model: type[Any], out: type[Any], create: type[Any], *,
+                            sorts: dict[str, SortKey], default_sort: str, filters: type[Any], read: str,
+                            manage: str, make: Any, name: str, plural: str) -> None:
+    """`GET {path}` (scoped, keyset-paginated, filtered by `filters`' query parameters) and
+    `POST {path}` (idempotent, 201 with Location and ETag) of an organisation record."""
+    Sort = Annotated[SortKey, Depends(sort_param(sorts, default_sort))]  # noqa: N806 - a type below
+    Where = Annotated[filters, Depends()]  # noqa: N806
 
-COMPANY_SORTS = {"code": SortKey("code", Company.code), "name": SortKey("name", Company.name),
-                 "created_at": SortKey("created_at", Company.created_at)}
+    @router.get(path, response_model=Page[out], operation_id=f"list_{plural}", summary=f"List {plural.title()}")
+    async def list_all(session: Session, principal: Requires(read), page: Page_, sort: Sort,
+                       where: Where) -> Any:  # type: ignore[valid-type]
+        rows, cursor = await repo.page_of(session, principal, model, page, sort, where)
+        return Page(items=[out.model_validate(r) for r in rows], next_cursor=cursor)
 
-
-@router.get("/companies", response_model=Page[CompanyOut], operation_id="list_companies")
-async def list_companies(session: Session, principal: Requires(P.COMPANY_READ), page: Page_,
-                         sort: Annotated[SortKey, Depends(sort_param(COMPANY_SORTS, "code"))]) -> Page[CompanyOut]:
-    rows, cursor = await paginate(session, readable(principal, Company), page, sort, Company.id)
-    return Page(items=[CompanyOut.model_validate(r) for r in rows], next_cursor=cursor)
-
-
-@router.post("/companies", response_model=CompanyOut, status_code=201, operation_id="create_company",
-             dependencies=[Idempotent])
-async def create_company(session: Session, principal: Requires(P.COMPANY_MANAGE), body: CompanyCreate,
-                         request: Request, response: Response) -> CompanyOut:
-    return _created(CompanyOut, await service.create_company(session, principal, body), request, response)
-
-
-# --- departments -------------------------------------------------------------------------------------
-
-DEPT_SORTS = {"name": SortKey("name", Department.name), "created_at": SortKey("created_at", Department.created_at)}
+    @router.post(path, response_model=out, status_code=201, operation_id=f"create_{name}",
+                 summary=f"Create {name.title()}", dependencies=[Idempotent])
+    async def create_one(session: Session, principal: Requires(manage), body: create,  # type: ignore[valid-type]
+                         request: Request, response: Response) -> Any:
+        return _created(out, await make(session, principal, body), request, response)
 
 
-@router.get("/departments", response_model=Page[DepartmentOut], operation_id="list_departments")
-async def list_departments(session: Session, principal: Requires(P.DEPARTMENT_READ), page: Page_,
-                           sort: Annotated[SortKey, Depends(sort_param(DEPT_SORTS, "name"))],
-                           company_id: uuid.UUID | None = None,
-                           parent_id: uuid.UUID | None = None) -> Page[DepartmentOut]:
-    stmt = readable(principal, Department)
-    if company_id:
-        stmt = stmt.where(Department.company_id == company_id)
-    if parent_id:
-        stmt = stmt.where(Department.parent_id == parent_id)
-    rows, cursor = await paginate(session, stmt, page, sort, Department.id)
-    return Page(items=[DepartmentOut.model_validate(r) for r in rows], next_cursor=cursor)
+# --- companies, departments, roles --------------------------------------------------------------------
 
-
-@router.post("/departments", response_model=DepartmentOut, status_code=201, operation_id="create_department",
-             dependencies=[Idempotent])
-async def create_department(session: Session, principal: Requires(P.DEPARTMENT_MANAGE), body: DepartmentCreate,
-                            request: Request, response: Response) -> DepartmentOut:
-    return _created(DepartmentOut, await service.create_department(session, principal, body), request, response)
-
-
-# --- roles -------------------------------------------------------------------------------------------
-
-ROLE_SORTS = {"code": SortKey("code", Role.code), "rank": SortKey("rank", Role.rank)}
-
-
-@router.get("/roles", response_model=Page[RoleOut], operation_id="list_roles")
-async def list_roles(session: Session, principal: Requires(P.ROLE_READ), page: Page_,
-                     sort: Annotated[SortKey, Depends(sort_param(ROLE_SORTS, "code"))]) -> Page[RoleOut]:
-    rows, cursor = await paginate(session, readable(principal, Role), page, sort, Role.id)
-    return Page(items=[RoleOut.model_validate(r) for r in rows], next_cursor=cursor)
-
-
-@router.post("/roles", response_model=RoleOut, status_code=201, operation_id="create_role", dependencies=[Idempotent])
-async def create_role(session: Session, principal: Requires(P.ROLE_MANAGE), body: RoleCreate,
-                      request: Request, response: Response) -> RoleOut:
-    return _created(RoleOut, await service.create_role(session, principal, body), request, response)
+_list_and_create_routes(
+    "/companies", Company, CompanyOut, CompanyCreate, filters=repo.NoFilter, name="company", plural="companies",
+    sorts={"code": SortKey("code", Company.code), "name": SortKey("name", Company.name),
+           "created_at": SortKey("created_at", Company.created_at)}, default_sort="code",
+    read=P.COMPANY_READ, manage=P.COMPANY_MANAGE, make=service.create_company)
+_list_and_create_routes(
+    "/departments", Department, DepartmentOut, DepartmentCreate, filters=repo.DepartmentFilter,
+    name="department", plural="departments", default_sort="name",
+    sorts={"name": SortKey("name", Department.name), "created_at": SortKey("created_at", Department.created_at)},
+    read=P.DEPARTMENT_READ, manage=P.DEPARTMENT_MANAGE, make=service.create_department)
+_list_and_create_routes(
+    "/roles", Role, RoleOut, RoleCreate, filters=repo.NoFilter, name="role", plural="roles", default_sort="code",
+    sorts={"code": SortKey("code", Role.code), "rank": SortKey("rank", Role.rank)},
+    read=P.ROLE_READ, manage=P.ROLE_MANAGE, make=service.create_role)
 
 
 
@@ -191,17 +165,8 @@ async def list_users(session: Session, principal: Requires(P.USER_READ), page: P
                      q: Annotated[Text(64) | None,
                                   Query(max_length=64, description="Username or name contains")] = None,
                      ) -> Page[UserOut]:
-    stmt = readable(principal, User)
-    if company_id:
-        stmt = stmt.where(User.company_id == company_id)
-    if department_id:
-        stmt = stmt.where(User.department_id == department_id)
-    if is_active is not None:
-        stmt = stmt.where(User.is_active == is_active)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
-    rows, cursor = await paginate(session, stmt, page, sort, User.id)
+    where = repo.UserFilter(company_id=company_id, department_id=department_id, is_active=is_active, q=q)
+    rows, cursor = await repo.page_of(session, principal, User, page, sort, where)
     return Page(items=await _users_out(session, list(rows)), next_cursor=cursor)
 
 
