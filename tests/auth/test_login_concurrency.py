@@ -19,13 +19,13 @@ from app.demo.seed import DEMO_PASSWORD
 
 async def test_password_is_verified_outside_any_transaction(client, db, monkeypatch):
     seen = []
-    real = security.password_context.verify
+    real = security.password_context().verify
 
     def spy(password, password_hash):
         seen.append(db.in_transaction())
         return real(password, password_hash)
 
-    monkeypatch.setattr(security.password_context, "verify", spy)
+    monkeypatch.setattr(security.password_context(), "verify", spy)
     response = await client.post("/api/v1/auth/token", data={"username": "sales1", "password": DEMO_PASSWORD})
     assert response.status_code == 200, response.text
     assert seen == [False]
@@ -44,13 +44,13 @@ async def test_parallel_logins_do_not_exhaust_a_small_pool(database_url, org, ap
 
     app.state.session_provider = provider  # real sessions and commits, cleaned up below
     app.state.login_hash_limiter = HashLimiter(slots=4, queue=100)
-    real = security.password_context.verify
+    real = security.password_context().verify
 
     def slow(password, password_hash):
         time.sleep(0.3)
         return real(password, password_hash)
 
-    monkeypatch.setattr(security.password_context, "verify", slow)
+    monkeypatch.setattr(security.password_context(), "verify", slow)
     started = utcnow()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.70", 40000))
     try:
@@ -75,7 +75,7 @@ async def test_hash_limiter_refuses_beyond_its_queue(monkeypatch):
         gate.wait(10)
         return False
 
-    monkeypatch.setattr(security.password_context, "verify", blocked)
+    monkeypatch.setattr(security.password_context(), "verify", blocked)
     limiter = HashLimiter(slots=1, queue=1)
     running = asyncio.create_task(limiter.verify("a", None))
     await asyncio.sleep(0.2)
