@@ -6,10 +6,12 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.auth.service import unlock_by_operator
 from app.core.config import get_settings
@@ -236,6 +238,27 @@ async def test_warm_requests_run_a_fixed_number_of_queries(client, auth, org, db
     async with count_queries() as bigger:
         assert (await client.get(path, headers=headers)).status_code == 200
     assert bigger.n == warm.n
+
+
+async def test_concurrent_requests_through_a_tiny_cache_each_get_their_own_caller(app, engine, org):
+    """Many users at once through a cache smaller than them (evicting all the time), each request
+    on its own connection as in production: every answer is its own caller's."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def provider():
+        async with sessions() as session:  # read-only requests: nothing to clean up
+            yield session
+
+    app.state.session_provider = provider
+    app.state.principal_cache = PrincipalCache(size=3)
+    usernames = [u for u in org.users if org.users[u].group_id == org.group.id] * 4
+    tokens = {u: token_for(org, u) for u in usernames}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        responses = await asyncio.gather(*(c.get(ME, headers={"Authorization": f"Bearer {tokens[u]}"})
+                                           for u in usernames))
+    assert [r.json()["username"] for r in responses] == usernames
+    assert len(app.state.principal_cache) == 3
 
 
 def _principal(user_id: uuid.UUID) -> Principal:
