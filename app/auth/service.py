@@ -2,12 +2,11 @@
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -43,8 +42,6 @@ from app.core.security import (
 )
 from app.org import repository as org_repo
 from app.org.models import User
-
-T = TypeVar("T")
 
 
 def _invalid_credentials() -> NotAuthenticated:
@@ -130,12 +127,12 @@ async def login(sessions: Sessions, limiter: HashLimiter, username: str, passwor
     keys = throttle.keys_for(username, host)
     for attempt in range(2):
         candidate, ok = await _check(sessions, limiter, keys, username, password)
-        usable = ok and candidate is not None and candidate.usable
-        new_hash = await _limited(limiter.hash(password)) \
-            if usable and candidate is not None and needs_rehash(candidate.password_hash) else None
+        signing_in = candidate if ok and candidate is not None and candidate.usable else None
+        new_hash = await _rehash(limiter, password) \
+            if signing_in is not None and needs_rehash(signing_in.password_hash) else None
         async with _unit(sessions) as session:
-            if usable and candidate is not None:
-                outcome = await _succeed(session, candidate, keys, client, new_hash)
+            if signing_in is not None:
+                outcome = await _succeed(session, signing_in, keys, client, new_hash)
                 if isinstance(outcome, TokenResponse):
                     await commit(session)
                     return outcome
@@ -158,15 +155,20 @@ async def _check(sessions: Sessions, limiter: HashLimiter, keys: throttle.Keys, 
     if wait is not None:
         raise TooManyAttempts(wait)
     candidate = row and _Candidate(row.id, row.password_hash, row.is_active and row.locked_at is None)
-    ok = await _limited(limiter.verify(password, candidate.password_hash if candidate else None))
+    try:
+        ok = await limiter.verify(password, candidate.password_hash if candidate else None)
+    except HashQueueFull:
+        raise LoginBusy() from None
     return candidate, ok
 
 
-async def _limited(work: Awaitable[T]) -> T:
+async def _rehash(limiter: HashLimiter, password: str) -> str | None:
+    """The password hashed with the configured parameters, or None when the hash queue is full
+    (the login goes ahead on the old hash; a quieter login replaces it)."""
     try:
-        return await work
+        return await limiter.hash(password)
     except HashQueueFull:
-        raise LoginBusy() from None
+        return None
 
 
 class _Outcome(Enum):

@@ -62,3 +62,13 @@ async def test_a_failed_login_never_rehashes(client, db, auth, org, username, pa
     old = await _stored_hash(db, username)
     assert (await _login(client, username, password)).status_code == 401
     assert await _stored_hash(db, username) == old
+
+
+async def test_a_busy_hash_queue_postpones_the_rehash_not_the_login(client, db, monkeypatch):
+    async def queue_full(self, password):
+        raise security.HashQueueFull
+
+    monkeypatch.setattr(security.HashLimiter, "hash", queue_full)
+    old = await _stored_hash(db, "sales2")
+    assert (await _login(client, "sales2")).status_code == 200
+    assert await _stored_hash(db, "sales2") == old
