@@ -64,7 +64,12 @@ class HashLimiter:
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         context = password_context()
-        return await self._run(lambda: context.verify(password, password_hash or _dummy_hash(context)))
+
+        def check() -> bool:
+            dummy = _dummy_hash(context)  # made by whichever login comes first, known user or not
+            return context.verify(password, password_hash or dummy)
+
+        return await self._run(check)
 
     async def hash(self, password: str) -> str:
         """A new hash with the configured parameters (a login rehashing an outdated one)."""
