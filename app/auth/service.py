@@ -1,10 +1,12 @@
 """Authentication: login with throttle and lockout, access tokens, rotating refresh tokens, principal loading."""
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -27,7 +29,7 @@ from app.core import audit
 from app.core.config import get_settings
 from app.core.db import commit, utcnow
 from app.core.errors import DomainError, NotAuthenticated
-from app.core.principal import Principal
+from app.core.principal import Principal, PrincipalCache, VerifiedToken
 from app.core.security import (
     HashLimiter,
     HashQueueFull,
@@ -35,6 +37,7 @@ from app.core.security import (
     create_access_token,
     decode_access_token,
     hash_refresh_token,
+    needs_rehash,
     new_refresh_token,
 )
 from app.org import repository as org_repo
@@ -45,18 +48,43 @@ def _invalid_credentials() -> NotAuthenticated:
     return AuthInvalidCredentials("Invalid username or password.")
 
 
-async def principal_from_access_token(session: AsyncSession, token: str | None) -> Principal:
+async def principal_from_access_token(session: AsyncSession, token: str | None, cache: PrincipalCache) -> Principal:
+    """The caller, from the worker's cache when still exact: one query per request when warm.
+
+    The token's signature is verified the first time this worker sees it; the user's stamps are
+    read on every request, so a lock, a role change or a scope change that committed before this
+    request began is seen by it, whichever worker made it (see `AuthzStamp`)."""
     if not token:
         raise NotAuthenticated("A bearer token is required.")
+    verified = cache.token(token, time.time()) or _verify(token, cache)
+    stamp = await org_repo.principal_stamp(session, verified.user_id)
+    if stamp is None:  # locked, disabled or gone
+        raise _invalid_token()
+    principal = cache.principal(verified.user_id, stamp)
+    if principal is None:
+        # Stamp first, principal second: a change committing in between leaves a newer principal
+        # under an older stamp, which the next request treats as a miss (never the reverse).
+        principal = await org_repo.load_principal(session, verified.user_id)
+        if principal is None:
+            raise _invalid_token()
+        cache.keep_principal(stamp, principal)
+    if principal.group_id != verified.group_id:
+        raise _invalid_token()
+    return principal
+
+
+def _invalid_token() -> NotAuthenticated:
+    return AuthInvalidToken("The access token is invalid or expired.")
+
+
+def _verify(token: str, cache: PrincipalCache) -> VerifiedToken:
     try:
         claims = decode_access_token(token)
-        user_id, group_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["grp"])
+        verified = VerifiedToken(uuid.UUID(claims["sub"]), uuid.UUID(claims["grp"]), float(claims["exp"]))
     except (InvalidToken, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise AuthInvalidToken("The access token is invalid or expired.") from exc
-    principal = await org_repo.load_principal(session, user_id)
-    if principal is None or principal.group_id != group_id:
-        raise AuthInvalidToken("The access token is invalid or expired.")
-    return principal
+        raise _invalid_token() from exc
+    cache.keep_token(token, verified)
+    return verified
 
 
 def _today() -> datetime:
@@ -91,10 +119,36 @@ async def login(sessions: Sessions, limiter: HashLimiter, username: str, passwor
 
     Unknown user, wrong password and a locked or disabled account answer identically, and take the
     same time: the answer never tells whether the password was right. No row lock and no
-    connection is held while argon2 runs (~180 ms of CPU): a short read, the hash in a worker
-    thread behind `limiter`, then a short transaction for the outcome.
+    connection is held while argon2 runs (~20 ms of CPU): a short read, the hash in a worker
+    thread behind `limiter`, then a short transaction for the outcome. A hash made with other
+    parameters than the configured ones is replaced on success (only then, so the time of a
+    failure does not depend on it).
     """
     keys = throttle.keys_for(username, host)
+    for attempt in range(2):
+        candidate, ok = await _check(sessions, limiter, keys, username, password)
+        signing_in = candidate if ok and candidate is not None and candidate.usable else None
+        new_hash = await _rehash(limiter, password) \
+            if signing_in is not None and needs_rehash(signing_in.password_hash) else None
+        async with _unit(sessions) as session:
+            if signing_in is not None:
+                outcome = await _succeed(session, signing_in, keys, client, new_hash)
+                if isinstance(outcome, TokenResponse):
+                    await commit(session)
+                    return outcome
+                if outcome is _Outcome.HASH_REPLACED and attempt == 0:
+                    continue  # rehashed by a concurrent login, or changed: check against the new one
+            # A locked or disabled account with the right password is a failure like any other:
+            # same answer, and it feeds the throttle, so counting 429s reveals nothing either.
+            await _fail(session, candidate, keys)
+            await commit(session)
+        break
+    raise _invalid_credentials()
+
+
+async def _check(sessions: Sessions, limiter: HashLimiter, keys: throttle.Keys, username: str,
+                 password: str) -> tuple[_Candidate | None, bool]:
+    """(the user signing in, whether the password matched), behind the throttle."""
     async with _unit(sessions) as session:
         wait = await throttle.retry_after(session, keys, utcnow())
         row = None if wait is not None else await auth_repo.login_candidate(session, username)
@@ -105,27 +159,34 @@ async def login(sessions: Sessions, limiter: HashLimiter, username: str, passwor
         ok = await limiter.verify(password, candidate.password_hash if candidate else None)
     except HashQueueFull:
         raise LoginBusy() from None
-    async with _unit(sessions) as session:
-        if ok and candidate and candidate.usable:
-            tokens = await _succeed(session, candidate, keys, client)
-            if tokens is not None:
-                await commit(session)
-                return tokens
-        # A locked or disabled account with the right password is a failure like any other:
-        # same answer, and it feeds the throttle, so counting 429s reveals nothing either.
-        await _fail(session, candidate, keys)
-        await commit(session)
-    raise _invalid_credentials()
+    return candidate, ok
 
 
-async def _succeed(session: AsyncSession, candidate: _Candidate, keys: throttle.Keys,
-                   client: str) -> TokenResponse | None:
-    user = await session.get(User, candidate.id, with_for_update=True, populate_existing=True)
-    # Locked, disabled or re-passworded while the hash ran: the checked password no longer counts.
-    if (user is None or not user.is_active or user.locked_at is not None
-            or user.password_hash != candidate.password_hash):
+async def _rehash(limiter: HashLimiter, password: str) -> str | None:
+    """The password hashed with the configured parameters, or None when the hash queue is full
+    (the login goes ahead on the old hash; a quieter login replaces it)."""
+    try:
+        return await limiter.hash(password)
+    except HashQueueFull:
         return None
+
+
+class _Outcome(Enum):
+    UNAVAILABLE = "unavailable"  # locked or disabled while the hash ran
+    HASH_REPLACED = "hash_replaced"
+
+
+async def _succeed(session: AsyncSession, candidate: _Candidate, keys: throttle.Keys, client: str,
+                   new_hash: str | None) -> TokenResponse | _Outcome:
+    user = await session.get(User, candidate.id, with_for_update=True, populate_existing=True)
+    if user is None or not user.is_active or user.locked_at is not None:
+        return _Outcome.UNAVAILABLE
+    # Re-passworded (or rehashed) while the hash ran: the checked password no longer counts.
+    if user.password_hash != candidate.password_hash:
+        return _Outcome.HASH_REPLACED
     user.failed_login_count, user.failed_login_date, user.last_login_at = 0, None, utcnow()
+    if new_hash is not None:
+        user.password_hash = new_hash
     await throttle.forget_pair(session, keys)
     return await _issue(session, user, uuid.uuid4(), client)
 

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # Logins beyond that wait in a queue of at most `login_hash_queue`, then get 429.
     login_hash_concurrency: int | None = Field(None, ge=1)
     login_hash_queue: int = Field(32, ge=0)
+    # argon2id for new and rehashed passwords. OWASP's minimum (m=19 MiB, t=2, p=1) costs ~20 ms of
+    # one core per hash; a stored hash with other parameters is rehashed at its next login.
+    password_argon2_memory_kib: int = Field(19456, ge=8)
+    password_argon2_time_cost: int = Field(2, ge=1)
+    password_argon2_parallelism: int = Field(1, ge=1)
+    # Resolved principals (and verified access tokens) kept per worker; checked on every request.
+    principal_cache_size: int = Field(4096, ge=1)
     idempotency_ttl_hours: int = 24
     urge_interval_seconds: int = 3600
 

@@ -4,8 +4,10 @@ import hashlib
 import os
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -16,14 +18,35 @@ from starlette.concurrency import run_in_threadpool
 from app.core.config import get_settings
 from app.core.db import utcnow
 
-password_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID")
+T = TypeVar("T")
 
-# Verified against when the username is unknown, so both answers take the same time.
-_DUMMY_HASH = password_context.hash("recourse-timing-equaliser")
+
+@lru_cache
+def _context(memory_kib: int, time_cost: int, parallelism: int) -> CryptContext:
+    return CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID", argon2__memory_cost=memory_kib,
+                        argon2__rounds=time_cost, argon2__parallelism=parallelism)
+
+
+def password_context() -> CryptContext:
+    """argon2id with the configured parameters (PASSWORD_ARGON2_*); one context per parameter set."""
+    s = get_settings()
+    return _context(s.password_argon2_memory_kib, s.password_argon2_time_cost, s.password_argon2_parallelism)
+
+
+@lru_cache
+def _dummy_hash(context: CryptContext) -> str:
+    # Verified against when the username is unknown, with the same parameters as an up-to-date
+    # hash, so both answers take the same time.
+    return context.hash("recourse-timing-equaliser")
 
 
 async def hash_password(password: str) -> str:
-    return await run_in_threadpool(password_context.hash, password)
+    return await run_in_threadpool(password_context().hash, password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters than the configured ones."""
+    return password_context().needs_update(password_hash)
 
 
 class HashQueueFull(Exception):
@@ -31,20 +54,33 @@ class HashQueueFull(Exception):
 
 
 class HashLimiter:
-    """At most `slots` password verifications at once (argon2 is CPU bound: more threads than cores
-    only make every login slower), at most `queue` waiting; beyond that the caller is refused at
-    once instead of queueing without bound while holding a request open."""
+    """At most `slots` password hashes at once (argon2 is CPU bound: more threads than cores only
+    make every login slower), at most `queue` waiting; beyond that the caller is refused at once
+    instead of queueing without bound while holding a request open."""
 
     def __init__(self, slots: int | None = None, queue: int = 32) -> None:
         self._limiter = anyio.CapacityLimiter(slots or _cores())
         self._queue = queue
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
+        context = password_context()
+
+        def check() -> bool:
+            dummy = _dummy_hash(context)  # made by whichever login comes first, known user or not
+            return context.verify(password, password_hash or dummy)
+
+        return await self._run(check)
+
+    async def hash(self, password: str) -> str:
+        """A new hash with the configured parameters (a login rehashing an outdated one)."""
+        context = password_context()
+        return await self._run(lambda: context.hash(password))
+
+    async def _run(self, work: Callable[[], T]) -> T:
         # No await between the check and taking a place in the queue, so the check is exact.
         if self._limiter.available_tokens < 1 and self._limiter.statistics().tasks_waiting >= self._queue:
             raise HashQueueFull
-        return await anyio.to_thread.run_sync(
-            password_context.verify, password, password_hash or _DUMMY_HASH, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(work, limiter=self._limiter)
 
 
 def _cores() -> int:

@@ -2,6 +2,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -121,6 +122,22 @@ class UserPermission(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     permission: Mapped[str] = mapped_column(String(80), primary_key=True)
     granted: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuthzStamp(Base):
+    """What a cached principal is checked against on every request (app/auth/service.py).
+
+    One row per user and per group, bumped by database triggers in the same transaction as any
+    change to how a principal resolves (migration `authz_stamp` lists them): a user's lock,
+    disable, password, placement, roles or overrides bump the user's row; a role's permissions or
+    scope, the department tree or the companies bump the group's. Triggers rather than service
+    code, so that no path that writes these tables (login lockout, scripts/unlock-user, handover,
+    demo data, raw SQL) can forget. A missing row means "never changed"."""
+
+    __tablename__ = "authz_stamp"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # a user's or a group's id
+    stamp: Mapped[int] = mapped_column(BigInteger)
 
 
 register_department_members(lambda department_ids: select(User.id).where(User.department_id.in_(department_ids)))

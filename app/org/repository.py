@@ -1,20 +1,22 @@
 """Queries of the organisation: principals, the department tree, users, roles."""
 
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.business_date import business_zone
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import DataScope, Principal, ScopeKind
 from app.core.scoping import get_readable, readable
 from app.core.sql import like_contains
-from app.org.models import Company, Department, Group, Role, User, UserPermission, UserRole
+from app.org.models import AuthzStamp, Company, Department, Group, Role, User, UserPermission, UserRole
 
 
 async def department_subtree(session: AsyncSession, root_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -35,6 +37,24 @@ async def department_subtrees(session: AsyncSession,
     for root, department_id in (await session.execute(select(tree.c.root, tree.c.id))).all():
         result.setdefault(root, set()).add(department_id)
     return result
+
+
+_user_stamp, _group_stamp = aliased(AuthzStamp), aliased(AuthzStamp)
+# Built once: it runs on every authenticated request. Three primary-key probes in one round trip.
+_PRINCIPAL_STAMP = (
+    select(_user_stamp.stamp, _group_stamp.stamp).select_from(User)
+    .outerjoin(_user_stamp, _user_stamp.subject_id == User.id)
+    .outerjoin(_group_stamp, _group_stamp.subject_id == User.group_id)
+    .where(User.id == bindparam("user_id"), User.is_active.is_(True), User.locked_at.is_(None))
+)
+
+
+async def principal_stamp(session: AsyncSession, user_id: uuid.UUID) -> tuple[int | None, int | None] | None:
+    """(the user's stamp, their group's stamp) while the user is active and unlocked, else None.
+
+    A cached principal resolved under the same pair is still exact (see `AuthzStamp`)."""
+    row = (await session.execute(_PRINCIPAL_STAMP, {"user_id": user_id})).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal | None:
@@ -120,7 +140,8 @@ def _principal(user: User, roles: list[Role], overrides: list[tuple[str, bool]],
         company_id=user.company_id,
         department_id=user.department_id,
         username=user.username,
-        permissions=frozenset(permissions),
+        # Interned: workers cache thousands of principals that name the same few hundred codes.
+        permissions=frozenset(map(sys.intern, permissions)),
         scope=union_scope(role_scope(r.scope_kind, r.scope_company_ids, user.company_id, user.department_id,
                                      subtrees) for r in roles),
         rank=max((r.rank for r in roles), default=0),

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.auth.models import LoginThrottle, RefreshToken
@@ -15,17 +15,18 @@ from app.core import security
 from app.core.db import to_async_url, utcnow
 from app.core.security import HashLimiter, HashQueueFull
 from app.demo.seed import DEMO_PASSWORD
+from app.org.models import User
 
 
 async def test_password_is_verified_outside_any_transaction(client, db, monkeypatch):
     seen = []
-    real = security.password_context.verify
+    real = security.password_context().verify
 
     def spy(password, password_hash):
         seen.append(db.in_transaction())
         return real(password, password_hash)
 
-    monkeypatch.setattr(security.password_context, "verify", spy)
+    monkeypatch.setattr(security.password_context(), "verify", spy)
     response = await client.post("/api/v1/auth/token", data={"username": "sales1", "password": DEMO_PASSWORD})
     assert response.status_code == 200, response.text
     assert seen == [False]
@@ -44,14 +45,17 @@ async def test_parallel_logins_do_not_exhaust_a_small_pool(database_url, org, ap
 
     app.state.session_provider = provider  # real sessions and commits, cleaned up below
     app.state.login_hash_limiter = HashLimiter(slots=4, queue=100)
-    real = security.password_context.verify
+    real = security.password_context().verify
 
     def slow(password, password_hash):
         time.sleep(0.3)
         return real(password, password_hash)
 
-    monkeypatch.setattr(security.password_context, "verify", slow)
+    monkeypatch.setattr(security.password_context(), "verify", slow)
     started = utcnow()
+    # The demo hash has cheaper parameters than the app's: the first login to finish rehashes it,
+    # and the others, finding the hash replaced under them, check again against the new one.
+    original_hash = org.users["sales1"].password_hash
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.70", 40000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -64,6 +68,8 @@ async def test_parallel_logins_do_not_exhaust_a_small_pool(database_url, org, ap
             await session.execute(delete(RefreshToken).where(RefreshToken.user_id == org.users["sales1"].id,
                                                              RefreshToken.issued_at >= started))
             await session.execute(delete(LoginThrottle).where(LoginThrottle.key.contains("203.0.113.70")))
+            await session.execute(update(User).where(User.id == org.users["sales1"].id)
+                                  .values(password_hash=original_hash))
             await session.commit()
         await engine.dispose()
 
@@ -75,7 +81,7 @@ async def test_hash_limiter_refuses_beyond_its_queue(monkeypatch):
         gate.wait(10)
         return False
 
-    monkeypatch.setattr(security.password_context, "verify", blocked)
+    monkeypatch.setattr(security.password_context(), "verify", blocked)
     limiter = HashLimiter(slots=1, queue=1)
     running = asyncio.create_task(limiter.verify("a", None))
     await asyncio.sleep(0.2)
