@@ -224,13 +224,12 @@ def _page_ids(stmt: Select[Any], split: ScopeSplit, sort: SortKey, id_column: An
     PostgreSQL merges the ordered passes (Merge Append, Unique, Limit) and stops after `limit`
     rows; a pass reads at most `limit` rows, so a page costs the same at any table size.
     """
-
     keys = [sort.column.label("sort_key")] if sort.column is not id_column else []
     keys.append(id_column.label("row_id"))
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
     table = id_column.expression.table
     # The WHERE criteria; the top-level AND may hold the scope OR in a grouping of its own.
-    criteria = list(stmt.whereclause.clauses) if stmt.whereclause is not None else []  # type: ignore[attr-defined]
+    criteria = list(getattr(stmt.whereclause, "clauses", ()))
     scope_at = [i for i, c in enumerate(criteria) if split.either is c or split.either is getattr(c, "element", None)]
     # A statement over the one table (no join: Select keeps none in `_setup_joins`, and nothing
     # but the table in `_from_obj`) is rebuilt from its criteria, which costs little; anything

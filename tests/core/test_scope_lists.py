@@ -134,3 +134,14 @@ async def test_pages_hold_exactly_the_rows_of_the_simple_predicate(owner_engine,
                 if cursor is None:
                     break
             assert got == expected, (case, scope, filters, sort.name)
+
+
+@pytest.mark.parametrize("username", ["clerk1", "bench_depthead", "sales2", "collector3"])
+async def test_reading_one_row_by_id_stays_a_primary_key_lookup(owner_engine, org, username):
+    async with loaded(owner_engine, 20_000) as session:
+        principal = await principal_of(session, username)
+        some_id = await session.scalar(select(Customer.id).where(Customer.company_id == org.companies["C02"].id)
+                                       .limit(1))
+        nodes = await explain(session, repo.readable_customers(principal).where(Customer.id == some_id))
+        on_customer = [n for n in nodes if n.get("Relation Name") == "customer"]
+        assert [(n["Node Type"], n.get("Index Name")) for n in on_customer] == [("Index Scan", "pk_customer")]
