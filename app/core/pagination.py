@@ -19,11 +19,13 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Select, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.core.config import get_settings
 from app.core.errors import InvalidInput
+from app.core.scoping import SCOPE_SPLIT, ScopeBranch, ScopeSplit
 from app.core.types import Text
 
 T = TypeVar("T")
@@ -152,6 +154,27 @@ def _check_types(values: list[Any], columns: list[Any]) -> None:
             raise _invalid_cursor()  # timestamptz columns: a naive value would not compare
 
 
+def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_column: Any) -> Select[Any]:
+    """`stmt` limited to one page (after the cursor, ordered by (sort column, id), one row more
+    than the page to tell whether there is a next). A statement from `readable()` whose scope has
+    several branches (a company, the caller's own rows, the rows shared with them...) is paged
+    branch by branch: see `_page_ids`."""
+    if params.cursor:
+        last_value, last_id = decode_cursor(params.cursor, sort.name)
+        _check_types([last_value, last_id], [sort.column, id_column])
+        if sort.column is id_column:
+            stmt = stmt.where(id_column < last_id if sort.descending else id_column > last_id)
+        elif sort.descending:
+            stmt = stmt.where(tuple_(sort.column, id_column) < tuple_(last_value, last_id))
+        else:
+            stmt = stmt.where(tuple_(sort.column, id_column) > tuple_(last_value, last_id))
+    split = stmt.get_execution_options().get(SCOPE_SPLIT)
+    if split is not None and _walkable(split.branches, sort.column):
+        stmt = stmt.where(id_column.in_(_page_ids(stmt, split, sort, id_column, params.limit + 1)))
+    order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
+    return stmt.order_by(*order).limit(params.limit + 1)
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -165,18 +188,7 @@ async def paginate(
 
     Rows whose sort value is NULL are not supported: sort columns must be NOT NULL.
     """
-    if params.cursor:
-        last_value, last_id = decode_cursor(params.cursor, sort.name)
-        _check_types([last_value, last_id], [sort.column, id_column])
-        if sort.column is id_column:
-            stmt = stmt.where(id_column < last_id if sort.descending else id_column > last_id)
-        elif sort.descending:
-            stmt = stmt.where(tuple_(sort.column, id_column) < tuple_(last_value, last_id))
-        else:
-            stmt = stmt.where(tuple_(sort.column, id_column) > tuple_(last_value, last_id))
-    order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
-    stmt = stmt.order_by(*order).limit(params.limit + 1)
-    result = await session.execute(stmt)
+    result = await session.execute(page_statement(stmt, params, sort, id_column))
     rows = list(result.scalars().all() if scalars else result.all())
     next_cursor = None
     if len(rows) > params.limit:
@@ -184,6 +196,69 @@ async def paginate(
         last = rows[-1]
         next_cursor = encode_cursor(sort.name, [_key_of(last, sort.column), _key_of(last, id_column)])
     return rows, next_cursor
+
+
+def _walkable(branches: tuple[ScopeBranch, ...], sort_column: Any) -> bool:
+    """Whether splitting pays: more than one pass, and every column branch has an index leading
+    with (that column, the sort column) to walk. Without such an index a branch would scan its
+    whole column (or the sort index) alone, so the plain OR stays the better plan."""
+    passes = sum(len(b.values) if b.values is not None else 1 for b in branches)
+    return passes > 1 and all(b.column is None or _ordered_index(b.column, sort_column) for b in branches)
+
+
+def _ordered_index(column: Any, sort_column: Any) -> bool:
+    table = getattr(column.expression, "table", None)
+    leading = (getattr(column.expression, "name", None), getattr(sort_column.expression, "name", None))
+    return table is not None and any(
+        tuple(c.name for c in index.columns)[:2] == leading and index.dialect_options["postgresql"]["where"] is None
+        for index in getattr(table, "indexes", ()))
+
+
+def _page_ids(stmt: Select[Any], split: ScopeSplit, sort: SortKey, id_column: Any, limit: int) -> Select[Any]:
+    """The ids of the page: `stmt` with its scope OR replaced by each branch in turn, each pass
+    ordered and limited along the branch's own index, merged, deduplicated, limited again.
+
+    Every pass is the whole statement (tenant, filters, cursor) with one branch for the scope, so
+    the union is exactly `stmt`: no row outside it, none of it missed. (Narrowing instead,
+    `OR AND branch`, lets the planner turn the pass into a bitmap over every row of the branch.)
+    PostgreSQL merges the ordered passes (Merge Append, Unique, Limit) and stops after `limit`
+    rows; a pass reads at most `limit` rows, so a page costs the same at any table size.
+    """
+    keys = [sort.column.label("sort_key")] if sort.column is not id_column else []
+    keys.append(id_column.label("row_id"))
+    order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
+    table = id_column.expression.table
+    # The WHERE criteria; the top-level AND may hold the scope OR in a grouping of its own.
+    criteria = list(getattr(stmt.whereclause, "clauses", ()))
+    scope_at = [i for i, c in enumerate(criteria) if split.either is c or split.either is getattr(c, "element", None)]
+    # A statement over the one table (no join: Select keeps none in `_setup_joins`, and nothing
+    # but the table in `_from_obj`) is rebuilt from its criteria, which costs little; anything
+    # else is deep-copied with the OR replaced (replacement_traverse: same result, ~10x the CPU).
+    single = getattr(stmt, "_setup_joins", None) == () and all(
+        f.compare(table) for f in getattr(stmt, "_from_obj", (stmt,)))
+
+    def narrowed(condition: ColumnElement[bool]) -> Select[Any]:
+        if scope_at and single:
+            where = [condition if i in scope_at else c for i, c in enumerate(criteria)]
+            return select(*keys).select_from(table).where(*where).order_by(*order).limit(limit)
+        return replacement_traverse(stmt.with_only_columns(*keys).order_by(*order).limit(limit), {},
+                                    lambda e: condition if e is split.either else None)
+
+    passes: list[Any] = []
+    for branch in split.branches:
+        if branch.members is not None:
+            members = branch.members.subquery("scope_member")
+            one = narrowed(branch.column == members.c[0]).lateral("scope_pass")
+            passes.append(select(*one.c).select_from(members).join(one, true()))
+        elif branch.values is not None:
+            passes.extend(narrowed(branch.column == value) for value in sorted(branch.values, key=str))
+        else:
+            passes.append(narrowed(branch.condition))
+    merged = union_all(*passes).subquery("scope_passes")
+    merged_keys = [merged.c[k.name] for k in keys]
+    merged_order = [c.desc() if sort.descending else c.asc() for c in merged_keys]
+    page = select(*merged_keys).distinct().order_by(*merged_order).limit(limit).subquery("scope_page")
+    return select(page.c.row_id)
 
 
 def _key_of(row: Any, column: Any) -> Any:

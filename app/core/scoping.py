@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Forbidden, NotFound
@@ -74,43 +74,90 @@ def _users_in_departments(department_ids: frozenset[uuid.UUID]) -> Any:
     return _department_members(department_ids)
 
 
+@dataclass(frozen=True, eq=False)
+class ScopeBranch:
+    """One disjunct of a principal's scope, as a list can walk it along an index.
+
+    `condition` is what the branch admits (the scope is their OR). A list splits along the
+    branches (see `paginate`): `column` = each of `values` (a collection of ids: one ordered pass
+    per id), or `column` = each id a one-column SELECT `members` yields (one LATERAL pass per
+    member, e.g. the owners in a department), or the bare condition when neither is set.
+    """
+
+    condition: ColumnElement[bool]
+    column: Any = None
+    values: frozenset[Any] | None = None
+    members: Select[Any] | None = None
+
+
+def scope_branches(principal: Principal, model: type, *, write: bool = False) -> tuple[ScopeBranch, ...] | None:
+    """The principal's scope on `model` within the tenant, branch by branch; None for the whole
+    tenant, () for nothing."""
+    spec = spec_of(model)
+    scope = principal.scope
+    if spec.tenant_wide or scope.all_companies:
+        return None
+    branches: list[ScopeBranch] = []
+    if spec.company is not None and scope.company_ids:
+        branches.append(ScopeBranch(spec.company.in_(scope.company_ids), spec.company, scope.company_ids))
+    if scope.department_ids:
+        if spec.department is not None:
+            branches.append(ScopeBranch(spec.department.in_(scope.department_ids), spec.department,
+                                        scope.department_ids))
+        else:
+            for owner in spec.owners:
+                members = _users_in_departments(scope.department_ids)
+                branches.append(ScopeBranch(owner.in_(members), owner, members=members))
+    branches.extend(ScopeBranch(owner == principal.user_id) for owner in spec.owners)
+    extra = spec.extra_write if write else spec.extra_read
+    if extra is not None:
+        branches.append(ScopeBranch(extra(principal)))
+    return tuple(branches)
+
+
+def _either(branches: tuple[ScopeBranch, ...]) -> ColumnElement[bool]:
+    return or_(*(b.condition for b in branches)) if branches else false()
+
+
 def scope_condition(principal: Principal, model: type, *, write: bool = False) -> ColumnElement[bool]:
     spec = spec_of(model)
     tenant = spec.group == principal.group_id
-    if spec.tenant_wide:
-        return tenant
-    scope = principal.scope
-    visible: list[ColumnElement[bool]] = []
-    if scope.all_companies:
-        visible.append(true())
-    else:
-        if spec.company is not None and scope.company_ids:
-            visible.append(spec.company.in_(scope.company_ids))
-        if scope.department_ids:
-            if spec.department is not None:
-                visible.append(spec.department.in_(scope.department_ids))
-            else:
-                visible.extend(owner.in_(_users_in_departments(scope.department_ids)) for owner in spec.owners)
-        visible.extend(owner == principal.user_id for owner in spec.owners)
-    extra = spec.extra_write if write else spec.extra_read
-    if extra is not None:
-        visible.append(extra(principal))
-    return tenant & (or_(*visible) if visible else false())
+    branches = scope_branches(principal, model, write=write)
+    return tenant if branches is None else tenant & _either(branches)
+
+
+@dataclass(frozen=True, eq=False)
+class ScopeSplit:
+    """What `readable()` leaves on its statement (execution option SCOPE_SPLIT) for a list to page
+    branch by branch: the OR it put in the WHERE clause (this very object) and its branches."""
+
+    either: ColumnElement[bool]
+    branches: tuple[ScopeBranch, ...]
+
+
+SCOPE_SPLIT = "recourse_scope_split"
+
+
+def _scoped_select(principal: Principal, model: type, entities: tuple[Any, ...], write: bool) -> Select[Any]:
+    stmt = select(*(entities or (model,)))
+    if entities:
+        stmt = stmt.select_from(model)
+    spec = spec_of(model)
+    stmt = stmt.where(spec.group == principal.group_id)
+    branches = scope_branches(principal, model, write=write)
+    if branches is None:
+        return stmt
+    either = _either(branches)
+    return stmt.where(either).execution_options(**{SCOPE_SPLIT: ScopeSplit(either, branches)})
 
 
 def readable(principal: Principal, model: type[M], *entities: Any) -> Select[Any]:
     """SELECT of `model` (or the given entities/columns) limited to what the principal may read."""
-    stmt = select(*(entities or (model,)))
-    if entities:
-        stmt = stmt.select_from(model)
-    return stmt.where(scope_condition(principal, model))
+    return _scoped_select(principal, model, entities, write=False)
 
 
 def writable(principal: Principal, model: type[M], *entities: Any) -> Select[Any]:
-    stmt = select(*(entities or (model,)))
-    if entities:
-        stmt = stmt.select_from(model)
-    return stmt.where(scope_condition(principal, model, write=True))
+    return _scoped_select(principal, model, entities, write=True)
 
 
 async def get_readable(session: AsyncSession, principal: Principal, model: type[M], id_: Any,

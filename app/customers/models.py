@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql import and_, exists, select, text
+from sqlalchemy.sql import and_, any_, func, select, text
 from sqlalchemy.types import Boolean, Date, DateTime, Integer, String, Text
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
@@ -26,11 +26,13 @@ ACTIVITY_KINDS = ("created", "claimed", "released", "extended", "expired", "secu
 def _shared_with(principal: Principal, *, edit: bool) -> object:
     # Shares end when the customer returns to the pool (pool.end_shares); a pool customer never
     # counts as shared, even with a share row left from before that rule.
-    cond = and_(Customer.status == "private", CustomerShare.customer_id == Customer.id,
-                CustomerShare.user_id == principal.user_id)
+    # The caller's shared ids as one array (an InitPlan, run once): `id = ANY(...)` is a primary
+    # key lookup, so the branch costs what the caller's shares number, never a pass over the
+    # tenant (a correlated EXISTS let the planner walk every customer to test each).
+    shared = select(CustomerShare.customer_id).where(CustomerShare.user_id == principal.user_id)
     if edit:
-        cond = and_(cond, CustomerShare.can_edit.is_(True))
-    return exists().where(cond)
+        shared = shared.where(CustomerShare.can_edit.is_(True))
+    return and_(Customer.status == "private", Customer.id == any_(func.array(shared.scalar_subquery())))
 
 
 @scoped(lambda m: ScopeSpec(
@@ -59,11 +61,14 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_customer_group_id_email", "group_id", "email"),
         Index("ix_customer_group_id_credit_code", "group_id", "credit_code"),
         Index("ix_customer_group_id_id_number", "group_id", "id_number"),
-        # Keyset lists: (sort column, id) within the tenant or a company.
+        # Keyset lists: (sort column, id) for each branch a scope is walked along (core.pagination):
+        # the tenant, a company, an owner (own records, owners in a department); shares go by id.
         Index("ix_customer_group_id_created_at_id", "group_id", "created_at", "id"),
-        Index("ix_customer_company_id_created_at_id", "company_id", "created_at", "id"),
         Index("ix_customer_group_id_name_id", "group_id", "name", "id"),
-        Index("ix_customer_owner_id", "owner_id"),
+        Index("ix_customer_company_id_created_at_id", "company_id", "created_at", "id"),
+        Index("ix_customer_company_id_name_id", "company_id", "name", "id"),
+        Index("ix_customer_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        Index("ix_customer_owner_id_name_id", "owner_id", "name", "id"),
         # The sweep: private, unsecured customers by protection expiry.
         Index("ix_customer_protected_until", "protected_until",
               postgresql_where=text("status = 'private' AND secured_at IS NULL AND deleted_at IS NULL")),

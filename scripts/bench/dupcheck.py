@@ -20,7 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -66,20 +69,75 @@ async def existing(url: str) -> tuple[str, list[str]]:
     return group_id, sample
 
 
-async def prepare(url: str, customers: int) -> tuple[str, list[str]]:
+def database(url: str | None, keep: list[object]) -> str:
+    """`url`, or a fresh embedded PostgreSQL in a temporary directory (kept alive through `keep`)."""
+    if url:
+        return url
+    from app import embedded_db
+
+    server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
+    keep.append(server)
+    return url
+
+
+async def seed(url: str, *, demo_customers: bool = False) -> Any:
+    """The demo organisation (cheap argon2 parameters: the bench measures lists, not hashing),
+    with the demo's 200 customers when asked; the DemoOrg."""
     from passlib.context import CryptContext
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
     from app.core import db as core_db
     from app.core.db import to_async_url
+    from app.customers.demo import seed_customers
     from app.demo.seed import DEMO_PASSWORD, seed_org
 
     engine = create_async_engine(to_async_url(url))
     fast = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=1024, argon2__rounds=1)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         org = await seed_org(session, fast.hash(DEMO_PASSWORD))
+        if demo_customers:
+            await seed_customers(session, org)
         await core_db.commit(session)
     await engine.dispose()
+    return org
+
+
+@contextmanager
+def serve(url: str) -> Iterator[str]:
+    """uvicorn on a free loopback port against `url`, ready; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false",
+           "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                            cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def sign_in(base: str, username: str) -> str:
+    from app.demo.seed import DEMO_PASSWORD
+
+    return httpx.post(f"{base}/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+                      ).json()["access_token"]
+
+
+async def prepare(url: str, customers: int) -> tuple[str, list[str]]:
+    org = await seed(url)
     group_id = str(org.group.id)
     conn = await asyncpg.connect(url)
     try:
@@ -182,12 +240,7 @@ def main() -> int:
     args = parser.parse_args()
 
     keep: list[object] = []
-    url = args.database_url
-    if not url:
-        from app import embedded_db
-
-        server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
-        keep.append(server)
+    url = database(args.database_url, keep)
     if args.skip_load:
         group_id, sample = asyncio.run(existing(url))
     else:
@@ -196,28 +249,8 @@ def main() -> int:
         migrate(url)
         group_id, sample = asyncio.run(prepare(url, args.customers))
 
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false",
-           "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.3)
-        from app.demo.seed import DEMO_PASSWORD
-
-        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "sales2", "password": DEMO_PASSWORD}
-                           ).json()["access_token"]
+    with serve(url) as base:
+        token = sign_in(base, "sales2")
         work = queries(sample, args.requests)
         warm = queries(sample, args.warmup, seed=1)
 
@@ -233,9 +266,6 @@ def main() -> int:
             }
 
         results = asyncio.run(scenario())
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     print(f"\nduplicate check, {args.customers:,} customers, {args.requests} requests, concurrency "
           f"{args.concurrency}, loopback {base}")
