@@ -67,7 +67,8 @@ def score_of(data: InvestigationSubmit, contract: Any) -> scoring.Score:
 
 
 def factors_json(result: scoring.Score) -> list[dict[str, Any]]:
-    return [{"name": f.name, "value": None if f.value is None else str(f.value), "share": str(f.share),
+    return [{"name": f.name, "value": None if f.value is None else format(f.value.normalize(), "f"),
+             "share": str(f.share),
              "weight": str(f.weight), "contribution": str(f.contribution)} for f in result.factors]
 
 

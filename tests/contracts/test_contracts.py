@@ -198,3 +198,17 @@ async def test_machines_unique_serial_and_gps_id(client, auth):
     assert stale.status_code == 412
     updated = await client.patch(url, json={"model": "SY235"}, headers=auth("clerk1"))
     assert updated.status_code == 200 and updated.json()["model"] == "SY235" and updated.json()["version"] == 2
+
+
+async def test_a_leaving_salespersons_drafts_move_with_their_customers(client, auth, org, flows, new_contract):
+    await flows()
+    draft, submitted = await new_contract(), await new_contract()
+    assert (await client.post(f"/api/v1/contracts/{submitted['id']}/submit", headers=auth("clerk1"))).status_code == 200
+    response = await client.post("/api/v1/handovers", headers=auth("admin"), json={
+        "from_user_id": str(org.users["sales1"].id), "to_user_id": str(org.users["sales2"].id), "reason": "离职"})
+    assert response.status_code == 201, response.text
+    assert response.json()["moved"]["draft_contracts"] >= 1
+    moved = (await client.get(f"/api/v1/contracts/{draft['id']}", headers=auth("sales2"))).json()
+    assert moved["owner_id"] == str(org.users["sales2"].id)
+    kept = (await client.get(f"/api/v1/contracts/{submitted['id']}", headers=auth("admin"))).json()
+    assert kept["owner_id"] == str(org.users["sales1"].id)
