@@ -15,8 +15,9 @@ from app.contracts.schemas import DispatchIn, InvestigationSubmit
 from app.contracts.service import transition
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput
+from app.core.errors import Forbidden, InvalidInput
 from app.core.principal import Principal
+from app.core.transitions import next_state
 from app.org import repository as org_repo
 
 # (state, action) → next state
@@ -28,11 +29,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 
 def _move(investigation: Investigation, action: str) -> None:
-    target = TRANSITIONS.get((investigation.state, action))
-    if target is None:
-        raise Conflict(f"Cannot {action} an investigation that is {investigation.state}.",
-                       code="investigation.illegal_transition")
-    investigation.state = target
+    investigation.state = next_state(TRANSITIONS, investigation.state, action, what="an investigation",
+                                     code="investigation.illegal_transition")
 
 
 async def dispatch(session: AsyncSession, principal: Principal, investigation: Investigation,

@@ -23,6 +23,7 @@ from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.principal import Principal
+from app.core.transitions import next_state
 from app.core.updates import audited_update
 from app.customers import repository as customers_repo
 from app.customers import service as customers
@@ -56,12 +57,9 @@ TERM_FIELDS = ("price", "down_payment", "annual_rate", "term_months", "first_due
 
 
 def transition(contract: Contract, action: str) -> str:
-    target = TRANSITIONS.get((contract.state, action))
-    if target is None:
-        raise Conflict(f"Cannot {action.replace('_', ' ')} a contract that is {contract.state}.",
-                       code="contract.illegal_transition", extra={"state": contract.state, "action": action})
-    contract.state = target
-    return target
+    contract.state = next_state(TRANSITIONS, contract.state, action, what="a contract",
+                                code="contract.illegal_transition")
+    return contract.state
 
 
 # --- terms -----------------------------------------------------------------------------------------

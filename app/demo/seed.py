@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.domains  # noqa: F401 - the full permission catalogue
 from app.approvals.demo import seed_approvals
+from app.contracts.demo import seed_contracts
 from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
@@ -169,4 +170,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     org = await seed_org(session, await hash_password(DEMO_PASSWORD))
     await seed_approvals(session, org)
     await seed_customers(session, org)
+    await seed_contracts(session, org)
     return True
