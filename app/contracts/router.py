@@ -76,7 +76,7 @@ def _located(response: Response, path: str, version: int) -> None:
 # --- machines --------------------------------------------------------------------------------------
 
 @machines_router.get("/machines", response_model=Page[MachineOut], operation_id="list_machines",
-            summary="Machines the caller may see")
+                     summary="Machines the caller may see")
 async def list_machines(
     session: Session, principal: Requires(P.MACHINE_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(MACHINE_SORTS, "-created_at"))],
@@ -91,7 +91,8 @@ async def list_machines(
 
 
 @machines_router.post("/machines", response_model=MachineOut, status_code=201, operation_id="create_machine",
-             dependencies=[Idempotent], summary="Register a machine (serial number and GPS id unique in the group)")
+                      dependencies=[Idempotent],
+                      summary="Register a machine (serial number and GPS id unique in the group)")
 async def create_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), body: MachineCreate,
                          response: Response) -> MachineOut:
     machine = await machines.create_machine(session, principal, body)
@@ -109,7 +110,7 @@ async def get_machine(session: Session, principal: Requires(P.MACHINE_READ), mac
 
 
 @machines_router.patch("/machines/{machine_id}", response_model=MachineOut, operation_id="update_machine",
-              summary="Edit a machine's identification (If-Match)")
+                       summary="Edit a machine's identification (If-Match)")
 async def update_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), machine_id: MachineId,
                          body: MachineUpdate, request: Request, response: Response) -> MachineOut:
     machine = await get_writable(session, principal, Machine, machine_id, code="machine.not_found")
@@ -122,7 +123,7 @@ async def update_machine(session: Session, principal: Requires(P.MACHINE_MANAGE)
 # --- contracts: collection-level routes first ------------------------------------------------------
 
 @contracts_router.get("/contracts", response_model=Page[ContractOut], operation_id="list_contracts",
-            summary="Contracts the caller may see (owner, sharers of the customer, data scope)")
+                      summary="Contracts the caller may see (owner, sharers of the customer, data scope)")
 async def list_contracts(
     session: Session, principal: Requires(P.CONTRACT_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(CONTRACT_SORTS, "-created_at"))],
@@ -140,8 +141,9 @@ async def list_contracts(
 
 
 @contracts_router.post("/contracts", response_model=ContractDetail, status_code=201, operation_id="create_contract",
-             dependencies=[Idempotent], summary="Create a draft contract (销售申请)",
-             responses={200: {"description": "The caller already uploaded this client_ref: their first contract"}})
+                       dependencies=[Idempotent], summary="Create a draft contract (销售申请)",
+                       responses={200: {"description": "The caller already uploaded this client_ref: their first "
+                                                        "contract"}})
 async def create_contract(session: Session, principal: Requires(P.CONTRACT_CREATE), body: ContractCreate,
                           response: Response) -> ContractDetail:
     contract, created = await service.create_contract(session, principal, body)
@@ -152,7 +154,7 @@ async def create_contract(session: Session, principal: Requires(P.CONTRACT_CREAT
 
 
 @contracts_router.post("/contracts/schedule-preview", response_model=ScheduleOut, operation_id="preview_schedule",
-             summary="Compute a schedule from terms without saving anything (the clerk's calculator)")
+                       summary="Compute a schedule from terms without saving anything (the clerk's calculator)")
 async def preview_schedule(principal: Requires(P.CONTRACT_READ), body: TermsIn) -> ScheduleOut:
     rows = service.checked_schedule(body, "/body")
     return views.schedule_out(rows, frozen=False, financed=body.price - body.down_payment)
@@ -174,7 +176,7 @@ async def _detail(session: AsyncSession, contract: Contract, response: Response)
 
 
 @contracts_router.get("/contracts/{contract_id}", response_model=ContractDetail, operation_id="get_contract",
-            summary="Get a contract with its contacts and machines")
+                      summary="Get a contract with its contacts and machines")
 async def get_contract(session: Session, principal: Requires(P.CONTRACT_READ), contract_id: ContractId,
                        response: Response) -> ContractDetail:
     contract = await repo.get_contract(session, principal, contract_id)
@@ -183,7 +185,7 @@ async def get_contract(session: Session, principal: Requires(P.CONTRACT_READ), c
 
 
 @contracts_router.patch("/contracts/{contract_id}", response_model=ContractDetail, operation_id="update_contract",
-              summary="Complete a draft contract (内勤完善合同); refused under approval (If-Match)")
+                        summary="Complete a draft contract (内勤完善合同); refused under approval (If-Match)")
 async def update_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           body: ContractUpdate, request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -200,10 +202,10 @@ async def get_schedule(session: Session, principal: Requires(P.CONTRACT_READ), c
 
 
 @contracts_router.post("/contracts/{contract_id}/submit", response_model=ContractDetail, operation_id="submit_contract",
-             dependencies=[Idempotent], summary="Submit the contract to approval (request type `contract`)",
-             description="Starts (after a rejection: restarts) the approval. 409 `contract.illegal_transition` "
-                         "unless it is a draft; 422 `contract.machines_required` without machines; 409 "
-                         "`approval.no_flow` when no flow is configured.")
+                       dependencies=[Idempotent], summary="Submit the contract to approval (request type `contract`)",
+                       description="Starts (after a rejection: restarts) the approval. 409 "
+                       "`contract.illegal_transition` unless it is a draft; 422 `contract.machines_required` "
+                       "without machines; 409 `approval.no_flow` when no flow is configured.")
 async def submit_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -212,7 +214,7 @@ async def submit_contract(session: Session, principal: Requires(P.CONTRACT_UPDAT
 
 @contracts_router.post("/contracts/{contract_id}/withdraw", response_model=ContractDetail,
                        operation_id="withdraw_contract",
-             dependencies=[Idempotent], summary="Withdraw the contract from approval (its submitter)")
+                       dependencies=[Idempotent], summary="Withdraw the contract from approval (its submitter)")
 async def withdraw_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                             request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -220,7 +222,7 @@ async def withdraw_contract(session: Session, principal: Requires(P.CONTRACT_UPD
 
 
 @contracts_router.post("/contracts/{contract_id}/cancel", response_model=ContractDetail, operation_id="cancel_contract",
-             dependencies=[Idempotent], summary="Cancel a draft or an approved contract not yet shipped")
+                       dependencies=[Idempotent], summary="Cancel a draft or an approved contract not yet shipped")
 async def cancel_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           body: CloseIn, request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -228,11 +230,11 @@ async def cancel_contract(session: Session, principal: Requires(P.CONTRACT_UPDAT
 
 
 @contracts_router.post("/contracts/{contract_id}/shipment-request", response_model=ShipmentOut, status_code=201,
-             operation_id="request_shipment", dependencies=[Idempotent],
-             summary="Request the shipment (出库发车) of an approved contract (request type `shipment`)",
-             description="409 `contract.illegal_transition` unless approved (an investigation must be submitted "
-                         "first); 409 `shipment.after_first_due_date` when the shipment would be after the first "
-                         "due date (new terms needed).")
+                       operation_id="request_shipment", dependencies=[Idempotent],
+                       summary="Request the shipment (出库发车) of an approved contract (request type `shipment`)",
+                       description="409 `contract.illegal_transition` unless approved (an investigation must be "
+                       "submitted first); 409 `shipment.after_first_due_date` when the shipment would be after "
+                       "the first due date (new terms needed).")
 async def request_shipment(session: Session, principal: Requires(P.SHIPMENT_REQUEST), contract_id: ContractId,
                            body: ShipmentRequestIn, request: Request, response: Response) -> ShipmentOut:
     contract = await _for_change(session, principal, contract_id, request)
@@ -244,7 +246,7 @@ async def request_shipment(session: Session, principal: Requires(P.SHIPMENT_REQU
 # --- investigations --------------------------------------------------------------------------------
 
 @investigations_router.get("/investigations", response_model=Page[InvestigationOut], operation_id="list_investigations",
-            summary="Investigations the caller may see (an investigator: those assigned to them)")
+                           summary="Investigations the caller may see (an investigator: those assigned to them)")
 async def list_investigations(
     session: Session, principal: Requires(P.INVESTIGATION_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(INVESTIGATION_SORTS, "-created_at"))],
@@ -258,7 +260,7 @@ async def list_investigations(
 
 @investigations_router.get("/investigations/{investigation_id}", response_model=InvestigationOut,
                            operation_id="get_investigation",
-            summary="An investigation with its answers, score, recommendation and factors")
+                           summary="An investigation with its answers, score, recommendation and factors")
 async def get_investigation(session: Session, principal: Requires(P.INVESTIGATION_READ),
                             investigation_id: InvestigationId, response: Response) -> InvestigationOut:
     investigation = await repo.get_investigation(session, principal, investigation_id)
@@ -274,8 +276,8 @@ async def _investigation_for_change(session: AsyncSession, principal: Principal,
 
 
 @investigations_router.post("/investigations/{investigation_id}/dispatch", response_model=InvestigationOut,
-             operation_id="dispatch_investigation", dependencies=[Idempotent],
-             summary="Assign an investigator of the contract's company (调查派工)")
+                            operation_id="dispatch_investigation", dependencies=[Idempotent],
+                            summary="Assign an investigator of the contract's company (调查派工)")
 async def dispatch_investigation(session: Session, principal: Requires(P.INVESTIGATION_DISPATCH),
                                  investigation_id: InvestigationId, body: DispatchIn, request: Request,
                                  response: Response) -> InvestigationOut:
@@ -286,8 +288,9 @@ async def dispatch_investigation(session: Session, principal: Requires(P.INVESTI
 
 
 @investigations_router.post("/investigations/{investigation_id}/submit", response_model=InvestigationOut,
-             operation_id="submit_investigation", dependencies=[Idempotent],
-             summary="Submit the questionnaire; the system scores it and recommends (ship / with conditions / not)")
+                            operation_id="submit_investigation", dependencies=[Idempotent],
+                            summary="Submit the questionnaire; the system scores it and recommends "
+                                    "(ship / with conditions / not)")
 async def submit_investigation(session: Session, principal: Requires(P.INVESTIGATION_FILL),
                                investigation_id: InvestigationId, body: InvestigationSubmit, request: Request,
                                response: Response) -> InvestigationOut:
@@ -300,7 +303,7 @@ async def submit_investigation(session: Session, principal: Requires(P.INVESTIGA
 # --- shipments -------------------------------------------------------------------------------------
 
 @shipments_router.get("/shipments", response_model=Page[ShipmentOut], operation_id="list_shipments",
-            summary="The outbound list: shipment requests of the companies the caller sees")
+                      summary="The outbound list: shipment requests of the companies the caller sees")
 async def list_shipments(
     session: Session, principal: Requires(P.SHIPMENT_READ), page: Page_,
     sort: Annotated[SortKey, Depends(sort_param(SHIPMENT_SORTS, "-created_at"))],
@@ -313,7 +316,7 @@ async def list_shipments(
 
 
 @shipments_router.get("/shipments/{shipment_id}", response_model=ShipmentOut, operation_id="get_shipment",
-            summary="A shipment request")
+                      summary="A shipment request")
 async def get_shipment(session: Session, principal: Requires(P.SHIPMENT_READ), shipment_id: ShipmentId,
                        response: Response) -> ShipmentOut:
     shipment = await get_readable(session, principal, ShipmentRequest, shipment_id, code="shipment.not_found")

@@ -138,7 +138,7 @@ async def test_the_leader_sees_shipments_of_c01_to_c07_only(client, auth, db, or
         contract = Contract(group_id=org.group.id, company_id=company.id, requester_id=org.users["admin"].id,
                             owner_id=org.users["admin"].id, status="approved", state="shipping",
                             number=f"HT-{code}-2026-9{uuid.uuid4().int % 100000:05d}",
-                            customer_id=await _any_customer(db, org), sale_kind="instalment_sale",
+                            customer_id=await _customer_in(db, org, company.id), sale_kind="instalment_sale",
                             price=Decimal("100000"), down_payment=Decimal("0"), annual_rate=Decimal("0.06"),
                             term_months=12, first_due_date=date(2099, 1, 31), schedule_kind="annuity",
                             penalty_daily_rate=Decimal("0.0005"), grace_days=0,
@@ -151,19 +151,42 @@ async def test_the_leader_sees_shipments_of_c01_to_c07_only(client, auth, db, or
         db.add(shipment)
         await db.flush()
         ids[code] = str(shipment.id)
+        ids[f"contract-{code}"] = str(contract.id)
     seen = [s["id"] for s in (await client.get("/api/v1/shipments", params={"limit": 200},
                                                headers=auth("leader"))).json()["items"]]
     assert ids["C01"] in seen and ids["C07"] in seen and ids["C08"] not in seen
     assert (await client.get(f"/api/v1/shipments/{ids['C08']}", headers=auth("leader"))).status_code == 404
     assert (await client.get(f"/api/v1/shipments/{ids['C01']}", headers=auth("other-admin"))).status_code == 404
+    for code, status in (("C01", 200), ("C07", 200), ("C08", 404)):
+        seen_contract = await client.get(f"/api/v1/contracts/{ids[f'contract-{code}']}", headers=auth("leader"))
+        assert seen_contract.status_code == status, code
     everything = (await client.get("/api/v1/shipments", params={"limit": 200}, headers=auth("admin"))).json()
     assert ids["C08"] in [s["id"] for s in everything["items"]]
 
 
-async def _any_customer(db, org):
-    customer = Customer(group_id=org.group.id, company_id=org.companies["C01"].id, kind="company",
+async def _customer_in(db, org, company_id):
+    """A pool customer of the company (contracts are always in their customer's company)."""
+    customer = Customer(group_id=org.group.id, company_id=company_id, kind="company",
                         name=f"发车测试{uuid.uuid4().hex[:6]}有限公司", name_norm=uuid.uuid4().hex, owner_id=None,
                         status="pool", created_by_id=org.users["admin"].id, category="intended")
     db.add(customer)
     await db.flush()
     return (await db.scalars(select(Customer.id).where(Customer.id == customer.id))).one()
+
+
+async def test_the_lists_cost_the_same_for_one_row_or_fifty(client, auth, flows, new_contract, act, approval_of,
+                                                          count_queries):
+    await _approved(client, auth, flows, new_contract, act, approval_of, needs_investigation=True)
+    contract = await _approved(client, auth, _no_flows, new_contract, act, approval_of, needs_investigation=True)
+    for path, user in (("/api/v1/machines", "clerk1"), ("/api/v1/investigations", "dispatcher"),
+                       ("/api/v1/shipments", "leader")):
+        async with count_queries() as one:
+            assert (await client.get(path, params={"limit": 1}, headers=auth(user))).status_code == 200
+        async with count_queries() as fifty:
+            assert (await client.get(path, params={"limit": 50}, headers=auth(user))).status_code == 200
+        assert one.n == fifty.n, path
+    assert contract["state"] == "investigating"
+
+
+async def _no_flows() -> None:
+    """The flows are already there."""
