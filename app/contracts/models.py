@@ -226,6 +226,17 @@ class Investigation(UUIDPk, Timestamps, Versioned, Base):
     factors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
+@scoped(lambda m: ScopeSpec(group=m.group_id, tenant_wide=True))
+class InvestigationScoring(Timestamps, Versioned, Base):
+    """A group's own scoring model (scoring.py's shape, as JSON); groups without one use the default."""
+
+    __tablename__ = "investigation_scoring"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), primary_key=True)
+    model: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+
+
 @scoped(request_scope)
 class ShipmentRequest(RequestMixin, Base):
     """出库发车: the request to ship a contract's machines; approval makes the contract active."""

@@ -9,6 +9,8 @@ CONTRACT_CREATE = define("contract.create", "新建销售申请", "Create draft 
 CONTRACT_UPDATE = define("contract.update", "完善并提交销售合同", "Complete, submit and cancel contracts")
 INVESTIGATION_READ = define("investigation.read", "查看调查", "View investigations")
 INVESTIGATION_DISPATCH = define("investigation.dispatch", "调查派工", "Assign investigations to investigators")
+INVESTIGATION_CONFIGURE = define("investigation.configure", "设置调查评分模型",
+                                 "Configure the investigation scoring model of the group")
 INVESTIGATION_FILL = define("investigation.fill", "填写调查回执", "Fill in and submit assigned investigations")
 SHIPMENT_READ = define("shipment.read", "查看出库发车", "View shipments (outbound list)")
 SHIPMENT_REQUEST = define("shipment.request", "申请出库发车", "Request the shipment of a contract")

@@ -18,6 +18,7 @@ from app.contracts.models import (
     ContractInstalment,
     ContractMachine,
     Investigation,
+    InvestigationScoring,
     Machine,
     ShipmentRequest,
 )
@@ -257,3 +258,17 @@ def filtered_shipments(principal: Principal, *, status: str | None, company_id: 
     if company_id is not None:
         stmt = stmt.where(ShipmentRequest.company_id == company_id)
     return stmt
+
+
+# --- the scoring model -----------------------------------------------------------------------------
+
+async def scoring_row(session: AsyncSession, principal: Principal, *, for_update: bool = False
+                      ) -> InvestigationScoring | None:
+    stmt = readable(principal, InvestigationScoring)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def scoring_model_of(session: AsyncSession, group_id: uuid.UUID) -> dict[str, Any] | None:
+    return await session.scalar(select(InvestigationScoring.model).where(InvestigationScoring.group_id == group_id))

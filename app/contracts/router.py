@@ -32,6 +32,8 @@ from app.contracts.schemas import (
     MachineOut,
     MachineUpdate,
     ScheduleOut,
+    ScoringModelIn,
+    ScoringModelOut,
     ShipmentOut,
     ShipmentRequestIn,
     State,
@@ -298,6 +300,28 @@ async def submit_investigation(session: Session, principal: Requires(P.INVESTIGA
     investigation = await investigations.submit(session, principal, investigation, body)
     set_etag(response, investigation.version)
     return InvestigationOut.model_validate(investigation)
+
+
+@investigations_router.get("/investigation-scoring", response_model=ScoringModelOut,
+                           operation_id="get_investigation_scoring",
+                           summary="The group's investigation scoring model (weights, bands, thresholds)")
+async def get_scoring(session: Session, principal: Requires(P.INVESTIGATION_READ),
+                      response: Response) -> ScoringModelOut:
+    row = await repo.scoring_row(session, principal)
+    set_etag(response, row.version if row else 0)
+    return investigations.scoring_out(row)
+
+
+@investigations_router.put("/investigation-scoring", response_model=ScoringModelOut,
+                           operation_id="set_investigation_scoring",
+                           summary="Set the group's scoring model; later submissions are scored with it (If-Match)")
+async def set_scoring(session: Session, principal: Requires(P.INVESTIGATION_CONFIGURE), body: ScoringModelIn,
+                      request: Request, response: Response) -> ScoringModelOut:
+    row = await investigations.lock_scoring(session, principal)
+    check_if_match(request, row.version if row else 0)
+    row = await investigations.set_scoring_model(session, principal, row, body)
+    set_etag(response, row.version)
+    return investigations.scoring_out(row)
 
 
 # --- shipments -------------------------------------------------------------------------------------

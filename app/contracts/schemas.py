@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -332,3 +332,42 @@ class ShipmentOut(BaseModel):
     approved_at: datetime | None
     created_at: datetime
     version: int
+
+
+# --- the scoring model -----------------------------------------------------------------------------
+
+class FactorName(StrEnum):
+    """The factors the scoring model reads (app/contracts/scoring.py)."""
+
+    DEBT_TO_ASSETS = "debt_to_assets"
+    OVERDUE_HISTORY = "overdue_history"
+    YEARS_IN_BUSINESS = "years_in_business"
+    DOWN_PAYMENT_SHARE = "down_payment_share"
+    GUARANTOR_STRENGTH = "guarantor_strength"
+Share = Annotated[Rate, Field(le=1)]
+Points = Rate
+
+
+class BandIn(_In):
+    op: Literal["<=", ">=", ">"]
+    bound: Rate
+    share: Share
+
+
+class FactorRuleIn(_In):
+    weight: Points
+    bands: list[BandIn] = Field(max_length=10, description="The first band the value meets gives the share")
+    otherwise: Share = Decimal("0")
+
+
+class ScoringModelIn(_In):
+    """Weights, bands and thresholds (app/contracts/scoring.py explains the model)."""
+
+    factors: dict[FactorName, FactorRuleIn] = Field(min_length=1, max_length=5)
+    ship_at: Points
+    conditions_at: Points
+
+
+class ScoringModelOut(ScoringModelIn):
+    model_config = ConfigDict(extra="forbid")
+    is_default: bool = Field(description="True while the group uses the built-in model")

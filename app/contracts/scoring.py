@@ -18,12 +18,13 @@ The default model (`DEFAULT_MODEL`), value → share of the weight:
 | `guarantor_strength` | 15 | guarantors' net assets / financed | ≥ 1 → 1, ≥ 0.5 → 0.6, > 0 → 0.3, else 0 |
 
 Thresholds: `ship` from 70, `ship_with_conditions` from 50. A group may configure its own
-weights, bands and thresholds with a model of the same shape (`ScoringModel`).
+weights, bands and thresholds with a model of the same shape (`PUT /investigation-scoring`,
+stored as JSON: `model_to_json` / `model_from_json`).
 """
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 D = Decimal
 Op = Literal["<=", ">=", ">"]
@@ -132,3 +133,19 @@ def score(answers: Answers, model: ScoringModel = DEFAULT_MODEL) -> Score:
     recommendation = ("ship" if total >= model.ship_at else
                       "ship_with_conditions" if total >= model.conditions_at else "do_not_ship")
     return Score(total, recommendation, factors)
+
+
+def model_to_json(model: ScoringModel) -> dict[str, Any]:
+    return {"factors": {name: {"weight": str(rule.weight), "otherwise": str(rule.otherwise),
+                               "bands": [{"op": b.op, "bound": str(b.bound), "share": str(b.share)}
+                                         for b in rule.bands]}
+                        for name, rule in model.factors.items()},
+            "ship_at": str(model.ship_at), "conditions_at": str(model.conditions_at)}
+
+
+def model_from_json(data: dict[str, Any]) -> ScoringModel:
+    return ScoringModel(
+        factors={name: FactorRule(D(rule["weight"]), tuple(Band(b["op"], D(b["bound"]), D(b["share"]))
+                                                          for b in rule["bands"]), D(rule["otherwise"]))
+                 for name, rule in data["factors"].items()},
+        ship_at=D(data["ship_at"]), conditions_at=D(data["conditions_at"]))

@@ -216,6 +216,17 @@ def upgrade() -> None:
     op.create_index(op.f('ix_shipment_request_contract_id'), 'shipment_request', ['contract_id'], unique=False)
     op.create_index('ix_shipment_request_group_id_created_at', 'shipment_request', ['group_id', 'created_at'], unique=False)
     op.create_index(op.f('ix_shipment_request_requester_id'), 'shipment_request', ['requester_id'], unique=False)
+    op.create_table('investigation_scoring',
+    sa.Column('group_id', sa.Uuid(), nullable=False),
+    sa.Column('model', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('updated_by_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['org_group.id'], name=op.f('fk_investigation_scoring_group_id_org_group')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['app_user.id'], name=op.f('fk_investigation_scoring_updated_by_id_app_user')),
+    sa.PrimaryKeyConstraint('group_id', name=op.f('pk_investigation_scoring'))
+    )
     op.create_table('contract_machine',
     sa.Column('contract_id', sa.Uuid(), nullable=False),
     sa.Column('machine_id', sa.Uuid(), nullable=False),
@@ -227,6 +238,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('investigation_scoring')
     op.drop_index(op.f('ix_contract_machine_machine_id'), table_name='contract_machine')
     op.drop_table('contract_machine')
     op.drop_index(op.f('ix_shipment_request_requester_id'), table_name='shipment_request')

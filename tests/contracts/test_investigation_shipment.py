@@ -44,6 +44,17 @@ async def _investigation(client, auth, contract_id: str) -> dict:
     return investigation
 
 
+async def _dispatched_and_submitted(client, auth, org, contract_id: str, answers: dict) -> dict:
+    """The contract's investigation assigned to investigator1, who submits `answers`: the scored result."""
+    url = f"/api/v1/investigations/{(await _investigation(client, auth, contract_id))['id']}"
+    dispatched = await client.post(f"{url}/dispatch", json={"investigator_id": str(org.users["investigator1"].id)},
+                                   headers=auth("dispatcher"))
+    assert dispatched.status_code == 200, dispatched.text
+    submitted = await client.post(f"{url}/submit", json={"answers": answers}, headers=auth("investigator1"))
+    assert submitted.status_code == 200, submitted.text
+    return submitted.json()
+
+
 async def test_investigation_then_shipment_end_to_end(client, auth, org, flows, new_contract, act, approval_of):
     contract = await _approved(client, auth, flows, new_contract, act, approval_of, needs_investigation=True)
     assert contract["state"] == "investigating"
@@ -98,11 +109,7 @@ async def test_investigation_then_shipment_end_to_end(client, auth, org, flows, 
 async def test_a_weak_questionnaire_recommends_against_shipping(client, auth, org, flows, new_contract, act,
                                                                  approval_of):
     contract = await _approved(client, auth, flows, new_contract, act, approval_of, needs_investigation=True)
-    investigation = await _investigation(client, auth, contract["id"])
-    iurl = f"/api/v1/investigations/{investigation['id']}"
-    await client.post(f"{iurl}/dispatch", json={"investigator_id": str(org.users["investigator1"].id)},
-                      headers=auth("dispatcher"))
-    scored = (await client.post(f"{iurl}/submit", json={"answers": WEAK}, headers=auth("investigator1"))).json()
+    scored = await _dispatched_and_submitted(client, auth, org, contract["id"], WEAK)
     # financed 250 000 of 500 000: down payment share 0.5 → 15; guarantors 100 000 / 250 000 = 0.4 → 4.50;
     # debt/assets 0.8 → 0; 3 overdue → 0; 1 year → 3. Total 22.50.
     assert (scored["score"], scored["recommendation"]) == ("22.50", "do_not_ship")
@@ -190,3 +197,29 @@ async def test_the_lists_cost_the_same_for_one_row_or_fifty(client, auth, flows,
 
 async def _no_flows() -> None:
     """The flows are already there."""
+
+
+async def test_a_groups_own_scoring_model_scores_later_submissions(client, auth, org, flows, new_contract, act,
+                                                                   approval_of):
+    default = await client.get("/api/v1/investigation-scoring", headers=auth("dispatcher"))
+    assert default.status_code == 200 and default.json()["is_default"] is True
+    assert default.json()["ship_at"] == "70" and default.json()["factors"]["debt_to_assets"]["weight"] == "30"
+    model = {k: v for k, v in default.json().items() if k != "is_default"}
+    bad = await client.put("/api/v1/investigation-scoring", headers=auth("admin"),
+                           json={**model, "conditions_at": "90", "ship_at": "80"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/body/conditions_at"
+    assert (await client.put("/api/v1/investigation-scoring", headers=auth("dispatcher"), json=model)).status_code \
+        == 403
+    stale = await client.put("/api/v1/investigation-scoring", json=model,
+                             headers=auth("admin", **{"If-Match": 'W/"5"'}))
+    assert stale.status_code == 412
+    # A strict group: shipping needs 101 points, so even a perfect questionnaire ships with conditions.
+    strict = await client.put("/api/v1/investigation-scoring", headers=auth("admin", **{"If-Match": 'W/"0"'}),
+                              json={**model, "ship_at": "101"})
+    assert strict.status_code == 200 and strict.json()["is_default"] is False
+    other = await client.get("/api/v1/investigation-scoring", headers=auth("other-admin"))
+    assert other.json()["is_default"] is True and other.json()["ship_at"] == "70"
+
+    contract = await _approved(client, auth, flows, new_contract, act, approval_of, needs_investigation=True)
+    scored = await _dispatched_and_submitted(client, auth, org, contract["id"], STRONG)
+    assert (scored["score"], scored["recommendation"]) == ("100.00", "ship_with_conditions")
