@@ -122,9 +122,9 @@ async def set_scoring_model(session: AsyncSession, principal: Principal, row: In
         raise InvalidInput("ship_with_conditions cannot start above ship.", code="investigation.scoring_thresholds",
                            errors=[{"pointer": "/body/conditions_at", "message": "must be at most ship_at"}])
     model = scoring.model_to_json(scoring.ScoringModel(
-        factors={str(name): scoring.FactorRule(rule.weight, tuple(scoring.Band(b.op, b.bound, b.share)
+        factors={name: scoring.FactorRule(rule.weight, tuple(scoring.Band(b.op, b.bound, b.share)
                                                                   for b in rule.bands), rule.otherwise)
-                 for name, rule in data.factors.items()},
+                 for name, rule in data.factors if rule is not None},
         ship_at=data.ship_at, conditions_at=data.conditions_at))
     before = None if row is None else row.model
     if row is None:

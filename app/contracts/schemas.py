@@ -336,14 +336,6 @@ class ShipmentOut(BaseModel):
 
 # --- the scoring model -----------------------------------------------------------------------------
 
-class FactorName(StrEnum):
-    """The factors the scoring model reads (app/contracts/scoring.py)."""
-
-    DEBT_TO_ASSETS = "debt_to_assets"
-    OVERDUE_HISTORY = "overdue_history"
-    YEARS_IN_BUSINESS = "years_in_business"
-    DOWN_PAYMENT_SHARE = "down_payment_share"
-    GUARANTOR_STRENGTH = "guarantor_strength"
 Share = Annotated[Rate, Field(le=1)]
 Points = Rate
 
@@ -360,10 +352,20 @@ class FactorRuleIn(_In):
     otherwise: Share = Decimal("0")
 
 
+class ScoringFactors(_In):
+    """The factors the scoring model reads; a factor left out does not count."""
+
+    debt_to_assets: FactorRuleIn | None = None
+    overdue_history: FactorRuleIn | None = None
+    years_in_business: FactorRuleIn | None = None
+    down_payment_share: FactorRuleIn | None = None
+    guarantor_strength: FactorRuleIn | None = None
+
+
 class ScoringModelIn(_In):
     """Weights, bands and thresholds (app/contracts/scoring.py explains the model)."""
 
-    factors: dict[FactorName, FactorRuleIn] = Field(min_length=1, max_length=5)
+    factors: ScoringFactors
     ship_at: Points
     conditions_at: Points
 
