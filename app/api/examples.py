@@ -15,6 +15,8 @@ _USER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0002"
 _OTHER_USER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0003"
 _CONTACT = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0004"
 _ROLE = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0005"
+_CUSTOMER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0006"
+_MACHINE = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0007"
 _IDEMPOTENCY = " Send an `Idempotency-Key` to make a retry safe: the same key and body replay the first answer."
 
 
@@ -107,6 +109,37 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
          "offline": _example("Created offline with the phone's own reference", {
              "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0010", "title": "Tow truck", "amount": "2400.00",
              "category": "repair"})},
+    ),
+    "create_machine": (
+        "Registers a machine of a company the caller sees (default: their own). The serial number (机号) and the "
+        "GPS device id are unique in the group (409 `machine.duplicate_serial_number`, "
+        "`machine.duplicate_gps_device_id`)." + _IDEMPOTENCY,
+        {"minimal": _example("Only the required fields", {"model": "SY215C", "serial_number": "SY215C-2026-0001"}),
+         "with_gps": _example("With its certificate and GPS box", {
+             "model": "SY215C", "category": "excavator", "serial_number": "SY215C-2026-0002",
+             "engine_number": "6BG1-889012", "certificate_number": "HGZ-2026-1188", "gps_device_id": "GPS-860012"})},
+    ),
+    "create_contract": (
+        "Creates a draft contract (销售申请) on a customer the caller may see (404 otherwise), numbered per company "
+        "and year (`HT-C01-2026-000123`). Bad terms answer 422 with a pointer per field (`terms.*` codes). The "
+        "clerk completes it (PATCH) and submits it to approval." + _IDEMPOTENCY,
+        {"annuity": _example("An instalment sale, 12 monthly annuity payments", {
+            "customer_id": _CUSTOMER, "sale_kind": "instalment_sale",
+            "terms": {"price": "500000.00", "down_payment": "100000.00", "annual_rate": "0.06",
+                      "term_months": 12, "first_due_date": "2026-01-31", "schedule_kind": "annuity"},
+            "contacts": [{"contact_id": _CONTACT, "relation": "legal_representative"}],
+            "machine_ids": [_MACHINE], "needs_investigation": True}),
+         "lease": _example("A lease with a fixed monthly rent", {
+             "customer_id": _CUSTOMER, "sale_kind": "lease",
+             "terms": {"price": "0", "annual_rate": "0", "term_months": 24, "first_due_date": "2026-03-15",
+                       "schedule_kind": "lease", "monthly_rent": "8500.00"}})},
+    ),
+    "request_shipment": (
+        "Requests the shipment (出库发车) of an approved contract: a `shipment` request on the approval engine, "
+        "whose approvers see the investigation's score, recommendation and factors. On approval the contract "
+        "becomes active." + _IDEMPOTENCY,
+        {"today": _example("Ship today", {}),
+         "planned": _example("A planned date with a note", {"planned_date": "2026-01-20", "notes": "随车附件齐全"})},
     ),
 }
 

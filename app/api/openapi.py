@@ -54,6 +54,11 @@ TAG_DESCRIPTIONS = {
     "pool": "The public pool's rules per company.",
     "approvals": "Approval flows (configuration) and approval instances: inbox, approve, reject, urge…",
     "expenses": "Expense requests: draft, submit for approval, withdraw.",
+    "machines": "The financed machines: identification, GPS box, lock state and last position.",
+    "contracts": "Sales contracts: drafts, terms and schedules (preview and frozen), approval, cancellation, "
+                 "shipment requests.",
+    "investigations": "Guarantee-company investigations before shipment: dispatch, questionnaire, score.",
+    "shipments": "The outbound list (出库发车): shipment requests and their approval.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }
@@ -442,23 +447,30 @@ def _shared_enums(doc: dict[str, Any]) -> None:
             for value in node:
                 visit(value, prop, owner)
 
+    # An enum that is already a named schema (a StrEnum in the models) names its inline twins.
+    named = {tuple(schema["enum"]): name for name, schema in schemas.items()
+             if isinstance(schema.get("enum"), list) and schema.get("type") == "string"}
     for name, schema in list(schemas.items()):
-        visit(schema, "", name)
+        if name not in named.values():
+            visit(schema, "", name)
     visit(doc["paths"], "", None)
 
     taken = set(schemas)
     for values, uses in sorted(found.items()):
         owners = [_base(owner) for _, _, owner in uses if owner]
         props = {prop for _, prop, _ in uses}
-        if len(uses) < 2 or len(props) != 1 or not owners:
-            continue
-        prop = _pascal(props.pop())
-        base = max(sorted(set(owners)), key=owners.count)
-        name = prop if prop.startswith(base) else base + prop
-        if name in taken:
-            continue
-        taken.add(name)
-        schemas[name] = {"type": "string", "enum": list(values), "title": name}
+        if values in named:
+            name = named[values]
+        else:
+            if len(uses) < 2 or len(props) != 1 or not owners:
+                continue
+            prop = _pascal(props.pop())
+            base = max(sorted(set(owners)), key=owners.count)
+            name = prop if prop.startswith(base) else base + prop
+            if name in taken:
+                continue
+            taken.add(name)
+            schemas[name] = {"type": "string", "enum": list(values), "title": name}
         for node, _, _ in uses:
             kept = {k: v for k, v in node.items() if k in ("title", "description", "default")}
             node.clear()

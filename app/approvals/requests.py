@@ -136,18 +136,27 @@ def register_request(
     snapshot: Callable[[R], dict[str, Any]],
     values: Callable[[R], dict[str, Any]],
     on_approved: RequestEffect | None = None,
+    on_submitted: RequestEffect | None = None,
+    on_rejected: RequestEffect | None = None,
+    on_withdrawn: RequestEffect | None = None,
+    submitter: Callable[[R], uuid.UUID] | None = None,
 ) -> RequestKind[R]:
     """Register `model` as request type `name`: the engine's loader, lock and status mirror derived.
 
     `on_approved(ctx, request)` is the request's business effect (post the waiver, open the tow
-    task…); it runs once, in the transaction of the final approval, after the status moved."""
+    task…); it runs once, in the transaction of the final approval, after the status moved.
+    `on_submitted`, `on_rejected` and `on_withdrawn` are the business effects of the other
+    actions (a contract returns to its clerk as a draft), run after the status moved as well.
+    `submitter(request)`: who submits it, when that is not always its requester (a clerk submits
+    the contract a salesperson drafted); the engine never lets the submitter approve."""
 
     async def load(session: AsyncSession, request_id: uuid.UUID) -> registry.Submission | None:
         request = await lock_request(session, model, request_id)
         if request is None:
             return None
         return registry.Submission(group_id=request.group_id, company_id=request.company_id,
-                                   submitter_id=request.requester_id, title=title(request),
+                                   submitter_id=submitter(request) if submitter else request.requester_id,
+                                   title=title(request),
                                    snapshot={**snapshot(request), "version": request.version},
                                    values=values(request))
 
@@ -160,6 +169,8 @@ def register_request(
         request = await locked(ctx)
         transition(request, "submit", name)
         request.approval_id, request.submitted_at, request.approved_at = ctx.instance.id, utcnow(), None
+        if on_submitted is not None:
+            await on_submitted(ctx, request)
 
     async def approved(ctx: registry.EffectContext) -> None:
         request = await locked(ctx)
@@ -173,17 +184,20 @@ def register_request(
                      company_id=request.company_id, before=before, after=audit.snapshot(request, "status",
                                                                                          "approved_at"))
 
-    def mirror(action: str, past: str) -> registry.Effect:
+    def mirror(action: str, past: str, business: RequestEffect | None) -> registry.Effect:
         async def effect(ctx: registry.EffectContext) -> None:
             request = await locked(ctx)
             transition(request, action, name)
+            if business is not None:
+                await business(ctx, request)
             audit.record(ctx.session, ctx.actor, f"{name}.{past}", entity_type, request.id,
                          company_id=request.company_id, after={"status": request.status, "reason": ctx.comment})
         return effect
 
     engine_type = registry.register(registry.RequestType(
         name=name, titles=titles, fields=fields, load=load, on_submitted=submitted, on_approved=approved,
-        on_rejected=mirror("reject", "rejected"), on_withdrawn=mirror("withdraw", "withdrawn"),
+        on_rejected=mirror("reject", "rejected", on_rejected),
+        on_withdrawn=mirror("withdraw", "withdrawn", on_withdrawn),
         lock=lambda session, request_id: lock_request(session, model, request_id)))
     kind = RequestKind(name=name, model=model, entity_type=entity_type, engine_type=engine_type)
     _KINDS[name] = kind

@@ -1,5 +1,6 @@
 """Settings, read from the environment only (prefix-free names, documented in README)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
 
     default_timezone: str = "Asia/Shanghai"
+    # Contract terms: the highest annual rate a contract may carry (ledger.md; 0.24 = 24 %).
+    max_annual_rate: Decimal = Field(Decimal("0.24"), ge=0, le=1)
     log_level: str = "INFO"
     # Periodic jobs (pool sweep, purges) inside the app; turn off where cron runs scripts/run-job.
     run_scheduler: bool = True

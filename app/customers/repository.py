@@ -31,6 +31,12 @@ def readable_customers(principal: Principal) -> Select[Any]:
     return readable(principal, Customer).where(Customer.deleted_at.is_(None))
 
 
+def readable_customer_ids(principal: Principal) -> Select[Any]:
+    """The ids of the live customers the principal may read: for other areas' scope conditions
+    (a contract is seen by whoever sees its customer)."""
+    return readable(principal, Customer, Customer.id).where(Customer.deleted_at.is_(None))
+
+
 async def _get_live(session: AsyncSession, principal: Principal, model: Any, resource: str, id_: uuid.UUID,
                     write: bool) -> Any:
     """A live (not deleted) record if readable (404 otherwise); with `write`, row-locked and 403

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.domains  # noqa: F401 - the full permission catalogue
 from app.approvals.demo import seed_approvals
+from app.contracts.demo import seed_contracts
 from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
@@ -60,29 +61,36 @@ def _known(*codes: str) -> list[str]:
 # role code → (name, rank, scope, permissions factory)
 ROLES = {
     "sysadmin": ("系统管理员", 100, ScopeKind.ALL, _all),
-    "leader": ("公司领导", 60, ScopeKind.COMPANIES, _reads),
+    # The leader controls risk at shipment for his seven companies (seed 000): reads, and approves.
+    "leader": ("公司领导", 60, ScopeKind.COMPANIES, lambda: sorted({*_reads(), *_known("approval.approve")})),
     "approver_l2": ("二级审核人", 40, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
-        "approval.approve", "audit.read", "expense.read")),
+        "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
+        "shipment.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
-        "approval.approve", "customer.assign", "expense.read")),
+        "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
+        "investigation.read", "shipment.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
-        "expense.read", "expense.create")),
+        "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
+        "investigation.dispatch", "shipment.read")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
-        "approval.read", "approval.submit", "expense.read", "expense.create")),
+        "approval.read", "approval.submit", "expense.read", "expense.create", "contract.read", "contract.create",
+        "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
+        "shipment.request")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
-        "expense.create")),
+        "expense.create", "contract.read", "contract.create", "contract.update", "machine.read")),
     "investigator": ("调查人员", 10, ScopeKind.SELF, lambda: _known(
-        "company.read", "customer.read", "approval.read")),
+        "company.read", "customer.read", "approval.read", "contract.read", "investigation.read",
+        "investigation.fill")),
 }
 
 
@@ -162,4 +170,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     org = await seed_org(session, await hash_password(DEMO_PASSWORD))
     await seed_approvals(session, org)
     await seed_customers(session, org)
+    await seed_contracts(session, org)
     return True

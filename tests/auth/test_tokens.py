@@ -158,4 +158,5 @@ async def test_me_reports_permissions_and_scope(client, auth, org):
     assert body["company"]["code"] == "C01"
     assert body["scope"]["kinds"] == ["companies"]
     assert len(body["scope"]["company_ids"]) == 7
-    assert all(p.endswith(".read") for p in body["permissions"])
+    # Reads, and approval at shipment for his seven companies (seed 000).
+    assert all(p.endswith(".read") or p == "approval.approve" for p in body["permissions"])

@@ -1,0 +1,68 @@
+"""Machine rules: registration in a company the caller sees, serial number and GPS device id unique in
+the group. Lock state and positions are not edited here (device commands and the gateway, later)."""
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contracts import repository as repo
+from app.contracts.models import Machine
+from app.contracts.schemas import MachineCreate, MachineUpdate
+from app.core import audit
+from app.core.errors import Conflict
+from app.core.principal import Principal
+from app.core.updates import audited_update
+from app.org import repository as org_repo
+
+UNIQUE_FIELDS = (("serial_number", "serial number (机号)"), ("gps_device_id", "GPS device id"))
+
+
+async def _ensure_unique(session: AsyncSession, group_id: uuid.UUID, values: dict[str, str | None],
+                         exclude_id: uuid.UUID | None = None) -> None:
+    for field, label in UNIQUE_FIELDS:
+        value = values.get(field)
+        if value and await repo.machine_value_taken(session, group_id, getattr(Machine, field), value, exclude_id):
+            raise Conflict(f"A machine with this {label} already exists in the group.",
+                           code=f"machine.duplicate_{field}",
+                           errors=[{"pointer": f"/body/{field}", "message": "already used by another machine"}])
+
+
+async def create_machine(session: AsyncSession, principal: Principal, data: MachineCreate) -> Machine:
+    company_id = principal.company_id if data.company_id is None else await org_repo.get_readable_company_id(
+        session, principal, data.company_id)
+    fields = data.model_dump(exclude={"company_id"})
+    await _ensure_unique(session, principal.group_id, fields)
+    machine = Machine(group_id=principal.group_id, company_id=company_id, created_by_id=principal.user_id,
+                      lock_state="unlocked", **fields)
+    session.add(machine)
+    await _flush_racing(session)
+    audit.record(session, principal, "machine.created", "machine", machine.id, company_id=company_id,
+                 after=audit.snapshot(machine))
+    return machine
+
+
+async def update_machine(session: AsyncSession, principal: Principal, machine: Machine,
+                         data: MachineUpdate) -> Machine:
+    await _ensure_unique(session, principal.group_id, data.model_dump(exclude_unset=True), exclude_id=machine.id)
+    try:
+        async with session.begin_nested():
+            await audited_update(session, principal, machine, data, action="machine.updated",
+                                 entity_type="machine", company_id=machine.company_id)
+    except IntegrityError as exc:
+        raise _racing_duplicate() from exc
+    return machine
+
+
+def _racing_duplicate() -> Conflict:
+    return Conflict("Another machine with this serial number or GPS device id was just registered.",
+                    code="machine.duplicate")
+
+
+async def _flush_racing(session: AsyncSession) -> None:
+    """Flush; a concurrent registration of the same serial number or GPS id answers 409, not 500."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise _racing_duplicate() from exc
