@@ -2,7 +2,7 @@
 shipment requests
 
 Revision ID: contracts
-Revises: expense_client_ref
+Revises: customer_scope_indexes
 Create Date: 2026-11-24 06:35:12.867161+00:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'contracts'
-down_revision: str | Sequence[str] | None = 'expense_client_ref'
+down_revision: str | Sequence[str] | None = 'customer_scope_indexes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
