@@ -79,7 +79,12 @@ def configure_engine(url: str) -> AsyncEngine:
         to_async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs every request three round trips (BEGIN, ";", ROLLBACK) to guard
+        # against a rare event. A connection that died while pooled fails its first statement
+        # instead; SQLAlchemy then invalidates it and every connection older than the failure (the
+        # pool's invalidation time), and the middleware answers that one request 503 + Retry-After
+        # (tests/core/test_db_outage.py).
+        pool_pre_ping=False,
     )
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _engine

@@ -1,7 +1,6 @@
 """Password hashing (argon2id through passlib's CryptContext, off the event loop) and JWTs."""
 
 import hashlib
-import os
 import secrets
 import uuid
 from datetime import timedelta
@@ -13,7 +12,7 @@ from jose import JWTError, jwt
 from passlib.context import CryptContext
 from starlette.concurrency import run_in_threadpool
 
-from app.core.config import get_settings
+from app.core.config import cores, get_settings
 from app.core.db import utcnow
 
 password_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID")
@@ -36,7 +35,7 @@ class HashLimiter:
     once instead of queueing without bound while holding a request open."""
 
     def __init__(self, slots: int | None = None, queue: int = 32) -> None:
-        self._limiter = anyio.CapacityLimiter(slots or _cores())
+        self._limiter = anyio.CapacityLimiter(slots or cores())
         self._queue = queue
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
@@ -45,13 +44,6 @@ class HashLimiter:
             raise HashQueueFull
         return await anyio.to_thread.run_sync(
             password_context.verify, password, password_hash or _DUMMY_HASH, limiter=self._limiter)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class InvalidToken(Exception):

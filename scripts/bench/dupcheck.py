@@ -56,6 +56,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_embedded(keep: list[object]) -> str:
+    """A fresh embedded PostgreSQL in a temporary directory, deleted at exit; returns its URL."""
+    from app import embedded_db
+
+    server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
+    keep.append(server)
+    return url
+
+
+def start_server(factory: str, env: dict[str, str], workers: int = 1, ready_path: str = "/readyz",
+                 timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving `factory` (module:function) on a free loopback port, once it answers
+    `ready_path`; returns (process, base url). The caller terminates the process."""
+    port = free_port()
+    env = {**os.environ, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false", "LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--workers", str(workers)], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}{ready_path}", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            raise SystemExit(f"{factory} did not start")
+        time.sleep(0.3)
+
+
 async def existing(url: str) -> tuple[str, list[str]]:
     conn = await asyncpg.connect(url)
     try:
@@ -182,12 +214,7 @@ def main() -> int:
     args = parser.parse_args()
 
     keep: list[object] = []
-    url = args.database_url
-    if not url:
-        from app import embedded_db
-
-        server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
-        keep.append(server)
+    url = args.database_url or start_embedded(keep)
     if args.skip_load:
         group_id, sample = asyncio.run(existing(url))
     else:
@@ -196,24 +223,8 @@ def main() -> int:
         migrate(url)
         group_id, sample = asyncio.run(prepare(url, args.customers))
 
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false",
-           "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server("app.main:create_app", {"DATABASE_URL": url})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.3)
         from app.demo.seed import DEMO_PASSWORD
 
         token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "sales2", "password": DEMO_PASSWORD}
