@@ -15,7 +15,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import get_session, writes_on_read
 from app.core.types import Search, Text
 from app.customers import (
     contacts,
@@ -160,6 +160,7 @@ EXPORT_CONTENT = {importexport.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "f
 @router.get("/customers/export", operation_id="export_customers", response_class=Response,
             responses={200: {"content": EXPORT_CONTENT, "description": "The customers as .xlsx or CSV"}},
             summary=f"Export what the caller may see (max {importexport.MAX_EXPORT_ROWS} rows), masked as in the API")
+@writes_on_read  # the export is audited
 async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
