@@ -156,3 +156,9 @@ def get_session(request: Request) -> AsyncSession:
     if session is None:  # pragma: no cover - a route outside TransactionalRoute
         raise RuntimeError("route is not transactional")
     return session
+
+
+async def request_session(request: Request) -> AsyncSession:
+    """`Depends(request_session)`: the request's session. Async because FastAPI runs a plain `def`
+    dependency in a worker thread, a hop that cost the no-op request about 7 % of its CPU."""
+    return get_session(request)

@@ -15,7 +15,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import get_session, writes_on_read
+from app.core.routing import request_session, writes_on_read
 from app.core.types import Search, Text
 from app.customers import (
     contacts,
@@ -59,7 +59,7 @@ from app.customers.schemas import (
 CustomerId = Annotated[uuid.UUID, Path()]
 IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 router = api_router(tags=["customers"])
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 
 # Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
