@@ -15,7 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from app.core.config import cores, get_settings
 from app.core.db import utcnow
 
-password_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID")
+# argon2id at OWASP's first recommended minimum (19 MiB, 2 passes, 1 lane): about 20 ms of one core.
+# passlib's defaults (64 MiB, 3 passes, 4 lanes) took about 140 ms of CPU over up to four threads, so
+# on a 2-core server 8 logins a second took most of the machine and other traffic fell to a quarter
+# (scripts/bench/floor.py). Hashes stored with other parameters still verify with their own.
+password_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID",
+                                argon2__memory_cost=19 * 1024, argon2__rounds=2, argon2__parallelism=1)
 
 # Verified against when the username is unknown, so both answers take the same time.
 _DUMMY_HASH = password_context.hash("recourse-timing-equaliser")
