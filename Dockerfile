@@ -21,5 +21,7 @@ ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 ENVIRONMENT=production HOST=0
 USER recourse
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"
-# `serve` migrates to head first; demo data is never loaded into an external database.
+# `serve` migrates to head first (once, before the workers start); demo data is never loaded into an
+# external database. It runs one worker process per CPU core the container may use; set WEB_WORKERS
+# where a CPU quota (not a cpuset) limits the container, as the core count does not see quotas.
 CMD ["python", "-m", "app.cli", "serve", "--no-seed"]

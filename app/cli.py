@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.core.config import PROJECT_ROOT, get_settings
+from app.core.config import PROJECT_ROOT, cores, get_settings
 
 
 def database_url(start_embedded: bool = True) -> tuple[str, bool]:
@@ -64,6 +64,22 @@ async def _seed(url: str, only_if_empty: bool) -> bool:
         await db.get_engine().dispose()
 
 
+def serve_workers(requested: int | None) -> int:
+    """How many server processes `serve` runs: --workers, WEB_WORKERS, else one per core.
+
+    Each worker hashes passwords in its own limiter; unless LOGIN_HASH_CONCURRENCY says otherwise,
+    the workers share the cores between them, so logins never take every core at once.
+    """
+    if requested is not None and requested < 1:
+        raise SystemExit("--workers must be at least 1")
+    settings = get_settings()
+    workers = requested or settings.web_workers or cores()
+    if settings.login_hash_concurrency is None:
+        os.environ["LOGIN_HASH_CONCURRENCY"] = str(max(1, cores() // workers))
+        get_settings.cache_clear()
+    return workers
+
+
 def print_banner(host: str, port: int) -> None:
     from app.demo.seed import DEMO_PASSWORD, DEMO_USERS  # noqa: PLC0415
 
@@ -82,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--no-seed", action="store_true")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="server processes (default WEB_WORKERS, else one per CPU core)")
     sub.add_parser("migrate", help="upgrade the database to head")
     seed = sub.add_parser("seed-demo", help="load the demo data (refuses a non-empty database)")
     seed.add_argument("--force-external", action="store_true",
@@ -115,9 +133,12 @@ def main(argv: list[str] | None = None) -> int:
             print("Loaded the demo data into the empty embedded database.", flush=True)
         import uvicorn  # noqa: PLC0415
 
+        workers = serve_workers(args.workers)
         print_banner(args.host, args.port)
+        print(f"  {workers} worker process(es)\n", flush=True)
+        # The database was started, migrated and seeded once, above; workers only serve.
         uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, log_config=None,
-                    proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                    proxy_headers=True, forwarded_allow_ips="127.0.0.1", workers=workers)
         return 0
     if args.command == "migrate":
         migrate(database_urls()[1])

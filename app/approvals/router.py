@@ -35,11 +35,11 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session
 from app.core.scoping import get_readable, readable
 from app.core.types import Text
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[uuid.UUID, Path()]
 

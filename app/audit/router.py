@@ -9,7 +9,7 @@ from app.core.audit import AuditEvent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session
 from app.core.scoping import readable
 from app.core.types import Text, Timestamp
 from app.org.permissions import AUDIT_READ
@@ -20,7 +20,7 @@ router = api_router(tags=["audit"])
 @router.get("/audit-events", response_model=Page[AuditEventOut], operation_id="list_audit_events",
             summary="The audit trail, newest first, within the caller's scope")
 async def list_audit_events(
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, Depends(request_session)],
     principal: Requires(AUDIT_READ),
     page: Annotated[PageParams, Depends(page_params)],
     entity_type: Annotated[Text(60) | None, Query(max_length=60)] = None,

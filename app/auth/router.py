@@ -18,12 +18,12 @@ from app.core.config import get_settings
 from app.core.db import commit
 from app.core.principal import Principal, require
 from app.core.routers import api_router, public_router
-from app.core.routing import default_session_provider, get_session
+from app.core.routing import default_session_provider, request_session
 from app.core.security import HashLimiter
 from app.core.types import Text
 from app.org import repository as org_repo
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 
 
 def _sessions(request: Request) -> service.Sessions:

@@ -1,5 +1,6 @@
 """Settings, read from the environment only (prefix-free names, documented in README)."""
 
+import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Server processes for `serve` (each its own event loop and pool); default one per CPU core.
+    web_workers: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _secrets_required_in_production(self) -> "Settings":
@@ -125,6 +128,14 @@ def _check_production_secret(secret: SecretStr | None) -> None:
     # short pattern ("xxxx…", "abababab…"). Generate one with `openssl rand -base64 48`.
     if value == DEVELOPMENT_JWT_SECRET or len(set(value)) < 8:
         raise ValueError("JWT_SECRET is too weak for production; use a random value (openssl rand -base64 48)")
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 @lru_cache

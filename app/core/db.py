@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column
 
 from app.core.config import get_settings
 
@@ -70,18 +70,26 @@ def to_async_url(url: str) -> str:
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
 def configure_engine(url: str) -> AsyncEngine:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     settings = get_settings()
     _engine = create_async_engine(
         to_async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs every request three round trips (BEGIN, ";", ROLLBACK) to guard
+        # against a rare event. A connection that died while pooled fails its first statement
+        # instead; SQLAlchemy then invalidates it and every connection older than the failure (the
+        # pool's invalidation time), and the middleware answers that one request 503 + Retry-After
+        # (tests/core/test_db_outage.py).
+        pool_pre_ping=False,
     )
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+    _read_sessionmaker = async_sessionmaker(_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                            expire_on_commit=False, info={READ_ONLY: True})
     return _engine
 
 
@@ -99,6 +107,43 @@ def session_factory() -> async_sessionmaker[AsyncSession]:
     get_engine()
     assert _sessionmaker is not None
     return _sessionmaker
+
+
+def read_session_factory() -> async_sessionmaker[AsyncSession]:
+    """Sessions for read-only requests: autocommit, so no BEGIN and COMMIT round trips; each
+    statement sees its own snapshot. Marked read-only: a write through one raises (see below)."""
+    get_engine()
+    assert _read_sessionmaker is not None
+    return _read_sessionmaker
+
+
+# `session.info[READ_ONLY]`: the session serves a read-only request (TransactionalRoute sets it for
+# GET routes; read sessions carry it from their factory). Without a transaction, a write would
+# commit statement by statement and an advisory lock would end at once, so writing raises instead.
+READ_ONLY = "read_only"
+
+
+class WriteInReadOnlyRequest(RuntimeError):
+    """A GET route wrote. Mark its handler `@writes_on_read` (app.core.routing) if it must."""
+
+
+def check_writable(session: Session | AsyncSession) -> None:
+    if session.info.get(READ_ONLY):
+        raise WriteInReadOnlyRequest("a write in a read-only (GET) request; mark the route @writes_on_read")
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_when_read_only(session: Session, _context: object, _instances: object) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        check_writable(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_writes_when_read_only(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (
+            state.is_insert or state.is_update or state.is_delete
+            or getattr(state.statement, "_for_update_arg", None) is not None):
+        check_writable(state.session)
 
 
 # Work that must commit together with the business change; run in order just before COMMIT.

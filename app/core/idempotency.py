@@ -25,7 +25,7 @@ from app.core.db import Base, utcnow
 from app.core.errors import Conflict, InvalidInput
 from app.core.jobs import periodic
 from app.core.principal import CurrentPrincipal
-from app.core.routing import ShortCircuit, get_session
+from app.core.routing import ShortCircuit, request_session
 from app.core.sql import advisory_xact_lock
 
 # Visible ASCII with inner spaces: a header value every client and proxy carries unchanged.
@@ -84,7 +84,7 @@ class PendingIdempotency:
 async def idempotency(
     request: Request,
     principal: CurrentPrincipal,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, Depends(request_session)],
     idempotency_key: Annotated[
         str | None,
         Header(

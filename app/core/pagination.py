@@ -44,7 +44,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # async: FastAPI runs a plain def dependency in a worker thread
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200)")] = DEFAULT_LIMIT,
     cursor: Annotated[Text(1024) | None, Query(
         max_length=1024,
@@ -272,7 +272,7 @@ def sort_param(choices: dict[str, SortKey], default: str) -> Any:
     """A `?sort=` query parameter restricted to the documented keys."""
     names = sorted(choices)
 
-    def dependency(
+    async def dependency(  # async: FastAPI runs a plain def dependency in a worker thread
         sort: Annotated[str, Query(description=f"One of: {', '.join(names)} (prefix '-' for descending)",
                                    max_length=41, pattern=r"^-?[a-z_]{1,40}$",
                                    # The document names the exact keys; an unknown one still gets

@@ -1,7 +1,6 @@
 """Password hashing (argon2id through passlib's CryptContext, off the event loop) and JWTs."""
 
 import hashlib
-import os
 import secrets
 import uuid
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from jose import JWTError, jwt
 from passlib.context import CryptContext
 from starlette.concurrency import run_in_threadpool
 
-from app.core.config import get_settings
+from app.core.config import cores, get_settings
 from app.core.db import utcnow
 
 T = TypeVar("T")
@@ -59,7 +58,7 @@ class HashLimiter:
     instead of queueing without bound while holding a request open."""
 
     def __init__(self, slots: int | None = None, queue: int = 32) -> None:
-        self._limiter = anyio.CapacityLimiter(slots or _cores())
+        self._limiter = anyio.CapacityLimiter(slots or cores())
         self._queue = queue
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
@@ -81,13 +80,6 @@ class HashLimiter:
         if self._limiter.available_tokens < 1 and self._limiter.statistics().tasks_waiting >= self._queue:
             raise HashQueueFull
         return await anyio.to_thread.run_sync(work, limiter=self._limiter)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class InvalidToken(Exception):

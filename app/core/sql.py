@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from sqlalchemy import CheckConstraint, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import check_writable
+
 _XACT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 _TRY_XACT_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
 
@@ -15,11 +17,13 @@ async def advisory_xact_lock(session: AsyncSession, key: str) -> None:
 
     Keys are namespaced strings (`"idem:<user>:<key>"`, `"job:<name>"`); they are hashed to 64 bits,
     so unrelated keys collide only with negligible probability, and a collision merely serialises."""
+    check_writable(session)
     await session.execute(_XACT_LOCK, {"k": key})
 
 
 async def try_advisory_xact_lock(session: AsyncSession, key: str) -> bool:
     """Take the named lock if nobody holds it; False (without waiting) otherwise."""
+    check_writable(session)
     return bool(await session.scalar(_TRY_XACT_LOCK, {"k": key}))
 
 

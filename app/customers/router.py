@@ -15,7 +15,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session, writes_on_read
 from app.core.types import Search, Text
 from app.customers import (
     contacts,
@@ -59,7 +59,7 @@ from app.customers.schemas import (
 CustomerId = Annotated[uuid.UUID, Path()]
 IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 router = api_router(tags=["customers"])
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 
 # Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
@@ -160,6 +160,7 @@ EXPORT_CONTENT = {importexport.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "f
 @router.get("/customers/export", operation_id="export_customers", response_class=Response,
             responses={200: {"content": EXPORT_CONTENT, "description": "The customers as .xlsx or CSV"}},
             summary=f"Export what the caller may see (max {importexport.MAX_EXPORT_ROWS} rows), masked as in the API")
+@writes_on_read  # the export is audited
 async def export_customers(
     session: Session, principal: Requires(P.CUSTOMER_EXPORT),
     filters: Filters, format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name

@@ -11,7 +11,7 @@ from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Principal, require
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session
 from app.core.scoping import readable
 from app.notifications.models import Notification
 
@@ -37,7 +37,7 @@ def _mine(principal: Principal):  # noqa: ANN202
 
 
 @router.get("/notifications", response_model=Page[NotificationOut], operation_id="list_notifications")
-async def list_notifications(session: Annotated[AsyncSession, Depends(get_session)], principal: Me,
+async def list_notifications(session: Annotated[AsyncSession, Depends(request_session)], principal: Me,
                              page: Annotated[PageParams, Depends(page_params)],
                              unread: bool | None = None) -> Page[NotificationOut]:
     stmt = _mine(principal)
@@ -50,7 +50,7 @@ async def list_notifications(session: Annotated[AsyncSession, Depends(get_sessio
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationOut,
              operation_id="mark_notification_read")
-async def mark_read(session: Annotated[AsyncSession, Depends(get_session)], principal: Me,
+async def mark_read(session: Annotated[AsyncSession, Depends(request_session)], principal: Me,
                     notification_id: Annotated[uuid.UUID, Path()]) -> NotificationOut:
     item = await session.scalar(_mine(principal).where(Notification.id == notification_id).with_for_update())
     if item is None:

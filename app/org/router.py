@@ -12,7 +12,7 @@ from app.core.pagination import Page, PageParams, SortKey, page_params, sort_par
 from app.core.permissions import CATALOGUE
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session
 from app.core.scoping import get_readable
 from app.core.types import Text
 from app.org import permissions as P
@@ -43,7 +43,7 @@ from app.org.schemas import (
 )
 
 router = api_router(tags=["organisation"])
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[uuid.UUID, Path()]
 Out = TypeVar("Out", bound=BaseModel)

@@ -59,6 +59,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_embedded(keep: list[object]) -> str:
+    """A fresh embedded PostgreSQL in a temporary directory, deleted at exit; returns its URL."""
+    from app import embedded_db
+
+    server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
+    keep.append(server)
+    return url
+
+
+def start_server(factory: str, env: dict[str, str], workers: int = 1, ready_path: str = "/readyz",
+                 timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving `factory` (module:function) on a free loopback port, once it answers
+    `ready_path`; returns (process, base url). The caller terminates the process."""
+    port = free_port()
+    env = {**os.environ, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false", "LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--workers", str(workers)], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}{ready_path}", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            raise SystemExit(f"{factory} did not start")
+        time.sleep(0.3)
+
+
 async def existing(url: str) -> tuple[str, list[str]]:
     conn = await asyncpg.connect(url)
     try:
@@ -71,13 +103,7 @@ async def existing(url: str) -> tuple[str, list[str]]:
 
 def database(url: str | None, keep: list[object]) -> str:
     """`url`, or a fresh embedded PostgreSQL in a temporary directory (kept alive through `keep`)."""
-    if url:
-        return url
-    from app import embedded_db
-
-    server, url = embedded_db.start(Path(tempfile.mkdtemp(prefix="recourse-bench-")) / "pg", cleanup="delete")
-    keep.append(server)
-    return url
+    return url or start_embedded(keep)
 
 
 async def seed(url: str, *, demo_customers: bool = False) -> Any:
@@ -105,24 +131,8 @@ async def seed(url: str, *, demo_customers: bool = False) -> Any:
 @contextmanager
 def serve(url: str) -> Iterator[str]:
     """uvicorn on a free loopback port against `url`, ready; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "RUN_SCHEDULER": "false",
-           "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server("app.main:create_app", {"DATABASE_URL": url})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.3)
         yield base
     finally:
         proc.terminate()

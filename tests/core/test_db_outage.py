@@ -72,13 +72,14 @@ async def test_an_unreachable_database_answers_503_on_api_routes(auth, engine):
 
     # The app's own sessions (not the test's rolled-back one), from an engine that cannot connect.
     transport = httpx.ASGITransport(app=create_app(), raise_app_exceptions=False)
+    saved = core_db._engine, core_db._sessionmaker, core_db._read_sessionmaker
     try:
         core_db.configure_engine("postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none")
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.get("/api/v1/me", headers=auth("admin"))
     finally:
         await core_db.get_engine().dispose()
-        core_db._engine, core_db._sessionmaker = engine, core_db.async_sessionmaker(engine, expire_on_commit=False)
+        core_db._engine, core_db._sessionmaker, core_db._read_sessionmaker = saved
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "server.unavailable"
     assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)

@@ -9,6 +9,7 @@ async def test_healthz_answers_without_the_database(client):
 
 async def test_readyz_is_200_with_the_database_and_503_without(client, database_url, engine):
     assert (await client.get("/readyz")).status_code == 200
+    saved = core_db._engine, core_db._sessionmaker, core_db._read_sessionmaker
     try:
         core_db.configure_engine("postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none")
         down = await client.get("/readyz")
@@ -16,7 +17,7 @@ async def test_readyz_is_200_with_the_database_and_503_without(client, database_
         assert down.json()["status"] == "unavailable"
     finally:
         await core_db.get_engine().dispose()
-        core_db._engine, core_db._sessionmaker = engine, core_db.async_sessionmaker(engine, expire_on_commit=False)
+        core_db._engine, core_db._sessionmaker, core_db._read_sessionmaker = saved
     assert (await client.get("/readyz")).status_code == 200
 
 
