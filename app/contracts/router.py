@@ -44,7 +44,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import get_session
+from app.core.routing import request_session
 from app.core.scoping import get_readable, get_writable
 from app.core.types import BusinessDate, Text
 
@@ -53,7 +53,7 @@ contracts_router = api_router(tags=["contracts"])
 investigations_router = api_router(tags=["investigations"])
 shipments_router = api_router(tags=["shipments"])
 ROUTERS = (machines_router, contracts_router, investigations_router, shipments_router)
-Session = Annotated[AsyncSession, Depends(get_session)]
+Session = Annotated[AsyncSession, Depends(request_session)]
 Page_ = Annotated[PageParams, Depends(page_params)]
 MachineId = Annotated[uuid.UUID, Path()]
 ContractId = Annotated[uuid.UUID, Path()]
