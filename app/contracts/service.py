@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import registry
 from app.approvals import service as engine
-from app.approvals.requests import RequestStatus
+from app.approvals.requests import RequestStatus, approval_moves
 from app.contracts import repository as repo
 from app.contracts.errors import (
     ContractIllegalTransition,
@@ -46,10 +46,8 @@ REQUEST_TYPE = "contract"
 # (state, action) → next state. The engine's effects drive submit/approve/reject/withdraw; the
 # investigation, the shipment request and (later) settlement and repossession drive the rest.
 TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.DRAFT, "submit"): S.SUBMITTED,
-    (S.SUBMITTED, "approve"): S.APPROVED,
-    (S.SUBMITTED, "reject"): S.DRAFT,
-    (S.SUBMITTED, "withdraw"): S.DRAFT,
+    **approval_moves(editable=(S.DRAFT,), pending=S.SUBMITTED, approved=S.APPROVED, rejected=S.DRAFT,
+                     withdrawn=S.DRAFT),
     (S.APPROVED, "investigate"): S.INVESTIGATING,
     (S.INVESTIGATING, "complete_investigation"): S.APPROVED,
     (S.APPROVED, "request_shipment"): S.SHIPPING,
