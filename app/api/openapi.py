@@ -4,10 +4,11 @@ FastAPI's own document is post-processed so that generated clients (openapi-type
 openapi-fetch, openapi-python-client) get what the routes really do. Everything is derived from the
 route, so a new route is documented right without saying anything:
 
-- headers: `If-Match` (request) and 412 where the handler or a dependency calls `check_if_match`;
-  `ETag` where it calls `set_etag`; `Location` on 201 where it sets the header; `Idempotent-Replayed`
-  where the `idempotency` dependency runs (its `Idempotency-Key` parameter FastAPI documents already);
-  `Retry-After` on 429 and 503;
+- headers: `If-Match` (request) and 412 where the handler or a dependency calls `check_if_match`
+  (or `matched`); `ETag` where it calls `set_etag` (or `tagged`); `Location` on 201 where it sets
+  the header; both where it calls `set_location`; `Idempotent-Replayed` where the `idempotency`
+  dependency runs (its `Idempotency-Key` parameter FastAPI documents already); `Retry-After` on
+  429 and 503;
 - problems, under `application/problem+json` only, per operation: 400/413 with a body, 401 when
   authenticated, 403 when a permission is required, 404 with path parameters or ids in the body,
   409 on writes, 412 with If-Match, 422 with any input, 429 where declared, 500 and 503 always;
@@ -16,7 +17,7 @@ route, so a new route is documented right without saying anything:
   (app/api/examples.py).
 
 "What a route calls" is read from the code of its endpoint and dependencies, following the helpers
-defined in their own modules (`_locked`, `_located`…): see `_reaches`.
+defined in their own modules (`_locked`, `_shaped`…): see `_reaches`.
 """
 
 import copy
@@ -151,9 +152,9 @@ def route_facts(route: APIRoute) -> RouteFacts:
         authenticated=current_principal in calls,
         permissions=tuple(sorted({p for c in calls for p in getattr(c, "required_permissions", ())})),
         idempotent=idempotency in calls,
-        if_match=etag.check_if_match in reached.functions,
-        etag=etag.set_etag in reached.functions,
-        location="location" in reached.strings,
+        if_match=bool({etag.check_if_match, etag.matched} & reached.functions),
+        etag=bool({etag.set_etag, etag.tagged, etag.set_location} & reached.functions),
+        location="location" in reached.strings or etag.set_location in reached.functions,
         path_params=any(d.path_params for d in _dependants(route.dependant)),
         body=route.body_field is not None,
         inputs=bool(params) or route.body_field is not None,

@@ -23,7 +23,7 @@ instance.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -56,16 +56,20 @@ class RequestStatus:
     EDITABLE = (DRAFT, REJECTED, WITHDRAWN)
 
 
+def approval_moves(*, editable: Iterable[str], pending: str, approved: str, rejected: str,
+                   withdrawn: str) -> dict[tuple[str, str], str]:
+    """The moves of a record decided on the approval engine, for its transition table: `submit`
+    from any editable state to `pending`; from there the engine's effects `approve`, `reject` and
+    `withdraw` (a request's or a contract's own state names for where each leads)."""
+    return {**{(state, "submit"): pending for state in editable},
+            (pending, "approve"): approved, (pending, "reject"): rejected, (pending, "withdraw"): withdrawn}
+
+
 # The request's state machine mirrors the engine's instance: only the engine's effects move a
 # request out of pending; a pending (or approved) request is never edited.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (RequestStatus.DRAFT, "submit"): RequestStatus.PENDING,
-    (RequestStatus.REJECTED, "submit"): RequestStatus.PENDING,
-    (RequestStatus.WITHDRAWN, "submit"): RequestStatus.PENDING,
-    (RequestStatus.PENDING, "approve"): RequestStatus.APPROVED,
-    (RequestStatus.PENDING, "reject"): RequestStatus.REJECTED,
-    (RequestStatus.PENDING, "withdraw"): RequestStatus.WITHDRAWN,
-}
+TRANSITIONS: dict[tuple[str, str], str] = approval_moves(
+    editable=RequestStatus.EDITABLE, pending=RequestStatus.PENDING, approved=RequestStatus.APPROVED,
+    rejected=RequestStatus.REJECTED, withdrawn=RequestStatus.WITHDRAWN)
 
 
 class RequestMixin(UUIDPk, ClientRef, Timestamps, Versioned):

@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts import repository as repo
 from app.contracts import scoring
+from app.contracts.errors import (
+    InvestigationIllegalTransition,
+    InvestigationInvalidInvestigator,
+    InvestigationNotInvestigator,
+    InvestigationScoringThresholds,
+)
 from app.contracts.models import Investigation, InvestigationScoring
 from app.contracts.permissions import INVESTIGATION_FILL
 from app.contracts.schemas import DispatchIn, InvestigationSubmit, ScoringModelIn, ScoringModelOut
 from app.contracts.service import transition
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Forbidden, InvalidInput
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
 from app.core.transitions import next_state
@@ -32,7 +37,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 def _move(investigation: Investigation, action: str) -> None:
     investigation.state = next_state(TRANSITIONS, investigation.state, action, what="an investigation",
-                                     code="investigation.illegal_transition")
+                                     error=InvestigationIllegalTransition)
 
 
 async def dispatch(session: AsyncSession, principal: Principal, investigation: Investigation,
@@ -43,9 +48,9 @@ async def dispatch(session: AsyncSession, principal: Principal, investigation: I
     candidates = await org_repo.users_holding_permission(session, principal.group_id, INVESTIGATION_FILL,
                                                          company_ids=[investigation.company_id])
     if data.investigator_id not in candidates:
-        raise InvalidInput("The investigator must be an active investigator of the contract's company.",
-                           code="investigation.invalid_investigator",
-                           errors=[{"pointer": "/body/investigator_id", "message": "not an investigator here"}])
+        raise InvestigationInvalidInvestigator(
+                "The investigator must be an active investigator of the contract's company.",
+                errors=[{"pointer": "/body/investigator_id", "message": "not an investigator here"}])
     investigation.investigator_id = data.investigator_id
     investigation.dispatched_by_id, investigation.dispatched_at = principal.user_id, utcnow()
     await session.flush()
@@ -76,8 +81,7 @@ async def submit(session: AsyncSession, principal: Principal, investigation: Inv
                  data: InvestigationSubmit) -> Investigation:
     """The assigned investigator submits the questionnaire; the system scores it."""
     if investigation.state == "dispatched" and investigation.investigator_id != principal.user_id:
-        raise Forbidden("Only the assigned investigator submits this investigation.",
-                        code="investigation.not_investigator")
+        raise InvestigationNotInvestigator("Only the assigned investigator submits this investigation.")
     _move(investigation, "submit")
     contract = await repo.lock_contract(session, investigation.contract_id)
     assert contract is not None  # the investigation cascades with its contract
@@ -119,8 +123,9 @@ async def lock_scoring(session: AsyncSession, principal: Principal) -> Investiga
 async def set_scoring_model(session: AsyncSession, principal: Principal, row: InvestigationScoring | None,
                             data: ScoringModelIn) -> InvestigationScoring:
     if data.conditions_at > data.ship_at:
-        raise InvalidInput("ship_with_conditions cannot start above ship.", code="investigation.scoring_thresholds",
-                           errors=[{"pointer": "/body/conditions_at", "message": "must be at most ship_at"}])
+        raise InvestigationScoringThresholds(
+            "ship_with_conditions cannot start above ship.",
+            errors=[{"pointer": "/body/conditions_at", "message": "must be at most ship_at"}])
     model = scoring.model_to_json(scoring.ScoringModel(
         factors={name: scoring.FactorRule(rule.weight, tuple(scoring.Band(b.op, b.bound, b.share)
                                                                   for b in rule.bands), rule.otherwise)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts import repository as repo
+from app.contracts.errors import MachineDuplicate, MachineDuplicateGpsDeviceId, MachineDuplicateSerialNumber
 from app.contracts.models import Machine
 from app.contracts.schemas import MachineCreate, MachineUpdate
 from app.core import audit
@@ -15,17 +16,17 @@ from app.core.principal import Principal
 from app.core.updates import audited_update
 from app.org import repository as org_repo
 
-UNIQUE_FIELDS = (("serial_number", "serial number (机号)"), ("gps_device_id", "GPS device id"))
+UNIQUE_FIELDS = (("serial_number", "serial number (机号)", MachineDuplicateSerialNumber),
+                 ("gps_device_id", "GPS device id", MachineDuplicateGpsDeviceId))
 
 
 async def _ensure_unique(session: AsyncSession, group_id: uuid.UUID, values: dict[str, str | None],
                          exclude_id: uuid.UUID | None = None) -> None:
-    for field, label in UNIQUE_FIELDS:
+    for field, label, duplicate in UNIQUE_FIELDS:
         value = values.get(field)
         if value and await repo.machine_value_taken(session, group_id, getattr(Machine, field), value, exclude_id):
-            raise Conflict(f"A machine with this {label} already exists in the group.",
-                           code=f"machine.duplicate_{field}",
-                           errors=[{"pointer": f"/body/{field}", "message": "already used by another machine"}])
+            raise duplicate(f"A machine with this {label} already exists in the group.",
+                            errors=[{"pointer": f"/body/{field}", "message": "already used by another machine"}])
 
 
 async def create_machine(session: AsyncSession, principal: Principal, data: MachineCreate) -> Machine:
@@ -55,8 +56,7 @@ async def update_machine(session: AsyncSession, principal: Principal, machine: M
 
 
 def _racing_duplicate() -> Conflict:
-    return Conflict("Another machine with this serial number or GPS device id was just registered.",
-                    code="machine.duplicate")
+    return MachineDuplicate("Another machine with this serial number or GPS device id was just registered.")
 
 
 async def _flush_racing(session: AsyncSession) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contracts.errors import ContractNotFound, InvestigationNotFound, MachineNotFound
 from app.contracts.models import (
     Contract,
     ContractContact,
@@ -22,14 +23,8 @@ from app.contracts.models import (
     Machine,
     ShipmentRequest,
 )
-from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.core.scoping import get_readable, readable
-
-
-def not_found(resource: str, id_: object) -> NotFound:
-    return NotFound(f"{resource.capitalize()} {id_} not found.", code=f"{resource}.not_found")
-
 
 # --- machines --------------------------------------------------------------------------------------
 
@@ -57,7 +52,7 @@ def filtered_machines(principal: Principal, filters: MachineFilters) -> Select[A
 
 async def get_machine(session: AsyncSession, principal: Principal, machine_id: uuid.UUID, *,
                       for_update: bool = False) -> Machine:
-    return await get_readable(session, principal, Machine, machine_id, for_update=for_update, code="machine.not_found")
+    return await get_readable(session, principal, Machine, machine_id, for_update=for_update, code=MachineNotFound.code)
 
 
 async def machine_value_taken(session: AsyncSession, group_id: uuid.UUID, column: Any, value: str,
@@ -165,7 +160,7 @@ def filtered_contracts(principal: Principal, filters: ContractFilters) -> Select
 async def get_contract(session: AsyncSession, principal: Principal, contract_id: uuid.UUID, *,
                        for_update: bool = False) -> Contract:
     return await get_readable(session, principal, Contract, contract_id, for_update=for_update,
-                              code="contract.not_found")
+                              code=ContractNotFound.code)
 
 
 async def lock_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contract | None:
@@ -226,7 +221,7 @@ async def investigation_of(session: AsyncSession, contract_id: uuid.UUID) -> Inv
 async def get_investigation(session: AsyncSession, principal: Principal, investigation_id: uuid.UUID, *,
                             for_update: bool = False) -> Investigation:
     return await get_readable(session, principal, Investigation, investigation_id, for_update=for_update,
-                              code="investigation.not_found")
+                              code=InvestigationNotFound.code)
 
 
 def filtered_investigations(principal: Principal, *, state: str | None, contract_id: uuid.UUID | None,

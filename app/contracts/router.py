@@ -2,7 +2,7 @@
 shape the response."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from app.contracts import (
 )
 from app.contracts import permissions as P
 from app.contracts import repository as repo
+from app.contracts.errors import ContractNotFound, MachineNotFound, ShipmentNotFound
 from app.contracts.models import Contract, Investigation, Machine, ShipmentRequest
 from app.contracts.schemas import (
     CloseIn,
@@ -39,7 +40,7 @@ from app.contracts.schemas import (
     State,
     TermsIn,
 )
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, matched, set_etag, set_location, tagged
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
@@ -70,11 +71,6 @@ INVESTIGATION_SORTS = {"created_at": SortKey("created_at", Investigation.created
 SHIPMENT_SORTS = {"created_at": SortKey("created_at", ShipmentRequest.created_at)}
 
 
-def _located(response: Response, path: str, version: int) -> None:
-    response.headers["Location"] = path
-    set_etag(response, version)
-
-
 # --- machines --------------------------------------------------------------------------------------
 
 @machines_router.get("/machines", response_model=Page[MachineOut], operation_id="list_machines",
@@ -98,7 +94,7 @@ async def list_machines(
 async def create_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), body: MachineCreate,
                          response: Response) -> MachineOut:
     machine = await machines.create_machine(session, principal, body)
-    _located(response, f"/api/v1/machines/{machine.id}", machine.version)
+    set_location(response, f"/api/v1/machines/{machine.id}", machine.version)
     return MachineOut.model_validate(machine)
 
 
@@ -106,20 +102,15 @@ async def create_machine(session: Session, principal: Requires(P.MACHINE_MANAGE)
                      summary="Get a machine")
 async def get_machine(session: Session, principal: Requires(P.MACHINE_READ), machine_id: MachineId,
                       response: Response) -> MachineOut:
-    machine = await repo.get_machine(session, principal, machine_id)
-    set_etag(response, machine.version)
-    return MachineOut.model_validate(machine)
+    return MachineOut.model_validate(tagged(response, await repo.get_machine(session, principal, machine_id)))
 
 
 @machines_router.patch("/machines/{machine_id}", response_model=MachineOut, operation_id="update_machine",
                        summary="Edit a machine's identification (If-Match)")
 async def update_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), machine_id: MachineId,
                          body: MachineUpdate, request: Request, response: Response) -> MachineOut:
-    machine = await get_writable(session, principal, Machine, machine_id, code="machine.not_found")
-    check_if_match(request, machine.version)
-    machine = await machines.update_machine(session, principal, machine, body)
-    set_etag(response, machine.version)
-    return MachineOut.model_validate(machine)
+    machine = matched(request, await get_writable(session, principal, Machine, machine_id, code=MachineNotFound.code))
+    return MachineOut.model_validate(tagged(response, await machines.update_machine(session, principal, machine, body)))
 
 
 # --- contracts: collection-level routes first ------------------------------------------------------
@@ -151,7 +142,7 @@ async def create_contract(session: Session, principal: Requires(P.CONTRACT_CREAT
     contract, created = await service.create_contract(session, principal, body)
     if not created:
         response.status_code = 200
-    _located(response, f"/api/v1/contracts/{contract.id}", contract.version)
+    set_location(response, f"/api/v1/contracts/{contract.id}", contract.version)
     return await views.contract_detail(session, contract)
 
 
@@ -166,24 +157,20 @@ async def preview_schedule(principal: Requires(P.CONTRACT_READ), body: TermsIn) 
 
 async def _for_change(session: AsyncSession, principal: Principal, contract_id: uuid.UUID,
                       request: Request) -> Contract:
-    contract = await get_writable(session, principal, Contract, contract_id, code="contract.not_found")
-    check_if_match(request, contract.version)
-    return contract
+    return matched(request, await get_writable(session, principal, Contract, contract_id, code=ContractNotFound.code))
 
 
 async def _detail(session: AsyncSession, contract: Contract, response: Response) -> ContractDetail:
     await session.refresh(contract)
-    set_etag(response, contract.version)
-    return await views.contract_detail(session, contract)
+    return await views.contract_detail(session, tagged(response, contract))
 
 
 @contracts_router.get("/contracts/{contract_id}", response_model=ContractDetail, operation_id="get_contract",
                       summary="Get a contract with its contacts and machines")
 async def get_contract(session: Session, principal: Requires(P.CONTRACT_READ), contract_id: ContractId,
                        response: Response) -> ContractDetail:
-    contract = await repo.get_contract(session, principal, contract_id)
-    set_etag(response, contract.version)
-    return await views.contract_detail(session, contract)
+    return await views.contract_detail(session, tagged(response, await repo.get_contract(session, principal,
+                                                                                         contract_id)))
 
 
 @contracts_router.patch("/contracts/{contract_id}", response_model=ContractDetail, operation_id="update_contract",
@@ -241,7 +228,7 @@ async def request_shipment(session: Session, principal: Requires(P.SHIPMENT_REQU
                            body: ShipmentRequestIn, request: Request, response: Response) -> ShipmentOut:
     contract = await _for_change(session, principal, contract_id, request)
     shipment = await shipments.request_shipment(session, principal, contract, body)
-    _located(response, f"/api/v1/shipments/{shipment.id}", shipment.version)
+    set_location(response, f"/api/v1/shipments/{shipment.id}", shipment.version)
     return ShipmentOut.model_validate(shipment)
 
 
@@ -266,40 +253,26 @@ async def list_investigations(
 async def get_investigation(session: Session, principal: Requires(P.INVESTIGATION_READ),
                             investigation_id: InvestigationId, response: Response) -> InvestigationOut:
     investigation = await repo.get_investigation(session, principal, investigation_id)
-    set_etag(response, investigation.version)
-    return InvestigationOut.model_validate(investigation)
+    return InvestigationOut.model_validate(tagged(response, investigation))
 
 
-async def _investigation_for_change(session: AsyncSession, principal: Principal, investigation_id: uuid.UUID,
-                                    request: Request) -> Investigation:
-    investigation = await repo.get_investigation(session, principal, investigation_id, for_update=True)
-    check_if_match(request, investigation.version)
-    return investigation
+def _investigation_action(action: str, permission: str, body_type: type[Any], act: Any, summary: str) -> None:
+    """`POST /investigations/{id}/<action>`: the investigation row-locked once If-Match holds, the
+    service's `act(session, principal, investigation, body)`, the new ETag."""
+
+    @investigations_router.post(f"/investigations/{{investigation_id}}/{action}", response_model=InvestigationOut,
+                                operation_id=f"{action}_investigation", dependencies=[Idempotent], summary=summary)
+    async def act_on(session: Session, principal: Requires(permission), investigation_id: InvestigationId,
+                     body: body_type, request: Request, response: Response) -> InvestigationOut:  # type: ignore[valid-type]
+        investigation = await repo.get_investigation(session, principal, investigation_id, for_update=True)
+        investigation = await act(session, principal, matched(request, investigation), body)
+        return InvestigationOut.model_validate(tagged(response, investigation))
 
 
-@investigations_router.post("/investigations/{investigation_id}/dispatch", response_model=InvestigationOut,
-                            operation_id="dispatch_investigation", dependencies=[Idempotent],
-                            summary="Assign an investigator of the contract's company (调查派工)")
-async def dispatch_investigation(session: Session, principal: Requires(P.INVESTIGATION_DISPATCH),
-                                 investigation_id: InvestigationId, body: DispatchIn, request: Request,
-                                 response: Response) -> InvestigationOut:
-    investigation = await _investigation_for_change(session, principal, investigation_id, request)
-    investigation = await investigations.dispatch(session, principal, investigation, body)
-    set_etag(response, investigation.version)
-    return InvestigationOut.model_validate(investigation)
-
-
-@investigations_router.post("/investigations/{investigation_id}/submit", response_model=InvestigationOut,
-                            operation_id="submit_investigation", dependencies=[Idempotent],
-                            summary="Submit the questionnaire; the system scores it and recommends "
-                                    "(ship / with conditions / not)")
-async def submit_investigation(session: Session, principal: Requires(P.INVESTIGATION_FILL),
-                               investigation_id: InvestigationId, body: InvestigationSubmit, request: Request,
-                               response: Response) -> InvestigationOut:
-    investigation = await _investigation_for_change(session, principal, investigation_id, request)
-    investigation = await investigations.submit(session, principal, investigation, body)
-    set_etag(response, investigation.version)
-    return InvestigationOut.model_validate(investigation)
+_investigation_action("dispatch", P.INVESTIGATION_DISPATCH, DispatchIn, investigations.dispatch,
+                      "Assign an investigator of the contract's company (调查派工)")
+_investigation_action("submit", P.INVESTIGATION_FILL, InvestigationSubmit, investigations.submit,
+                      "Submit the questionnaire; the system scores it and recommends (ship / with conditions / not)")
 
 
 @investigations_router.get("/investigation-scoring", response_model=ScoringModelOut,
@@ -319,9 +292,8 @@ async def set_scoring(session: Session, principal: Requires(P.INVESTIGATION_CONF
                       request: Request, response: Response) -> ScoringModelOut:
     row = await investigations.lock_scoring(session, principal)
     check_if_match(request, row.version if row else 0)
-    row = await investigations.set_scoring_model(session, principal, row, body)
-    set_etag(response, row.version)
-    return investigations.scoring_out(row)
+    return investigations.scoring_out(tagged(response, await investigations.set_scoring_model(session, principal,
+                                                                                                row, body)))
 
 
 # --- shipments -------------------------------------------------------------------------------------
@@ -343,7 +315,6 @@ async def list_shipments(
                       summary="A shipment request")
 async def get_shipment(session: Session, principal: Requires(P.SHIPMENT_READ), shipment_id: ShipmentId,
                        response: Response) -> ShipmentOut:
-    shipment = await get_readable(session, principal, ShipmentRequest, shipment_id, code="shipment.not_found")
-    set_etag(response, shipment.version)
-    return ShipmentOut.model_validate(shipment)
+    shipment = await get_readable(session, principal, ShipmentRequest, shipment_id, code=ShipmentNotFound.code)
+    return ShipmentOut.model_validate(tagged(response, shipment))
 

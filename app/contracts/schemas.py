@@ -6,8 +6,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from app.contracts import scoring
 from app.contracts.models import Contract, Machine
 from app.core.types import Bool, BusinessDate, Int, Money, MultilineText, Rate, Text
 from app.core.updates import documents_not_null
@@ -352,14 +353,13 @@ class FactorRuleIn(_In):
     otherwise: Share = Decimal("0")
 
 
-class ScoringFactors(_In):
-    """The factors the scoring model reads; a factor left out does not count."""
-
-    debt_to_assets: FactorRuleIn | None = None
-    overdue_history: FactorRuleIn | None = None
-    years_in_business: FactorRuleIn | None = None
-    down_payment_share: FactorRuleIn | None = None
-    guarantor_strength: FactorRuleIn | None = None
+# One optional field per factor the scoring model reads (scoring.FACTORS), so a new factor is
+# configurable the moment the score reads it.
+ScoringFactors = create_model(
+    "ScoringFactors", __base__=_In, __module__=__name__,
+    __doc__="The factors the scoring model reads; a factor left out does not count.",
+    **{name: (FactorRuleIn | None, None) for name in scoring.FACTORS},
+)
 
 
 class ScoringModelIn(_In):

@@ -68,6 +68,9 @@ DEFAULT_MODEL = ScoringModel(
     },
     ship_at=D("70"), conditions_at=D("50"),
 )
+# The factors the score reads, in order: each has a rule in the default model and a value in
+# `factor_values`; the scoring model's input (schemas.ScoringFactors) has one field per factor.
+FACTORS: tuple[str, ...] = tuple(DEFAULT_MODEL.factors)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 
 
 def factor_values(answers: Answers) -> dict[str, Decimal | None]:
+    """The value of each factor in `FACTORS` for these answers (None: not known)."""
     return {
         "debt_to_assets": _ratio(answers.total_liabilities, answers.total_assets),
         "overdue_history": D(answers.overdue_count_24m),

@@ -13,20 +13,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import registry
 from app.approvals import service as engine
-from app.approvals.requests import RequestStatus
+from app.approvals.requests import RequestStatus, approval_moves
 from app.contracts import repository as repo
+from app.contracts.errors import (
+    ContractIllegalTransition,
+    ContractMachineOtherCompany,
+    ContractMachinesRequired,
+    ContractMachineTaken,
+    ContractNotEditable,
+    MachineNotFound,
+    ShipmentAfterFirstDueDate,
+)
 from app.contracts.models import Contract, ContractState, Investigation, Machine
 from app.contracts.schemas import ContractCreate, ContractUpdate, TermsIn
 from app.core import audit, client_ids
 from app.core.business_date import business_date
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.core.principal import Principal
 from app.core.transitions import next_state
 from app.core.updates import audited_update
 from app.customers import repository as customers_repo
 from app.customers import service as customers
+from app.customers.errors import ContactNotFound
 from app.ledger.schedule import CustomRow, Instalment, ScheduleKind, Terms, build_schedule, validate_terms
 from app.org import repository as org_repo
 
@@ -36,10 +46,8 @@ REQUEST_TYPE = "contract"
 # (state, action) → next state. The engine's effects drive submit/approve/reject/withdraw; the
 # investigation, the shipment request and (later) settlement and repossession drive the rest.
 TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.DRAFT, "submit"): S.SUBMITTED,
-    (S.SUBMITTED, "approve"): S.APPROVED,
-    (S.SUBMITTED, "reject"): S.DRAFT,
-    (S.SUBMITTED, "withdraw"): S.DRAFT,
+    **approval_moves(editable=(S.DRAFT,), pending=S.SUBMITTED, approved=S.APPROVED, rejected=S.DRAFT,
+                     withdrawn=S.DRAFT),
     (S.APPROVED, "investigate"): S.INVESTIGATING,
     (S.INVESTIGATING, "complete_investigation"): S.APPROVED,
     (S.APPROVED, "request_shipment"): S.SHIPPING,
@@ -58,7 +66,7 @@ TERM_FIELDS = ("price", "down_payment", "annual_rate", "term_months", "first_due
 
 def transition(contract: Contract, action: str) -> str:
     contract.state = next_state(TRANSITIONS, contract.state, action, what="a contract",
-                                code="contract.illegal_transition")
+                                error=ContractIllegalTransition)
     return contract.state
 
 
@@ -116,7 +124,8 @@ async def _checked_contacts(session: AsyncSession, principal: Principal,
     visible = await customers_repo.readable_contact_ids(session, principal, [c for c, _ in links])
     for index, (contact_id, _) in enumerate(links):
         if contact_id not in visible:
-            raise NotFound(f"Contact {contact_id} not found.", code="contact.not_found",
+            raise ContactNotFound(
+                f"Contact {contact_id} not found.",
                 errors=[{"pointer": f"/body/contacts/{index}/contact_id", "message": "no such contact"}])
     return links
 
@@ -129,15 +138,16 @@ async def _checked_machines(session: AsyncSession, principal: Principal, contrac
     for index, machine_id in enumerate(ids):
         machine: Machine | None = machines.get(machine_id)
         if machine is None:
-            raise NotFound(f"Machine {machine_id} not found.", code="machine.not_found",
-                           errors=[{"pointer": f"/body/machine_ids/{index}", "message": "no such machine"}])
+            raise MachineNotFound(f"Machine {machine_id} not found.",
+                                  errors=[{"pointer": f"/body/machine_ids/{index}", "message": "no such machine"}])
         if machine.contract_id is not None and machine.contract_id != contract.id:
-            raise Conflict(f"Machine {machine.serial_number} is on another contract.", code="contract.machine_taken",
-                           errors=[{"pointer": f"/body/machine_ids/{index}", "message": "on another contract"}])
+            raise ContractMachineTaken(
+                f"Machine {machine.serial_number} is on another contract.",
+                errors=[{"pointer": f"/body/machine_ids/{index}", "message": "on another contract"}])
         if machine.company_id != contract.company_id:
-            raise Conflict(f"Machine {machine.serial_number} belongs to another company.",
-                           code="contract.machine_other_company",
-                           errors=[{"pointer": f"/body/machine_ids/{index}", "message": "another company's"}])
+            raise ContractMachineOtherCompany(
+                f"Machine {machine.serial_number} belongs to another company.",
+                errors=[{"pointer": f"/body/machine_ids/{index}", "message": "another company's"}])
     return ids
 
 
@@ -186,9 +196,8 @@ async def create_contract(session: AsyncSession, principal: Principal, data: Con
 
 def _ensure_editable(contract: Contract) -> None:
     if contract.state not in EDITABLE:
-        raise Conflict(f"A contract that is {contract.state} cannot be edited"
-                       + ("; withdraw it first." if contract.state == S.SUBMITTED else "."),
-                       code="contract.not_editable")
+        raise ContractNotEditable(f"A contract that is {contract.state} cannot be edited"
+                                  + ("; withdraw it first." if contract.state == S.SUBMITTED else "."))
 
 
 async def update_contract(session: AsyncSession, principal: Principal, contract: Contract,
@@ -221,9 +230,8 @@ async def submit(session: AsyncSession, principal: Principal, contract: Contract
         transition(contract, "submit")  # the 409 for anything but a draft
     machines = await repo.machines_of(session, [contract.id])
     if not machines[contract.id]:
-        raise InvalidInput("A contract needs at least one machine before it is submitted.",
-                           code="contract.machines_required",
-                           errors=[{"pointer": "/body/machine_ids", "message": "at least one machine"}])
+        raise ContractMachinesRequired("A contract needs at least one machine before it is submitted.",
+                                       errors=[{"pointer": "/body/machine_ids", "message": "at least one machine"}])
     checked_schedule(terms_in_of(contract), "/terms")
     contract.submitted_by_id = principal.user_id
     if principal.user_id != contract.owner_id:
@@ -307,7 +315,5 @@ async def on_approved(ctx: registry.EffectContext, contract: Contract) -> None:
 def shipment_date_allowed(contract: Contract, shipment_date: date) -> None:
     """A shipment after the first due date would start a schedule already overdue: refused."""
     if shipment_date > contract.first_due_date:
-        raise Conflict(f"The shipment date {shipment_date} is after the first due date {contract.first_due_date}; "
-                       "the contract needs new terms first.", code="shipment.after_first_due_date",
-                       titles={"zh-CN": "发车日期晚于首期还款日, 需重新约定还款条件",
-                               "en": "Shipment after the first due date"})
+        raise ShipmentAfterFirstDueDate(f"The shipment date {shipment_date} is after the first due date "
+                                        f"{contract.first_due_date}; the contract needs new terms first.")

@@ -142,6 +142,10 @@ class NotAuthenticated(DomainError, status=401, code="auth.not_authenticated"):
         super().__init__(detail, **kw)
 
 
+class ReadOnly(Forbidden, code="scope.read_only"):
+    """The record is readable but not the caller's to change."""
+
+
 class PreconditionFailed(DomainError, status=412, code="resource.precondition_failed"):
     """The client's If-Match names a version that is no longer current."""
 

@@ -1,6 +1,7 @@
 """ETag / If-Match for single resources backed by a `version` column."""
 
 import re
+from typing import Protocol, TypeVar
 
 from fastapi import Request, Response
 
@@ -12,12 +13,31 @@ IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$'
 _IF_MATCH_OK = re.compile(IF_MATCH_PATTERN)
 
 
+class _Versioned(Protocol):
+    version: int
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
 def etag_for(version: int) -> str:
     return f'W/"{version}"'
 
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_for(version)
+
+
+def tagged(response: Response, obj: V) -> V:
+    """`obj`, with the ETag of its version set on the response: `return Out.model_validate(tagged(response, obj))`."""
+    set_etag(response, obj.version)
+    return obj
+
+
+def set_location(response: Response, path: str, version: int) -> None:
+    """A creating route's answer: the new record's address (`Location`) and the ETag of its version."""
+    response.headers["Location"] = path
+    set_etag(response, version)
 
 
 def check_if_match(request: Request, version: int) -> None:
@@ -41,3 +61,9 @@ def check_if_match(request: Request, version: int) -> None:
             f"The resource has changed (current ETag {current}). Reload it and retry.",
             code="resource.stale",
         )
+
+
+def matched(request: Request, obj: V) -> V:
+    """`obj`, once the client's If-Match names its current version (412 otherwise)."""
+    check_if_match(request, obj.version)
+    return obj

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import NotFound, ReadOnly
 from app.core.principal import Principal
 
 M = TypeVar("M")
@@ -183,5 +183,5 @@ async def get_writable(session: AsyncSession, principal: Principal, model: type[
     )
     if obj is None:
         await get_readable(session, principal, model, id_, code=code)  # 404 when invisible
-        raise Forbidden("You may read this record but not change it.", code="scope.read_only")
+        raise ReadOnly("You may read this record but not change it.")
     return obj

@@ -3,10 +3,11 @@
 from app.core.errors import Conflict
 
 
-def next_state(table: dict[tuple[str, str], str], state: str, action: str, *, what: str, code: str) -> str:
-    """The state `action` leads to from `state`; 409 `code` when the table has no such move."""
+def next_state(table: dict[tuple[str, str], str], state: str, action: str, *, what: str,
+               error: type[Conflict]) -> str:
+    """The state `action` leads to from `state`; the 409 `error` when the table has no such move."""
     target = table.get((state, action))
     if target is None:
-        raise Conflict(f"Cannot {action.replace('_', ' ')} {what} that is {state}.", code=code,
-                       extra={"state": state, "action": action})
+        raise error(f"Cannot {action.replace('_', ' ')} {what} that is {state}.",
+                    extra={"state": state, "action": action})
     return target

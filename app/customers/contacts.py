@@ -7,11 +7,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.errors import Conflict, NotFound
 from app.core.principal import Principal
 from app.core.updates import audited_update
 from app.customers import normalize as norm
 from app.customers import repository as repo
+from app.customers.errors import (
+    ContactDuplicateMobile,
+    ContactInvalidPhone,
+    ContactSamePerson,
+    CustomerContactLinkNotFound,
+)
 from app.customers.models import Contact, Customer
 from app.customers.schemas import ContactCreate, ContactUpdate, ContactWarning, LinkIn
 from app.customers.service import invalid_field, resolve_assignee
@@ -22,7 +27,7 @@ def _phone(raw: str | None, pointer: str) -> str | None:
         return None
     e164 = norm.normalize_phone(raw)
     if e164 is None:
-        raise invalid_field(pointer, f"{raw!r} is not a phone number.", "contact.invalid_phone")
+        raise invalid_field(pointer, f"{raw!r} is not a phone number.", ContactInvalidPhone)
     return e164
 
 
@@ -41,21 +46,19 @@ async def _contact_warnings(session: AsyncSession, principal: Principal, values:
     warnings = [ContactWarning(field=f, contact_id=r.id if r.id in visible else None,  # type: ignore[arg-type]
                                name=r.name if r.id in visible else None) for f, r in found]
     if not confirmed and any(w.field == "mobile" for w in warnings):
-        raise Conflict("Another contact in the group has this mobile number; confirm to save anyway.",
-                       code="contact.duplicate_mobile",
-                       titles={"zh-CN": "手机号与已有联系人重复", "en": "Duplicate mobile number"},
-                       errors=[{"pointer": "/body/mobile", "message": "used by another contact; send "
-                                "confirm_duplicate=true to save anyway"}],
-                       extra={"duplicates": [w.model_dump(mode="json") for w in warnings if w.field == "mobile"]})
+        raise ContactDuplicateMobile(
+            "Another contact in the group has this mobile number; confirm to save anyway.",
+            errors=[{"pointer": "/body/mobile", "message": "used by another contact; send "
+                     "confirm_duplicate=true to save anyway"}],
+            extra={"duplicates": [w.model_dump(mode="json") for w in warnings if w.field == "mobile"]})
     return warnings
 
 
 async def _ensure_person_free(session: AsyncSession, group_id: uuid.UUID, id_number: str | None,
                               exclude_id: uuid.UUID | None) -> None:
     if await repo.contact_ids_with_identity(session, group_id, id_number, exclude_id, limit=1):
-        raise Conflict("This identity number belongs to an existing contact: the same person.",
-                       code="contact.same_person", titles={"zh-CN": "身份证号对应的联系人已存在", "en": "Same person"},
-                       errors=[{"pointer": "/body/id_number", "message": "already used by another contact"}])
+        raise ContactSamePerson("This identity number belongs to an existing contact: the same person.",
+                                errors=[{"pointer": "/body/id_number", "message": "already used by another contact"}])
 
 
 async def create_contact(session: AsyncSession, principal: Principal,
@@ -114,7 +117,7 @@ async def unlink_contact(session: AsyncSession, principal: Principal, customer: 
                          contact_id: uuid.UUID) -> None:
     relation = await repo.delete_link(session, customer.id, contact_id)
     if relation is None:
-        raise NotFound("The contact is not linked to this customer.", code="customer.contact_link_not_found")
+        raise CustomerContactLinkNotFound("The contact is not linked to this customer.")
     audit.record(session, principal, "customer.contact_unlinked", "customer", customer.id,
                  company_id=customer.company_id, before={"contact_id": contact_id, "relation": relation})
 

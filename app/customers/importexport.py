@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import DomainError, InvalidInput
+from app.core.errors import DomainError
 from app.core.i18n import pick
 from app.core.principal import Principal
 from app.core.types import has_control_characters
@@ -47,6 +47,14 @@ from app.customers import normalize as norm
 from app.customers import pool, views
 from app.customers import repository as repo
 from app.customers.duplicates import duplicate_check
+from app.customers.errors import (
+    CustomerImportBadHeader,
+    CustomerImportEmpty,
+    CustomerImportInvalid,
+    CustomerImportTooLarge,
+    CustomerImportTooManyRows,
+    CustomerImportUnreadable,
+)
 from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import CustomerOut
@@ -145,20 +153,18 @@ def _cell(value: Any) -> str:
 
 def _read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
     if len(content) > MAX_IMPORT_BYTES:
-        raise DomainError(f"The file is larger than {MAX_IMPORT_BYTES // 1024} KiB.", status=413,
-                          code="customer.import_too_large")
+        raise CustomerImportTooLarge(f"The file is larger than {MAX_IMPORT_BYTES // 1024} KiB.")
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise InvalidInput("The file is not a readable .xlsx workbook.", code="customer.import_unreadable",
-                           errors=[{"pointer": "/body/file", "message": "not an .xlsx file"}]) from exc
+        raise CustomerImportUnreadable("The file is not a readable .xlsx workbook.",
+                                       errors=[{"pointer": "/body/file", "message": "not an .xlsx file"}]) from exc
     ws = wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     header = [_cell(v) for v in next(rows, ())][: len(HEADERS)]
     if header != HEADERS:
-        raise InvalidInput("Row 1 must be the template's header: " + " | ".join(HEADERS),
-                           code="customer.import_bad_header",
-                           errors=[{"pointer": "/file/rows/1", "message": pick(
+        raise CustomerImportBadHeader("Row 1 must be the template's header: " + " | ".join(HEADERS),
+                                      errors=[{"pointer": "/file/rows/1", "message": pick(
                                {"zh-CN": "第 1 行表头与模板不一致", "en": "Row 1 is not the template's header"})}])
     out: list[tuple[int, dict[str, str]]] = []
     for number, values in enumerate(rows, start=2):
@@ -166,8 +172,7 @@ def _read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
         if not any(cells):
             continue
         if len(out) >= MAX_IMPORT_ROWS:
-            raise DomainError(f"At most {MAX_IMPORT_ROWS} rows per import.", status=413,
-                              code="customer.import_too_many_rows")
+            raise CustomerImportTooManyRows(f"At most {MAX_IMPORT_ROWS} rows per import.")
         cells += [""] * (len(COLUMNS) - len(cells))
         out.append((number, dict(zip([k for k, _, _ in COLUMNS], cells, strict=True))))
     wb.close()
@@ -183,8 +188,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
     rows = _read_rows(content)
     errors = _Errors()
     if not rows:
-        raise InvalidInput("The file has no data rows.", code="customer.import_empty",
-                           errors=[{"pointer": "/file/rows/2", "message": pick(
+        raise CustomerImportEmpty("The file has no data rows.",
+                                  errors=[{"pointer": "/file/rows/2", "message": pick(
                                {"zh-CN": "第 2 行起没有数据", "en": "No data from row 2 on"})}])
 
     codes = {r["company_code"] for _, r in rows if r["company_code"]}
@@ -339,10 +344,8 @@ async def import_customers(session: AsyncSession, principal: Principal, content:
 
     if errors.items:
         shown = errors.items[:MAX_REPORTED_ERRORS]
-        raise InvalidInput(f"{len(errors.items)} error(s) in the file; nothing was imported.",
-                           code="customer.import_invalid",
-                           titles={"zh-CN": "导入文件有误，未导入任何数据", "en": "Import file has errors"},
-                           errors=shown)
+        raise CustomerImportInvalid(f"{len(errors.items)} error(s) in the file; nothing was imported.",
+                                    errors=shown)
 
     warnings: list[dict[str, Any]] = []
     customers: list[Customer] = []

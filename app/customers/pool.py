@@ -19,12 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.business_date import business_date
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden
 from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
 from app.core.updates import audited_update
 from app.customers import repository as repo
+from app.customers.errors import (
+    CustomerClaimLimitReached,
+    CustomerExtensionLimitReached,
+    CustomerNotInPool,
+    CustomerNotOwner,
+    CustomerReclaimCooldown,
+    CustomerSecured,
+)
 from app.customers.models import Customer, CustomerActivity, PoolRule
 from app.customers.permissions import CUSTOMER_CLAIM
 from app.customers.schemas import PoolRuleIn, PoolRuleOut
@@ -130,10 +137,8 @@ async def ensure_daily_cap(session: AsyncSession, user_id: uuid.UUID, cr: Compan
     today = business_date(now, cr.tz)
     done = await repo.count_activity(session, user_id, ("created", "claimed"), today, today)
     if done + adding > cr.rules.daily_claim_cap:
-        raise Conflict(
+        raise CustomerClaimLimitReached(
             f"Daily limit reached: {done} of {cr.rules.daily_claim_cap} customers claimed or created today.",
-            code="customer.claim_limit_reached",
-            titles={"zh-CN": "今日领取/新建客户已达上限", "en": "Daily claim limit reached"},
             extra={"limit": cr.rules.daily_claim_cap, "used": done},
         )
 
@@ -144,10 +149,8 @@ async def ensure_extension_quota(session: AsyncSession, user_id: uuid.UUID, cr: 
     first = business_date(now, cr.tz).replace(day=1)
     used = await repo.count_activity(session, user_id, ("extended",), first)
     if used >= cr.rules.max_extensions_per_month:
-        raise Conflict(
+        raise CustomerExtensionLimitReached(
             f"Extension quota used up: {used} of {cr.rules.max_extensions_per_month} this month.",
-            code="customer.extension_limit_reached",
-            titles={"zh-CN": "本月延期次数已用完", "en": "Monthly extension quota used up"},
             extra={"limit": cr.rules.max_extensions_per_month, "used": used},
         )
 
@@ -199,14 +202,12 @@ async def claim(session: AsyncSession, principal: Principal, customer_id: uuid.U
     now = now or utcnow()
     customer = await repo.lock_pool_customer(session, principal, customer_id)
     if customer.status != "pool":
-        raise Conflict("The customer is not in the public ", code="customer.not_in_pool",
-                       titles={"zh-CN": "客户不在公海中", "en": "Not in the public pool"})
+        raise CustomerNotInPool("The customer is not in the public ")
     cr = await rules_for(session, customer.company_id)
     if (customer.former_owner_id == principal.user_id and customer.pooled_at is not None
             and now < customer.pooled_at + timedelta(days=cr.rules.reclaim_cooldown_days)):
-        raise Conflict(f"You may claim this customer back {cr.rules.reclaim_cooldown_days} days after it left you.",
-                       code="customer.reclaim_cooldown",
-                       titles={"zh-CN": "退回公海的客户冷却期内不能再次领取", "en": "Reclaim cool-down"})
+        raise CustomerReclaimCooldown(
+            f"You may claim this customer back {cr.rules.reclaim_cooldown_days} days after it left you.")
     await ensure_daily_cap(session, principal.user_id, cr, now)
     # Shares end on the way to the pool; any left from before that rule end here, before the
     # claimer owns a customer shared by somebody else.
@@ -233,14 +234,12 @@ async def _owner_acted(session: AsyncSession, principal: Principal, customer: Cu
 
 def _ensure_owner(principal: Principal, customer: Customer) -> None:
     if customer.status != "private" or customer.owner_id != principal.user_id:
-        raise Forbidden("Only the customer's owner may do this.", code="customer.not_owner",
-                        titles={"zh-CN": "只有客户负责人可以操作", "en": "Owner only"})
+        raise CustomerNotOwner("Only the customer's owner may do this.")
 
 
 def _ensure_not_secured(customer: Customer) -> None:
     if customer.secured_at is not None:
-        raise Conflict("The customer is the owner's for good (signed or paid within protection).",
-                       code="customer.secured", titles={"zh-CN": "客户已签约/回款，永久归属", "en": "Customer secured"})
+        raise CustomerSecured("The customer is the owner's for good (signed or paid within protection).")
 
 
 async def release(session: AsyncSession, principal: Principal, customer: Customer,

@@ -11,18 +11,23 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import NotFound, ReadOnly
 from app.core.principal import Principal
 from app.core.scoping import readable, scope_condition, writable
 from app.core.sql import like_contains
 from app.customers import normalize as norm
+from app.customers.errors import ContactNotFound, CustomerNotFound
 from app.customers.models import Contact, Customer, CustomerActivity, CustomerContact, CustomerShare, PoolRule
 from app.org import repository as org_repo
 
 
-def not_found(resource: str, id_: object) -> NotFound:
-    """The one 404 of this area: code `<resource>.not_found` (`customer.not_found`, `contact.not_found`)."""
-    return NotFound(f"{resource.capitalize()} {id_} not found.", code=f"{resource}.not_found")
+def _resource(error: type[NotFound]) -> str:
+    return error.code.split(".")[0]  # `customer` of `customer.not_found`
+
+
+def not_found(error: type[NotFound], id_: object) -> NotFound:
+    """The one 404 of this area (`CustomerNotFound`, `ContactNotFound`): "Customer <id> not found."."""
+    return error(f"{_resource(error).capitalize()} {id_} not found.")
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -37,7 +42,7 @@ def readable_customer_ids(principal: Principal) -> Select[Any]:
     return readable(principal, Customer, Customer.id).where(Customer.deleted_at.is_(None))
 
 
-async def _get_live(session: AsyncSession, principal: Principal, model: Any, resource: str, id_: uuid.UUID,
+async def _get_live(session: AsyncSession, principal: Principal, model: Any, missing: type[NotFound], id_: uuid.UUID,
                     write: bool) -> Any:
     """A live (not deleted) record if readable (404 otherwise); with `write`, row-locked and 403
     when the principal may read it but not change it."""
@@ -48,15 +53,15 @@ async def _get_live(session: AsyncSession, principal: Principal, model: Any, res
             return obj
     obj = await session.scalar(readable(principal, model).where(model.id == id_, model.deleted_at.is_(None)))
     if obj is None:
-        raise not_found(resource, id_)
+        raise not_found(missing, id_)
     if write:
-        raise Forbidden(f"You may read this {resource} but not change it.", code="scope.read_only")
+        raise ReadOnly(f"You may read this {_resource(missing)} but not change it.")
     return obj
 
 
 async def get_customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, *,
                        write: bool = False) -> Customer:
-    return await _get_live(session, principal, Customer, "customer", customer_id, write)  # type: ignore[no-any-return]
+    return await _get_live(session, principal, Customer, CustomerNotFound, customer_id, write)  # type: ignore[no-any-return]
 
 
 def filter_customers(stmt: Select[Any], filters: Any) -> Select[Any]:
@@ -197,7 +202,7 @@ async def lock_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custom
     """A live customer, row-locked, whoever asks (for other areas' effects: contracts, payments)."""
     customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
     if customer is None or customer.deleted_at is not None:
-        raise not_found("customer", customer_id)
+        raise not_found(CustomerNotFound, customer_id)
     return customer
 
 
@@ -276,7 +281,7 @@ async def lock_pool_customer(session: AsyncSession, principal: Principal, custom
                                | scope_condition(principal, Customer))
         .with_for_update())
     if customer is None:
-        raise not_found("customer", customer_id)
+        raise not_found(CustomerNotFound, customer_id)
     return customer
 
 
@@ -444,7 +449,7 @@ def filter_contacts(stmt: Select[Any], *, owner_id: uuid.UUID | None = None, q: 
 
 async def get_contact(session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *,
                       write: bool = False) -> Contact:
-    return await _get_live(session, principal, Contact, "contact", contact_id, write)  # type: ignore[no-any-return]
+    return await _get_live(session, principal, Contact, ContactNotFound, contact_id, write)  # type: ignore[no-any-return]
 
 
 async def contacts_shared_for_edit(session: AsyncSession, user_id: uuid.UUID,

@@ -9,8 +9,7 @@ from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.core.errors import InvalidInput
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, set_etag, set_location
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
@@ -28,6 +27,7 @@ from app.customers import (
 )
 from app.customers import permissions as P
 from app.customers import repository as repo
+from app.customers.errors import CustomerDuplicateCheckEmpty
 from app.customers.models import Contact, Customer
 from app.customers.schemas import (
     AssignIn,
@@ -87,11 +87,6 @@ class CustomerFilters:
 Filters = Annotated[CustomerFilters, Depends()]
 
 
-def _located(response: Response, path: str, version: int) -> None:
-    response.headers["Location"] = path
-    set_etag(response, version)
-
-
 # --- customers: collection-level routes first (before /customers/{id}) ----------------------------
 
 @router.get("/customers", response_model=Page[CustomerOut], operation_id="list_customers",
@@ -111,7 +106,7 @@ async def list_customers(
 async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREATE), body: CustomerCreate,
                           response: Response) -> CustomerCreated:
     customer, warnings = await service.create_customer(session, principal, body)
-    _located(response, f"/api/v1/customers/{customer.id}", customer.version)
+    set_location(response, f"/api/v1/customers/{customer.id}", customer.version)
     view = (await views.customer_views(session, principal, [customer]))[0]
     return CustomerCreated(**view.model_dump(), warnings=warnings)
 
@@ -131,9 +126,9 @@ async def check_duplicates(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> DuplicateList:
     if not any(v and v.strip() for v in (name, contact_name, phone, email, credit_code, id_number)):
-        raise InvalidInput("Give at least one of name, contact_name, phone, email, credit_code, id_number.",
-                           code="customer.duplicate_check_empty",
-                           errors=[{"pointer": "/query/name", "message": "at least one search field"}])
+        raise CustomerDuplicateCheckEmpty(
+            "Give at least one of name, contact_name, phone, email, credit_code, id_number.",
+            errors=[{"pointer": "/query/name", "message": "at least one search field"}])
     return DuplicateList(items=await duplicates.duplicate_check(
         session, principal, name=name, contact_name=contact_name, phone=phone, email=email, credit_code=credit_code,
         id_number=id_number, limit=limit))
@@ -350,7 +345,7 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
 async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE), body: ContactCreate,
                          response: Response) -> ContactSaved:
     contact, warnings = await contacts.create_contact(session, principal, body)
-    _located(response, f"/api/v1/contacts/{contact.id}", contact.version)
+    set_location(response, f"/api/v1/contacts/{contact.id}", contact.version)
     return await _contact_saved(session, principal, contact, warnings)
 
 

@@ -11,12 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.core.principal import Principal
 from app.core.updates import audited_update
 from app.customers import duplicates, pool, views
 from app.customers import normalize as norm
 from app.customers import repository as repo
+from app.customers.errors import (
+    CustomerAssigneeInactive,
+    CustomerAssignNotAllowed,
+    CustomerDuplicateIdentity,
+    CustomerDuplicateName,
+    CustomerInvalidPhone,
+    CustomerNotFound,
+    CustomerShareNotAllowed,
+    CustomerShareNotFound,
+    CustomerShareWithOwner,
+    CustomerUnknownCompany,
+    CustomerUnknownUser,
+)
 from app.customers.models import Customer
 from app.customers.permissions import CUSTOMER_ASSIGN
 from app.customers.schemas import (
@@ -34,8 +47,8 @@ CUSTOMER_AUDIT_FIELDS = ("kind", "name", "credit_code", "id_number", "addresses"
                          "protected_until", "secured_at", "last_follow_up_at", "notes", "deleted_at")
 
 
-def invalid_field(pointer: str, message: str, code: str = "request.validation_failed") -> InvalidInput:
-    return InvalidInput(message, code=code, errors=[{"pointer": pointer, "message": message}])
+def invalid_field(pointer: str, message: str, error: type[InvalidInput] = InvalidInput) -> InvalidInput:
+    return error(message, errors=[{"pointer": pointer, "message": message}])
 
 
 # --- normalisation of input ------------------------------------------------------------------------
@@ -45,7 +58,7 @@ def _phones(raw: list[str], pointer: str) -> list[str]:
     for i, value in enumerate(raw):
         e164 = norm.normalize_phone(value)
         if e164 is None:
-            raise invalid_field(f"{pointer}/{i}", f"{value!r} is not a phone number.", "customer.invalid_phone")
+            raise invalid_field(f"{pointer}/{i}", f"{value!r} is not a phone number.", CustomerInvalidPhone)
         if e164 not in out:
             out.append(e164)
     return out
@@ -64,20 +77,17 @@ async def _ensure_identity_free(session: AsyncSession, group_id: uuid.UUID, cred
     for column, value, field in ((Customer.credit_code, credit_code, "credit_code"),
                                  (Customer.id_number, id_number, "id_number")):
         if value and await repo.identity_taken(session, group_id, column, value, exclude_id):
-            raise Conflict(f"A customer with this {field.replace('_', ' ')} already exists.",
-                           code="customer.duplicate_identity",
-                           titles={"zh-CN": "客户已存在（证件号重复）", "en": "Customer already exists"},
-                           errors=[{"pointer": f"/body/{field}", "message": "already used by another customer"}])
+            raise CustomerDuplicateIdentity(
+                f"A customer with this {field.replace('_', ' ')} already exists.",
+                errors=[{"pointer": f"/body/{field}", "message": "already used by another customer"}])
 
 
 async def _ensure_name_free(session: AsyncSession, group_id: uuid.UUID, name_norm: str, confirmed: bool,
                             exclude_id: uuid.UUID | None = None) -> None:
     """Rule: an exact duplicate of a (normalised) company name is refused unless confirmed."""
     if not confirmed and await repo.name_taken(session, group_id, name_norm, exclude_id):
-        raise Conflict("A customer with this name already exists; check the duplicate list, or confirm.",
-                       code="customer.duplicate_name",
-                       titles={"zh-CN": "客户名称重复", "en": "Duplicate customer name"},
-                       errors=[{"pointer": "/body/name", "message": "same name as an existing customer; "
+        raise CustomerDuplicateName("A customer with this name already exists; check the duplicate list, or confirm.",
+                                    errors=[{"pointer": "/body/name", "message": "same name as an existing customer; "
                                 "send confirm_duplicate=true to create anyway"}])
 
 
@@ -88,7 +98,7 @@ async def _company_for(session: AsyncSession, principal: Principal, company_id: 
     cid = company_id or principal.company_id
     if not await org_repo.company_in_group(session, principal.group_id, cid) or not (
             cid == principal.company_id or principal.scope.covers_company(cid)):
-        raise invalid_field("/body/company_id", "Unknown company.", "customer.unknown_company")
+        raise invalid_field("/body/company_id", "Unknown company.", CustomerUnknownCompany)
     return cid  # type: ignore[return-value] - company_in_group is False for None
 
 
@@ -98,11 +108,11 @@ async def resolve_assignee(session: AsyncSession, principal: Principal, user_id:
     if user_id == principal.user_id:
         return await org_repo.get_user(session, user_id)
     if not principal.has(CUSTOMER_ASSIGN):
-        raise Forbidden("Assigning to somebody else needs customer.assign.", code="customer.assign_not_allowed")
+        raise CustomerAssignNotAllowed("Assigning to somebody else needs customer.assign.")
     target = await org_repo.get_readable_user(session, principal, user_id)
     await ensure_may_manage_user(session, principal, target)
     if not target.is_active or target.locked_at is not None:
-        raise invalid_field(pointer, "The user is inactive or locked.", "customer.assignee_inactive")
+        raise invalid_field(pointer, "The user is inactive or locked.", CustomerAssigneeInactive)
     return target
 
 
@@ -212,17 +222,16 @@ async def _ensure_may_share(session: AsyncSession, principal: Principal, custome
     if principal.has(CUSTOMER_ASSIGN) and views.scope_covers(principal.scope, customer.company_id,
                                                        departments.get(customer.owner_id)):
         return
-    raise Forbidden("Only the owner or an administrator shares a customer.", code="customer.share_not_allowed",
-                    titles={"zh-CN": "只有负责人或管理员可以共享客户", "en": "Not allowed to share"})
+    raise CustomerShareNotAllowed("Only the owner or an administrator shares a customer.")
 
 
 async def share(session: AsyncSession, principal: Principal, customer: Customer, data: ShareIn) -> None:
     await _ensure_may_share(session, principal, customer)
     users = await org_repo.user_ids_in_group(session, principal.group_id, data.user_ids)
     if len(users) != len(set(data.user_ids)):
-        raise invalid_field("/body/user_ids", "Some users do not exist.", "customer.unknown_user")
+        raise invalid_field("/body/user_ids", "Some users do not exist.", CustomerUnknownUser)
     if customer.owner_id in data.user_ids:
-        raise invalid_field("/body/user_ids", "The owner already has the customer.", "customer.share_with_owner")
+        raise invalid_field("/body/user_ids", "The owner already has the customer.", CustomerShareWithOwner)
     await repo.upsert_shares(session, customer.id, dict.fromkeys(data.user_ids), can_edit=data.can_edit,
                              granted_by_id=principal.user_id)
     audit.record(session, principal, "customer.shared", "customer", customer.id, company_id=customer.company_id,
@@ -233,7 +242,7 @@ async def unshare(session: AsyncSession, principal: Principal, customer: Custome
     await _ensure_may_share(session, principal, customer)
     can_edit = await repo.delete_share(session, customer.id, user_id)
     if can_edit is None:
-        raise NotFound("The customer is not shared with this user.", code="customer.share_not_found")
+        raise CustomerShareNotFound("The customer is not shared with this user.")
     audit.record(session, principal, "customer.unshared", "customer", customer.id, company_id=customer.company_id,
                  before={"user_id": user_id, "can_edit": can_edit})
 
@@ -270,7 +279,7 @@ async def assign(session: AsyncSession, principal: Principal, data: AssignIn,
     customers = await repo.lock_writable_customers(session, principal, ids)
     if len(customers) != len(ids):
         missing = sorted(set(ids) - {c.id for c in customers}, key=str)
-        raise repo.not_found("customer", ", ".join(map(str, missing)))
+        raise repo.not_found(CustomerNotFound, ", ".join(map(str, missing)))
     rules: dict[uuid.UUID, pool.CompanyRules] = {}
     for customer in customers:
         if customer.company_id not in rules:

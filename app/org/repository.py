@@ -16,6 +16,7 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import DataScope, Principal, ScopeKind
 from app.core.scoping import get_readable, readable
 from app.core.sql import like_contains
+from app.org.errors import CompanyNotFound
 from app.org.models import AuthzStamp, Company, Department, Group, Role, User, UserPermission, UserRole
 
 
@@ -401,7 +402,7 @@ async def get_readable_company_id(session: AsyncSession, principal: Principal, c
     """The company's id if the principal may read it (404 `company.not_found` otherwise); `for_update`
     locks the row (serialises writers of settings hanging off the company)."""
     company = await get_readable(session, principal, Company, company_id, for_update=for_update,
-                                 code="company.not_found")
+                                 code=CompanyNotFound.code)
     return company.id
 
 

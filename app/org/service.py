@@ -26,6 +26,7 @@ from app.org.errors import (
     OrgHierarchy,
     OrgScopeEscalation,
     PermissionUnknown,
+    RoleCodeTaken,
     RoleScopeCompaniesRequired,
     RoleUnknownCompany,
     RoleUnknownPermission,
@@ -151,7 +152,7 @@ async def create_department(session: AsyncSession, actor: Principal, data: Depar
         await get_readable(session, actor, User, data.head_user_id, code=UserNotFound.code)
     dept = Department(group_id=actor.group_id, **data.model_dump())
     session.add(dept)
-    await _flush_unique(session, "A department with this name already exists here.", "department.name_taken")
+    await _flush_unique(session, "A department with this name already exists here.", DepartmentNameTaken)
     audit.record(session, actor, "department.created", "department", dept.id, company_id=dept.company_id,
                  after=audit.snapshot(dept))
     return dept
@@ -171,13 +172,13 @@ async def update_department(session: AsyncSession, actor: Principal, dept: Depar
     return dept
 
 
-async def _flush_unique(session: AsyncSession, detail: str, code: str) -> None:
+async def _flush_unique(session: AsyncSession, detail: str, error: type[Conflict]) -> None:
     """Flush, turning a unique-constraint race into a 409 instead of a 500."""
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict(detail, code=code) from exc
+        raise error(detail) from exc
 
 
 # --- roles ---------------------------------------------------------------------------------------
@@ -206,7 +207,7 @@ async def create_role(session: AsyncSession, actor: Principal, data: RoleCreate)
     role = Role(group_id=actor.group_id, code=data.code, name=data.name, permissions=sorted(set(data.permissions)),
                 scope_kind=data.scope_kind, scope_company_ids=companies, rank=data.rank, is_system_admin=False)
     session.add(role)
-    await _flush_unique(session, f"Role code {data.code} already exists.", "role.code_taken")
+    await _flush_unique(session, f"Role code {data.code} already exists.", RoleCodeTaken)
     audit.record(session, actor, "role.created", "role", role.id, after=audit.snapshot(role))
     return role
 
@@ -276,7 +277,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
         phone=data.phone, email=data.email, password_hash=await hash_password(data.password),
     )
     session.add(user)
-    await _flush_unique(session, "This username is taken.", "user.username_taken")
+    await _flush_unique(session, "This username is taken.", UserUsernameTaken)
     session.add_all(UserRole(user_id=user.id, role_id=r.id) for r in roles)
     await session.flush()
     audit.record(session, actor, "user.created", "user", user.id, company_id=user.company_id,

@@ -2,7 +2,8 @@
 
 from decimal import Decimal as D
 
-from app.contracts.scoring import Answers, score
+from app.contracts.schemas import ScoringFactors
+from app.contracts.scoring import FACTORS, Answers, factor_values, score
 
 
 def _factors(result) -> dict[str, tuple[str, str]]:
@@ -44,3 +45,10 @@ def test_no_assets_and_no_guarantor_earn_nothing():
                            down_payment=D("0"), price=D("100"), financed=D("100"), guarantor_net_assets=D("0")))
     assert _factors(result)["debt_to_assets"] == ("0", "0.00")
     assert _factors(result)["guarantor_strength"] == ("0", "0.00")
+
+
+def test_every_factor_has_a_value_and_an_input_field():
+    answers = Answers(total_assets=D("1"), total_liabilities=D("0"), overdue_count_24m=0, years_in_business=1,
+                      down_payment=D("0"), price=D("1"), financed=D("1"), guarantor_net_assets=D("0"))
+    assert tuple(factor_values(answers)) == FACTORS
+    assert tuple(ScoringFactors.model_fields) == FACTORS
