@@ -31,8 +31,8 @@ async def _listed(client, headers) -> set[str]:
     ids: set[str] = set()
     cursor = None
     while True:
-        response = await client.get("/api/v1/customers", params={"limit": 200, **({"cursor": cursor} if cursor else {})},
-                                    headers=headers)
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/api/v1/customers", params=params, headers=headers)
         assert response.status_code == 200, response.text
         ids |= {c["id"] for c in response.json()["items"]}
         cursor = response.json()["next_cursor"]
