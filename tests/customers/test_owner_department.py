@@ -14,17 +14,20 @@ from tests.customers.helpers import create_customer
 
 
 async def _department_viewer(db, org, company: str = "C01", dept_key: str = "sales") -> dict[str, str]:
-    """A user of C01 sales whose role reads customers in their department: bearer headers."""
-    role = Role(group_id=org.group.id, code=f"dept-{uuid.uuid4().hex[:8]}", name="部门经理",
-                permissions=["customer.read"], scope_kind=ScopeKind.DEPARTMENT, scope_company_ids=[], rank=20)
-    user = User(group_id=org.group.id, company_id=org.companies[company].id,
-                department_id=org.departments[(company, dept_key)].id, username=f"dv-{uuid.uuid4().hex[:10]}",
-                display_name="部门经理", password_hash="x")
-    db.add_all([role, user])
+    """A user placed in `dept_key` of `company` whose role reads the customers of their department:
+    bearer headers."""
+    role_id, user_id = uuid.uuid4(), uuid.uuid4()
+    db.add_all([
+        Role(id=role_id, group_id=org.group.id, code=f"dept-{role_id.hex[:8]}", name="部门经理",
+             permissions=["customer.read"], scope_kind=ScopeKind.DEPARTMENT, scope_company_ids=[], rank=20),
+        User(id=user_id, group_id=org.group.id, company_id=org.companies[company].id, display_name="部门经理",
+             department_id=org.departments[(company, dept_key)].id, username=f"dv-{user_id.hex[:10]}",
+             password_hash="x"),
+    ])
     await db.flush()
-    db.add(UserRole(user_id=user.id, role_id=role.id))
+    db.add(UserRole(user_id=user_id, role_id=role_id))
     await db.flush()
-    return {"Authorization": f"Bearer {create_access_token(user_id=user.id, group_id=org.group.id)[0]}"}
+    return {"Authorization": f"Bearer {create_access_token(user_id=user_id, group_id=org.group.id)[0]}"}
 
 
 async def _listed(client, headers) -> set[str]:
