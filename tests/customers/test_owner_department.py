@@ -2,6 +2,7 @@
 by triggers): a move of the owner or a change of owner shows on the very next request, whichever
 way it was written."""
 
+import asyncio
 import uuid
 
 from sqlalchemy import select, text
@@ -109,3 +110,63 @@ async def test_the_column_cannot_be_written_out_of_step(client, auth, org, db):
     stored = await db.scalar(text("SELECT owner_department_id FROM customer WHERE id = :id"),
                              {"id": uuid.UUID(customer["id"])})
     assert stored == org.departments[("C01", "sales")].id
+
+
+async def _insert_customer(conn, org, owner_id: uuid.UUID) -> uuid.UUID:
+    customer_id = uuid.uuid4()
+    await conn.execute(text(
+        "INSERT INTO customer (id, group_id, company_id, kind, name, name_norm, category, owner_id, created_by_id, "
+        "status, version) VALUES (:id, :group, :company, 'company', :name, :name, 'intended', :owner, :owner, "
+        "'private', 1)"), {"id": customer_id, "group": org.group.id, "company": org.companies["C01"].id,
+                           "name": f"并发客户{customer_id.hex[:8]}", "owner": owner_id})
+    return customer_id
+
+
+async def _stored(conn, owner_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID | None]:
+    rows = await conn.execute(text("SELECT id, owner_department_id FROM customer WHERE owner_id = :id"),
+                              {"id": owner_id})
+    await conn.commit()
+    return dict(rows.all())
+
+
+async def test_a_move_racing_a_new_customer_of_the_mover_never_leaves_it_behind(owner_engine, org):
+    """Committed transactions on two connections: a customer inserted while its owner moves ends up
+    in the department the owner ends up in, whichever transaction goes first (the insert's read of
+    the owner's department holds the owner's row FOR SHARE)."""
+    sales, finance = org.departments[("C01", "sales")].id, org.departments[("C01", "finance")].id
+    user_id = uuid.uuid4()
+    async with owner_engine.connect() as a, owner_engine.connect() as b:
+        await a.execute(text(
+            "INSERT INTO app_user (id, group_id, company_id, department_id, username, display_name, password_hash, "
+            "is_active, failed_login_count, version) VALUES (:id, :group, :company, :dept, :name, :name, 'x', true, "
+            "0, 1)"), {"id": user_id, "group": org.group.id, "company": org.companies["C01"].id, "dept": sales,
+                       "name": f"race-{user_id.hex[:8]}"})
+        await a.commit()
+        move = "UPDATE app_user SET department_id = :dept WHERE id = :id"
+        try:
+            # The insert first: the move waits for it, then finds its row.
+            first = await _insert_customer(a, org, user_id)
+            moving = asyncio.create_task(b.execute(text(move), {"dept": finance, "id": user_id}))
+            await asyncio.sleep(0.3)
+            assert not moving.done()
+            await a.commit()
+            await moving
+            await b.commit()
+            assert await _stored(a, user_id) == {first: finance}
+            # The move first (to company level): the insert waits for it, then reads where the
+            # owner went.
+            await b.execute(text(move), {"dept": None, "id": user_id})
+            inserting = asyncio.create_task(_insert_customer(a, org, user_id))
+            await asyncio.sleep(0.3)
+            assert not inserting.done()
+            await b.commit()
+            second = await inserting
+            await a.commit()
+            assert await _stored(a, user_id) == {first: None, second: None}
+        finally:
+            await a.rollback()
+            await b.rollback()
+            await a.execute(text("DELETE FROM customer WHERE owner_id = :id"), {"id": user_id})
+            await a.execute(text("DELETE FROM app_user WHERE id = :id"), {"id": user_id})
+            await a.execute(text("DELETE FROM authz_stamp WHERE subject_id = :id"), {"id": user_id})
+            await a.commit()
