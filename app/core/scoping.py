@@ -58,7 +58,9 @@ def spec_of(model: type) -> ScopeSpec:
 
 # Rows owned by users (no department column of their own) are in a department scope when their
 # owner is in one of the departments. Which users those are is the organisation's knowledge: org
-# registers the subquery here, so core does not import a domain package.
+# registers the subquery here, so core does not import a domain package. A list pages such a scope
+# one pass per member; an owned table that lists at scale stores the owner's department instead
+# (`owner_department_id`, kept by triggers, e.g. customers) and names it as its `department`.
 DepartmentMembers = Callable[[frozenset[uuid.UUID]], Any]
 _department_members: DepartmentMembers | None = None
 

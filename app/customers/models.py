@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.sql import and_, any_, func, select, text
 from sqlalchemy.types import Boolean, Date, DateTime, Integer, String, Text
 
@@ -37,6 +38,9 @@ def _shared_with(principal: Principal, *, edit: bool) -> object:
 
 @scoped(lambda m: ScopeSpec(
     group=m.group_id, company=m.company_id,
+    # The owner's department, stored on the row by triggers: a department scope walks one ordered
+    # pass per department instead of one per member (core.pagination).
+    department=m.owner_department_id,
     # Only the current owner makes a customer "own": when the sweep returns it to the pool, the
     # former owner (often also its creator) must lose access.
     owners=(m.owner_id,),
@@ -47,6 +51,13 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
     """A company or a person we sell to; private to its owner or in the company's public pool."""
 
     __tablename__ = "customer"
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr takes the class
+        # Versioned's, plus RETURNING of the trigger-set owner_department_id after every INSERT and
+        # UPDATE: an expired attribute would otherwise lazy-load (impossible under asyncio) when
+        # the audit snapshots the row.
+        return {"version_id_col": cls.__table__.c.version, "eager_defaults": True}  # type: ignore[attr-defined]
     __table_args__ = (
         check_in("kind", KINDS, name="kind_valid"),
         check_in("category", CATEGORIES, name="category_valid"),
@@ -62,13 +73,15 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_customer_group_id_credit_code", "group_id", "credit_code"),
         Index("ix_customer_group_id_id_number", "group_id", "id_number"),
         # Keyset lists: (sort column, id) for each branch a scope is walked along (core.pagination):
-        # the tenant, a company, an owner (own records, owners in a department); shares go by id.
+        # the tenant, a company, an owner (own records), the owner's department; shares go by id.
         Index("ix_customer_group_id_created_at_id", "group_id", "created_at", "id"),
         Index("ix_customer_group_id_name_id", "group_id", "name", "id"),
         Index("ix_customer_company_id_created_at_id", "company_id", "created_at", "id"),
         Index("ix_customer_company_id_name_id", "company_id", "name", "id"),
         Index("ix_customer_owner_id_created_at_id", "owner_id", "created_at", "id"),
         Index("ix_customer_owner_id_name_id", "owner_id", "name", "id"),
+        Index("ix_customer_owner_department_id_created_at_id", "owner_department_id", "created_at", "id"),
+        Index("ix_customer_owner_department_id_name_id", "owner_department_id", "name", "id"),
         # The sweep: private, unsecured customers by protection expiry.
         Index("ix_customer_protected_until", "protected_until",
               postgresql_where=text("status = 'private' AND secured_at IS NULL AND deleted_at IS NULL")),
@@ -93,6 +106,12 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
     credit_score: Mapped[int | None] = mapped_column(Integer)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # The owner's current department (NULL without owner or for an owner placed at company level):
+    # derived, written only by the triggers of migration `customer_owner_department` (on this row's
+    # owner change and, set-based, on the owner's move), in the same transaction. The app never
+    # sets it; the mapper reads it back with RETURNING (eager_defaults below).
+    owner_department_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("department.id"), server_default=FetchedValue(), server_onupdate=FetchedValue())
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     status: Mapped[str] = mapped_column(String(10), default="private")
     protected_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
