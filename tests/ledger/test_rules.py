@@ -1,0 +1,358 @@
+"""The ledger's money rules reproduce ledger.md's worked examples and keep its rules for any history."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from app.core.errors import DomainError
+from app.ledger.errors import (
+    LedgerCannotReverse,
+    LedgerEntryDuplicate,
+    LedgerEntryNotFound,
+    LedgerFutureValueDate,
+    LedgerInvalidAmount,
+    PaymentExceedsOutstanding,
+    WaiverExceedsPenalty,
+)
+from app.ledger.rules import (
+    Bucket,
+    Charge,
+    Component,
+    Payment,
+    Policy,
+    Reversal,
+    Settlement,
+    Waiver,
+    admit,
+    bucket,
+    days_past_due,
+    instalment_key,
+    overdue_amount,
+    payoff,
+    penalty_adjustments,
+    penalty_by_day,
+    replay,
+)
+from app.ledger.schedule import ScheduleKind, Terms, build_schedule
+
+D = Decimal
+MAX_RATE = D("0.24")
+EXAMPLE = build_schedule(Terms(price=D("400000.00"), down_payment=D("0"), annual_rate=D("0.06"), term_months=12,
+                               first_due_date=date(2026, 1, 31), schedule_kind=ScheduleKind.ANNUITY),
+                         max_annual_rate=MAX_RATE)
+FIRST = instalment_key(1)
+
+
+def item(state, key):
+    return next(i for i in state.items if i.key == key)
+
+
+# --- the worked examples of ledger.md ---------------------------------------------------------
+
+def test_penalty_is_16_21_a_day_and_162_10_by_the_tenth_of_february():
+    state = replay(EXAMPLE, [], through=date(2026, 2, 10))
+    days = penalty_by_day(state)
+    assert days[(1, date(2026, 2, 1))] == D("16.21")
+    assert sorted(d for (n, d) in days if n == 1) == [date(2026, 2, d) for d in range(1, 11)]
+    assert item(state, FIRST).components[Component.PENALTY].due == D("162.10")
+    assert state.total(Component.PENALTY) == D("162.10")  # instalment 2 is not due before 28 Feb
+
+
+def test_no_penalty_on_the_due_date_itself():
+    assert replay(EXAMPLE, [], through=date(2026, 1, 31)).total(Component.PENALTY) == 0
+
+
+def test_payoff_on_the_tenth_of_february_with_nothing_paid_is_402_162_10():
+    assert payoff(replay(EXAMPLE, [], through=date(2026, 2, 10))) == D("402162.10")
+
+
+def test_paying_34_588_67_on_the_tenth_settles_instalment_1_with_nothing_left_over():
+    pay = Payment("p1", date(2026, 2, 10), D("34588.67"))
+    facts = admit(EXAMPLE, [], pay, today=date(2026, 2, 10))
+    state = replay(EXAMPLE, facts, through=date(2026, 2, 10))
+    first = item(state, FIRST)
+    assert {c: a.unpaid for c, a in first.components.items()} == {c: 0 for c in first.components}
+    assert [(a.item, a.component, a.amount) for a in state.allocations] == [
+        (FIRST, Component.PENALTY, D("162.10")), (FIRST, Component.INTEREST, D("2000.00")),
+        (FIRST, Component.PRINCIPAL, D("32426.57"))]
+    assert not state.unapplied
+    assert item(state, instalment_key(2)).components[Component.PRINCIPAL].paid == 0
+    # Paid in full, the instalment accrues no more penalty.
+    later = replay(EXAMPLE, facts, through=date(2026, 2, 20))
+    assert item(later, FIRST).components[Component.PENALTY].due == D("162.10")
+
+
+def test_a_full_payment_on_day_p_costs_p_minus_due_minus_grace_days_of_penalty():
+    policy = Policy(grace_days=3)
+    facts = [Payment("p", date(2026, 2, 10), D("34426.57") + 7 * D("16.21"))]
+    state = replay(EXAMPLE, facts, through=date(2026, 3, 1), policy=policy)
+    first = item(state, FIRST)
+    assert first.components[Component.PENALTY].due == 7 * D("16.21")
+    assert all(a.unpaid == 0 for a in first.components.values())
+
+
+# --- allocation ---------------------------------------------------------------------------------
+
+def test_a_payment_pays_due_items_oldest_first_instalment_before_a_charge_then_prepays_principal():
+    facts = [Charge("gps", date(2026, 1, 31), D("300.00"), "gps_fee"),
+             Payment("p", date(2026, 1, 31), D("40000.00"))]
+    state = replay(EXAMPLE, facts, through=date(2026, 1, 31))
+    assert [(a.item, a.component, a.amount) for a in state.allocations] == [
+        (FIRST, Component.INTEREST, D("2000.00")), (FIRST, Component.PRINCIPAL, D("32426.57")),
+        (("charge", "gps"), Component.FEE, D("300.00")),
+        (instalment_key(2), Component.PRINCIPAL, D("5273.43"))]  # interest not yet due is not paid
+
+
+def test_the_contracts_allocation_order_decides_inside_an_item():
+    policy = Policy(allocation_order=(Component.PRINCIPAL, Component.INTEREST, Component.PENALTY, Component.FEE))
+    state = replay(EXAMPLE, [Payment("p", date(2026, 2, 10), D("33000.00"))], through=date(2026, 2, 10),
+                   policy=policy)
+    assert [(a.component, a.amount) for a in state.allocations] == [
+        (Component.PRINCIPAL, D("32426.57")), (Component.INTEREST, D("573.43"))]
+
+
+def test_a_payment_above_the_payoff_is_refused_and_the_payoff_itself_is_accepted():
+    day = date(2026, 2, 10)
+    with pytest.raises(PaymentExceedsOutstanding):
+        admit(EXAMPLE, [], Payment("p", day, D("402162.11")), today=day)
+    facts = admit(EXAMPLE, [], Payment("p", day, D("402162.10")), today=day)
+    state = replay(EXAMPLE, facts, through=day)
+    assert payoff(state) == 0 and state.total(Component.PRINCIPAL) == 0
+
+
+def test_a_waiver_reduces_only_penalty_and_never_more_than_is_unpaid():
+    day = date(2026, 2, 10)
+    with pytest.raises(WaiverExceedsPenalty):
+        admit(EXAMPLE, [], Waiver("w", day, D("162.11")), today=day)
+    facts = admit(EXAMPLE, [], Waiver("w", day, D("100.00")), today=day)
+    state = replay(EXAMPLE, facts, through=day)
+    assert item(state, FIRST).components[Component.PENALTY].waived == D("100.00")
+    assert state.total(Component.PENALTY) == D("62.10")
+
+
+def test_a_settlement_writes_off_the_interest_not_yet_due():
+    day = date(2026, 2, 10)
+    state = replay(EXAMPLE, [Settlement("s", day)], through=day)
+    assert state.total(Component.INTEREST) == D("2000.00")  # only instalment 1's, due on 31 Jan
+    assert payoff(state) == D("402162.10")
+
+
+@pytest.mark.parametrize(("fact", "error"), [
+    (Payment("x", date(2026, 2, 11), D("1.00")), LedgerFutureValueDate),
+    (Payment("x", date(2026, 2, 1), D("-1.00")), LedgerInvalidAmount),
+    (Payment("x", date(2026, 2, 1), D("1.005")), LedgerInvalidAmount),
+    (Charge("x", date(2026, 2, 1), D("0")), LedgerInvalidAmount),
+    (Reversal("x", "nothing"), LedgerEntryNotFound),
+    (Reversal("x", "r"), LedgerCannotReverse),
+    (Reversal("x", "p"), LedgerCannotReverse),
+    (Payment("p", date(2026, 2, 1), D("1.00")), LedgerEntryDuplicate),
+])
+def test_the_rules_refuse_bad_facts_with_a_stable_code_and_a_4xx_status(fact, error):
+    facts = [Payment("p", date(2026, 2, 1), D("10.00")), Reversal("r", "p")]
+    with pytest.raises(error) as raised:
+        admit(EXAMPLE, facts, fact, today=date(2026, 2, 10))
+    assert 400 <= raised.value.status < 500 and raised.value.code == error.code
+
+
+# --- aging --------------------------------------------------------------------------------------
+
+def test_overdue_amount_days_past_due_and_bucket():
+    on_time = replay(EXAMPLE, [], through=date(2026, 1, 31))
+    assert (overdue_amount(on_time), days_past_due(on_time)) == (0, 0)
+    state = replay(EXAMPLE, [], through=date(2026, 2, 10))
+    assert overdue_amount(state) == D("34426.57") + D("162.10")
+    assert days_past_due(state) == 10 and bucket(10) == Bucket.M1
+    assert [bucket(d) for d in (0, 1, 30, 31, 60, 61, 90, 91)] == [
+        Bucket.CURRENT, Bucket.M1, Bucket.M1, Bucket.M2, Bucket.M2, Bucket.M3, Bucket.M3, Bucket.M4_PLUS]
+
+
+def test_unpaid_penalty_alone_does_not_make_an_item_overdue():
+    day = date(2026, 2, 10)
+    penalty_last = Policy(allocation_order=(Component.FEE, Component.INTEREST, Component.PRINCIPAL,
+                                            Component.PENALTY))
+    state = replay(EXAMPLE, [Payment("p", day, D("34426.57"))], through=day, policy=penalty_last)
+    assert days_past_due(state) == 0 and overdue_amount(state) == D("162.10")
+
+
+# --- properties over random histories ------------------------------------------------------------
+
+START = date(2026, 1, 1)
+TODAY = START + timedelta(days=150)
+
+random_schedule = st.builds(
+    lambda cents, rate_bp, months, offset, kind: build_schedule(Terms(
+        price=D(cents) / 100, down_payment=D("0"), annual_rate=D(rate_bp) / 10000, term_months=months,
+        first_due_date=START + timedelta(days=offset), schedule_kind=kind), max_annual_rate=MAX_RATE),
+    st.integers(100_000, 50_000_000), st.integers(0, 2400), st.integers(1, 6), st.integers(0, 40),
+    st.sampled_from([ScheduleKind.ANNUITY, ScheduleKind.EQUAL_PRINCIPAL, ScheduleKind.INTEREST_ONLY]))
+random_policy = st.builds(lambda bp, grace: Policy(penalty_daily_rate=D(bp) / 100000, grace_days=grace),
+                          st.integers(0, 300), st.integers(0, 5))
+operation = st.tuples(st.sampled_from(["payment", "waiver", "charge", "reversal", "settlement"]),
+                      st.integers(0, 150), st.integers(1, 1000), st.integers(0, 50))
+
+
+def build_history(schedule, policy, ops):
+    """Admit random facts in order; the ones the rules refuse are simply not recorded."""
+    facts = []
+    for n, (kind, day, per_mille, pick) in enumerate(ops):
+        value_date = START + timedelta(days=day)
+        if kind == "reversal":
+            if not facts:
+                continue
+            fact = Reversal(f"f{n}", facts[pick % len(facts)].id)
+        elif kind == "charge":
+            fact = Charge(f"f{n}", value_date, D(per_mille * 10) / 100)
+        elif kind == "settlement":
+            fact = Settlement(f"f{n}", value_date)
+        else:
+            state = replay(schedule, facts, through=value_date, policy=policy)
+            room = payoff(state) if kind == "payment" else state.total(Component.PENALTY)
+            amount = (room * per_mille / 1000).quantize(D("0.01"))
+            fact = (Payment if kind == "payment" else Waiver)(f"f{n}", value_date, amount)
+        try:
+            facts = admit(schedule, facts, fact, today=TODAY, policy=policy)
+        except DomainError:
+            pass
+    return facts
+
+
+history = st.tuples(random_schedule, random_policy, st.lists(operation, max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(history)
+def test_money_is_conserved_and_nothing_is_paid_beyond_what_is_owed(h):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    state = replay(schedule, facts, through=TODAY, policy=policy)
+    by_component = defaultdict(lambda: D(0))
+    by_credit = defaultdict(lambda: D(0))
+    for a in state.allocations:
+        assert a.amount > 0
+        by_component[(a.item, a.component)] += a.amount
+        by_credit[a.credit_id] += a.amount
+    for it in state.items:
+        for component, amounts in it.components.items():
+            assert amounts.paid >= 0 and amounts.waived >= 0 and amounts.unpaid >= 0
+            assert amounts.paid + amounts.waived + amounts.unpaid == amounts.due
+            assert by_component[(it.key, component)] == amounts.paid + amounts.waived
+    for fact in facts:
+        if isinstance(fact, Payment | Waiver) and fact.value_date <= TODAY and fact.id in by_credit:
+            assert by_credit[fact.id] + state.unapplied.get(fact.id, D(0)) == fact.amount
+    if not any(isinstance(f, Reversal) for f in facts):
+        assert not state.unapplied  # admitted credits always find something to reduce
+
+
+@settings(max_examples=100, deadline=None)
+@given(history, st.randoms(use_true_random=False))
+def test_replay_is_deterministic_and_recorded_order_only_matters_inside_a_value_date(h, rnd):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    first = replay(schedule, facts, through=TODAY, policy=policy)
+    assert replay(schedule, facts, through=TODAY, policy=policy) == first
+    # Shuffle, then restore the recorded order inside each value date (reversals and charges keep theirs).
+    credits = [f for f in facts if isinstance(f, Payment | Waiver | Settlement)]
+    others = [f for f in facts if not isinstance(f, Payment | Waiver | Settlement)]
+    rank = {f.id: n for n, f in enumerate(facts)}
+    rnd.shuffle(credits)
+    credits.sort(key=lambda f: (f.value_date, rank[f.id]))
+    shuffled = replay(schedule, others + credits, through=TODAY, policy=policy)
+    assert sorted(shuffled.items, key=lambda i: i.key) == sorted(first.items, key=lambda i: i.key)
+
+
+@settings(max_examples=100, deadline=None)
+@given(history, st.integers(0, 150), st.integers(1, 1000))
+def test_reversing_a_back_dated_payment_restores_exactly_the_figures_without_it(h, day, per_mille):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    value_date = START + timedelta(days=day)
+    amount = (payoff(replay(schedule, facts, through=value_date, policy=policy)) * per_mille / 1000).quantize(D("0.01"))
+    try:
+        with_payment = admit(schedule, facts, Payment("late", value_date, amount), today=TODAY, policy=policy)
+    except DomainError:
+        assume(False)
+    reversed_ = admit(schedule, with_payment, Reversal("undo", "late"), today=TODAY, policy=policy)
+    assert replay(schedule, reversed_, through=TODAY, policy=policy) == replay(schedule, facts, through=TODAY,
+                                                                               policy=policy)
+
+
+@settings(max_examples=40, deadline=None)
+@given(history)
+def test_each_days_penalty_is_the_rule_applied_to_the_principal_unpaid_at_its_start(h):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    by_day = penalty_by_day(replay(schedule, facts, through=TODAY, policy=policy))
+    before = replay(schedule, facts, through=START, policy=policy)
+    day = START + timedelta(days=1)
+    while day <= TODAY:
+        after = replay(schedule, facts, through=day, policy=policy)
+        for instalment in schedule:
+            key = instalment_key(instalment.number)
+            accrued = (item(after, key).components[Component.PENALTY].due
+                       - item(before, key).components[Component.PENALTY].due)
+            if day > instalment.due_date + timedelta(days=policy.grace_days):
+                unpaid = item(before, key).components[Component.PRINCIPAL].unpaid  # after the day before's credits
+                expected = (unpaid * policy.penalty_daily_rate).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+            else:
+                expected = D(0)
+            assert accrued == expected
+            assert by_day.get((instalment.number, day), D(0)) == expected
+        before, day = after, day + timedelta(days=1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(history, st.integers(0, 150))
+def test_penalty_adjustments_bring_posted_penalty_to_the_replay_after_a_back_dated_payment(h, day):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    posted = penalty_by_day(replay(schedule, facts, through=TODAY, policy=policy))
+    value_date = START + timedelta(days=day)
+    amount = (payoff(replay(schedule, facts, through=value_date, policy=policy)) / 2).quantize(D("0.01"))
+    try:
+        facts = admit(schedule, facts, Payment("late", value_date, amount), today=TODAY, policy=policy)
+    except DomainError:
+        assume(False)
+    now = replay(schedule, facts, through=TODAY, policy=policy)
+    adjusted = defaultdict(lambda: D(0), posted)
+    for key, delta in penalty_adjustments(posted, now).items():
+        adjusted[key] += delta
+    assert {k: v for k, v in adjusted.items() if v} == penalty_by_day(now)
+    assert sum(adjusted.values(), D(0)) == sum(i.components[Component.PENALTY].due for i in now.items
+                                                if i.is_instalment)
+
+
+@settings(max_examples=150, deadline=None)
+@given(history, st.integers(0, 150))
+def test_payoff_is_the_rule_and_paying_it_settles_every_figure_it_counts(h, day):
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    on = START + timedelta(days=day)
+    state = replay(schedule, facts, through=on, policy=policy)
+    expected = sum((it.unpaid(Component.PRINCIPAL) + it.unpaid(Component.PENALTY)
+                    + (it.unpaid(Component.INTEREST) + it.unpaid(Component.FEE) if it.due_date <= on else 0)
+                    for it in state.items), D(0))
+    figure = payoff(state)
+    assert figure >= 0 and figure == expected
+    assume(figure > 0 and not [f for f in facts if getattr(f, "value_date", on) > on])
+    with pytest.raises(PaymentExceedsOutstanding):
+        admit(schedule, facts, Payment("too-much", on, figure + D("0.01")), today=TODAY, policy=policy)
+    paid = admit(schedule, facts, Payment("all", on, figure), today=TODAY, policy=policy)
+    assert payoff(replay(schedule, paid, through=on, policy=policy)) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(history, st.integers(0, 150), st.integers(0, 200))
+def test_days_past_due_and_bucket_never_fall_while_no_credit_arrives(h, day, later):
+    schedule, policy, ops = h
+    d1 = START + timedelta(days=day)
+    facts = [f for f in build_history(schedule, policy, ops) if getattr(f, "value_date", d1) <= d1]
+    d2 = d1 + timedelta(days=later)
+    first, second = (replay(schedule, facts, through=d, policy=policy) for d in (d1, d2))
+    order = list(Bucket)
+    assert days_past_due(second) >= days_past_due(first) >= 0
+    assert order.index(bucket(days_past_due(second))) >= order.index(bucket(days_past_due(first)))
+    assert overdue_amount(second) >= overdue_amount(first) >= 0
