@@ -68,19 +68,28 @@ class Policy:
 # --- facts (what a ledger entry says; the entry id is the fact's id) ---------------------------
 
 @dataclass(frozen=True)
-class Payment:
+class DatedFact:
+    """What a credit or a settlement carries: its entry's id and its value date."""
+
     id: str
     value_date: date
-    amount: Decimal
 
 
 @dataclass(frozen=True)
-class Waiver:
+class Credit(DatedFact):
+    amount: Decimal
+
+
+class Payment(Credit):
+    """Money received (bank transfer, cash, cheque, offset), allocated by the contract's order."""
+
+
+class Waiver(Credit):
     """利息减免: reduces unpaid penalty only, oldest first."""
 
-    id: str
-    value_date: date
-    amount: Decimal
+
+class Settlement(DatedFact):
+    """Approved early settlement: writes off the interest of instalments not yet due on `value_date`."""
 
 
 @dataclass(frozen=True)
@@ -94,15 +103,9 @@ class Charge:
 
 
 @dataclass(frozen=True)
-class Settlement:
-    """Approved early settlement: writes off the interest of instalments not yet due on `value_date`."""
-
-    id: str
-    value_date: date
-
-
-@dataclass(frozen=True)
 class Reversal:
+    """Takes back the fact `reverses` names, one posted in error."""
+
     id: str
     reverses: str
 
