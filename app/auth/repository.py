@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import RefreshToken
@@ -35,12 +35,22 @@ async def refresh_token_of(session: AsyncSession, token_hash: str, user_id: uuid
         RefreshToken.token_hash == token_hash, RefreshToken.user_id == user_id))
 
 
-async def user_placement(session: AsyncSession,
-                         user_id: uuid.UUID) -> tuple[User, Company, Group, Department | None]:
-    """The signed-in user with their company, group and department (for `/me`)."""
-    user, company, group = (await session.execute(
-        select(User, Company, Group).join(Company, Company.id == User.company_id)
-        .join(Group, Group.id == User.group_id).where(User.id == user_id)
-    )).one()
-    dept = await session.get(Department, user.department_id) if user.department_id else None
-    return user, company, group, dept
+# Built once (`/me` runs it on every call): the user's names with their group, company and
+# department, as columns, in one round trip.
+_PLACEMENT = (
+    select(User.id, User.username, User.display_name,
+           Group.id.label("group_id"), Group.name.label("group_name"), Group.code.label("group_code"),
+           Company.id.label("company_id"), Company.name.label("company_name"), Company.code.label("company_code"),
+           Department.id.label("department_id"), Department.name.label("department_name"))
+    .select_from(User)
+    .join(Company, Company.id == User.company_id)
+    .join(Group, Group.id == User.group_id)
+    .outerjoin(Department, Department.id == User.department_id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
+async def user_placement(session: AsyncSession, user_id: uuid.UUID) -> Any:
+    """The signed-in user's id, username, display name, group, company and department (None
+    when they have none) as one row (for `/me`)."""
+    return (await session.execute(_PLACEMENT, {"user_id": user_id})).one()

@@ -86,13 +86,13 @@ def build_auth_routers(client: str):
 
     @private.get("/me", response_model=MeResponse, operation_id=f"{op}_me", summary="The caller")
     async def me(session: Session, principal: Annotated[Principal, Depends(require())]) -> MeResponse:
-        user, company, group, dept = await auth_repo.user_placement(session, principal.user_id)
-        roles = (await org_repo.roles_of(session, [user.id]))[user.id]
+        user = await auth_repo.user_placement(session, principal.user_id)
+        roles = await org_repo.role_refs_of(session, principal.user_id)
         return MeResponse(
             id=user.id, username=user.username, display_name=user.display_name,
-            group=NamedRef(id=group.id, name=group.name, code=group.code),
-            company=NamedRef(id=company.id, name=company.name, code=company.code),
-            department=NamedRef(id=dept.id, name=dept.name) if dept else None,
+            group=NamedRef(id=user.group_id, name=user.group_name, code=user.group_code),
+            company=NamedRef(id=user.company_id, name=user.company_name, code=user.company_code),
+            department=NamedRef(id=user.department_id, name=user.department_name) if user.department_id else None,
             roles=[NamedRef(id=r.id, name=r.name, code=r.code) for r in roles],
             permissions=sorted(principal.permissions),
             scope=EffectiveScope(

@@ -58,51 +58,46 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         lang_token = current_language.set(negotiate(_header(scope, b"accept-language")))
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status = 500
+        response_started = False  # after that an error can no longer be answered
+        language = current_language.get()
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
+                status, response_started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"content-language", current_language.get().encode()))
+                headers.append((b"content-language", language.encode()))
                 message["headers"] = headers
             await send(message)
 
-        tracking_send = _StartTracking(send_wrapper)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Rendered here, inside the request context, so the problem carries the request id.
             if database_unavailable(exc):
                 # An outage is not a bug: one line per request, not thousands of stack traces.
                 log.warning("database unavailable: %s: %s", type(exc).__name__, exc,
                             extra={"path": scope.get("path")})
-                if tracking_send.started:
+                if response_started:
                     raise
                 await _send_problem(send_wrapper, scope, 503, "server.unavailable",
                                     "The database is unavailable; retry shortly.",
                                     headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
                 return
             log.exception("unhandled error", extra={"path": scope.get("path")})
-            if tracking_send.started:
+            if response_started:
                 raise
             await _send_problem(send_wrapper, scope, 500, "server.error", None)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             # The route template, never the raw path: ids would explode the label cardinality.
-            metrics.observe(scope.get("method", ""), getattr(route, "path", "unmatched"), status_holder["status"],
-                            elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status_holder["status"],
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            metrics.observe(scope.get("method", ""), getattr(route, "path", "unmatched"), status, elapsed)
+            if access_log.isEnabledFor(logging.INFO):  # the line's dict only when it is written
+                access_log.info("request", extra={"method": scope.get("method"), "path": scope.get("path"),
+                                                  "status": status, "duration_ms": round(elapsed * 1000, 2)})
             request_id_var.reset(rid_token)
             current_language.reset(lang_token)
 

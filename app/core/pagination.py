@@ -8,6 +8,7 @@ was issued for another sort, or whose key has the wrong arity or types, is a 422
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -100,12 +101,17 @@ def _unb64(text: str) -> bytes:
 
 
 def _cursor_key() -> bytes:
+    return _derived_key(get_settings().signing_key())
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_key(secret: str) -> bytes:
     # Derived, not the secret itself: a cursor tag never helps anybody forge a token.
-    return hmac.new(get_settings().signing_key().encode(), b"recourse/pagination-cursor/v1", hashlib.sha256).digest()
+    return hmac.new(secret.encode(), b"recourse/pagination-cursor/v1", hashlib.sha256).digest()
 
 
 def _tag(payload: bytes) -> bytes:
-    return hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
+    return hmac.digest(_cursor_key(), payload, "sha256")[:_TAG_BYTES]
 
 
 def encode_cursor(sort: str, values: list[Any]) -> str:
@@ -171,8 +177,22 @@ def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_colu
     split = stmt.get_execution_options().get(SCOPE_SPLIT)
     if split is not None and _walkable(split.branches, sort.column):
         stmt = stmt.where(id_column.in_(_page_ids(stmt, split, sort, id_column, params.limit + 1)))
-    order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
-    return stmt.order_by(*order).limit(params.limit + 1)
+    return stmt.order_by(*_order_by(sort.column, id_column, sort.descending)).limit(params.limit + 1)
+
+
+# ORDER BY clauses per (sort column, id column, direction), built once: the columns are mapped
+# attributes that live as long as the process (kept in the value, so an id is never reused).
+_ORDERS: dict[tuple[int, int, bool], tuple[Any, Any, tuple[Any, ...]]] = {}
+
+
+def _order_by(column: Any, id_column: Any, descending: bool) -> tuple[Any, ...]:
+    known = _ORDERS.get((id(column), id(id_column), descending))
+    if known is not None and known[0] is column and known[1] is id_column:
+        return known[2]
+    order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
+    if len(_ORDERS) < 1024:
+        _ORDERS[(id(column), id(id_column), descending)] = (column, id_column, order)
+    return order
 
 
 async def paginate(

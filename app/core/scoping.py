@@ -7,6 +7,7 @@ endpoint can forget the tenant or the scope. Objects outside answer 404, never 4
 """
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -140,7 +141,27 @@ class ScopeSplit:
 SCOPE_SPLIT = "recourse_scope_split"
 
 
+# A principal's scoped SELECT of a whole model, built once per worker: principals are cached
+# objects (immutable, hashable) and so is a Select (every `.where()` makes a new one), so the
+# next request of the same principal starts from the same statement instead of rebuilding the
+# tenant and scope predicate. Bounded; a changed principal (new stamp) is a new key.
+_BUILT: OrderedDict[tuple[Principal, type, bool], Select[Any]] = OrderedDict()
+_BUILT_MAX = 4096
+
+
 def _scoped_select(principal: Principal, model: type, entities: tuple[Any, ...], write: bool) -> Select[Any]:
+    if entities:  # column lists are often built per call (labels): nothing to reuse
+        return _build_scoped_select(principal, model, entities, write)
+    key = (principal, model, write)
+    stmt = _BUILT.get(key)
+    if stmt is None:
+        stmt = _BUILT[key] = _build_scoped_select(principal, model, entities, write)
+        if len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return stmt
+
+
+def _build_scoped_select(principal: Principal, model: type, entities: tuple[Any, ...], write: bool) -> Select[Any]:
     stmt = select(*(entities or (model,)))
     if entities:
         stmt = stmt.select_from(model)

@@ -14,7 +14,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import request_session, writes_on_read
+from app.core.routing import query_object, request_session, writes_on_read
 from app.core.types import Search, Text
 from app.customers import (
     contacts,
@@ -84,7 +84,7 @@ class CustomerFilters:
     q: Q = None
 
 
-Filters = Annotated[CustomerFilters, Depends()]
+Filters = Annotated[CustomerFilters, Depends(query_object(CustomerFilters))]
 
 
 # --- customers: collection-level routes first (before /customers/{id}) ----------------------------

@@ -42,14 +42,14 @@ async def customer_views(session: AsyncSession, principal: Principal,
                          customers: Sequence[Customer]) -> list[CustomerOut]:
     """Rule: identity numbers, phones and e-mail are shown in full to the owner, to edit-sharers
     and to those whose role scope covers the customer; masked (`138****5678`) for anyone else
-    who may read it (read-only sharers). Two queries for any number of customers."""
-    departments = await repo.owner_departments(session, (c.owner_id for c in customers))
-    edit_shared = await repo.edit_shared_customer_ids(session, principal.user_id, (c.id for c in customers))
-    return [
-        _customer_out(c, c.owner_id == principal.user_id or c.id in edit_shared
-                      or scope_covers(principal.scope, c.company_id, departments.get(c.owner_id)))
-        for c in customers
-    ]
+    who may read it (read-only sharers). At most one query for any number of customers: the
+    owner's department is the row's own `owner_department_id` (kept by triggers), and edit shares
+    are asked for only of the customers neither owned nor covered by the caller's scope."""
+    full = {c.id for c in customers
+            if c.owner_id == principal.user_id or scope_covers(principal.scope, c.company_id, c.owner_department_id)}
+    full |= await repo.edit_shared_customer_ids(session, principal.user_id,
+                                                (c.id for c in customers if c.id not in full))
+    return [_customer_out(c, c.id in full) for c in customers]
 
 
 def _contact_fields(c: Contact, full: bool) -> dict[str, Any]:
@@ -64,11 +64,13 @@ async def contact_visibility(session: AsyncSession, principal: Principal,
                              contacts: Sequence[Contact]) -> set[uuid.UUID]:
     """Rule: a contact's phones and e-mail are visible to its owner, to those it is shared with
     (an edit share of a linked customer) and to those whose scope covers the owner."""
-    departments = await repo.owner_departments(session, (c.owner_id for c in contacts))
-    shared = await repo.contacts_shared_for_edit(session, principal.user_id, (c.id for c in contacts))
-    return {c.id for c in contacts
-            if c.owner_id == principal.user_id or c.id in shared
-            or scope_covers(principal.scope, c.company_id, departments.get(c.owner_id))}
+    full = {c.id for c in contacts if c.owner_id == principal.user_id or principal.scope.covers_company(c.company_id)}
+    rest = [c for c in contacts if c.id not in full]  # the queries only for what is still open
+    if rest and principal.scope.department_ids:
+        departments = await repo.owner_departments(session, (c.owner_id for c in rest))
+        full |= {c.id for c in rest if scope_covers(principal.scope, c.company_id, departments.get(c.owner_id))}
+    full |= await repo.contacts_shared_for_edit(session, principal.user_id, (c.id for c in rest if c.id not in full))
+    return full
 
 
 async def contact_views(session: AsyncSession, principal: Principal, contacts: Sequence[Contact]) -> list[ContactOut]:

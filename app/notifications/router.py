@@ -17,6 +17,7 @@ from app.notifications.models import Notification
 
 router = api_router(tags=["notifications"])
 Me = Annotated[Principal, Depends(require())]
+NEWEST_FIRST = SortKey("-created_at", Notification.created_at, True)
 
 
 class NotificationOut(BaseModel):
@@ -43,8 +44,7 @@ async def list_notifications(session: Annotated[AsyncSession, Depends(request_se
     stmt = _mine(principal)
     if unread is not None:
         stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
-    rows, cursor = await paginate(session, stmt, page, SortKey("-created_at", Notification.created_at, True),
-                                  Notification.id)
+    rows, cursor = await paginate(session, stmt, page, NEWEST_FIRST, Notification.id)
     return Page(items=[NotificationOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 

@@ -165,6 +165,18 @@ async def roles_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uui
     return result
 
 
+# Built once (`/me`): a user's roles as columns, by code.
+_ROLE_REFS = (
+    select(Role.id, Role.name, Role.code, Role.scope_kind).join(UserRole, UserRole.role_id == Role.id)
+    .where(UserRole.user_id == bindparam("user_id")).order_by(Role.code)
+)
+
+
+async def role_refs_of(session: AsyncSession, user_id: uuid.UUID) -> list[Any]:
+    """(id, name, code, scope_kind) of each of a user's roles, by code."""
+    return list((await session.execute(_ROLE_REFS, {"user_id": user_id})).all())
+
+
 async def user_level(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, bool]:
     """(rank, is_system_admin) of a user: the highest over their roles."""
     roles = (await session.scalars(

@@ -12,7 +12,7 @@ from app.core.pagination import Page, PageParams, SortKey, page_params, sort_par
 from app.core.permissions import CATALOGUE
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import query_object, request_session
 from app.core.scoping import get_readable
 from app.core.types import Text
 from app.org import permissions as P
@@ -104,7 +104,7 @@ def _list_and_create_routes(path: str, model: type[Any], out: type[Any], create:
     """`GET {path}` (scoped, keyset-paginated, filtered by `filters`' query parameters) and
     `POST {path}` (idempotent, 201 with Location and ETag) of an organisation record."""
     Sort = Annotated[SortKey, Depends(sort_param(sorts, default_sort))]  # noqa: N806 - a type below
-    Where = Annotated[filters, Depends()]  # noqa: N806
+    Where = Annotated[filters, Depends(query_object(filters))]  # noqa: N806
 
     @router.get(path, response_model=Page[out], operation_id=f"list_{plural}", summary=f"List {plural.title()}")
     async def list_all(session: Session, principal: Requires(read), page: Page_, sort: Sort,

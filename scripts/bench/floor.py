@@ -1,6 +1,6 @@
 """The per-request floor: Recourse against a bare ASGI + asyncpg app running the same SQL (issue 16).
 
-    .venv/bin/python scripts/bench/floor.py [--workers 1 2] [--duration 10] [--rounds 3]
+    .venv/bin/python scripts/bench/floor.py [--workers 1 2] [--duration 10] [--rounds 3] [--customers 1000000]
 
 Needs `wrk` (a compiled load generator; `apt-get install -y wrk`, or build it from
 https://github.com/wg/wrk). Steps:
@@ -18,6 +18,9 @@ https://github.com/wg/wrk). Steps:
    (Recourse first in even rounds, the baseline first in odd ones); medians over rounds.
 4. No-op throughput while logins run: 8 logins a second, then 24 concurrent login loops; the
    logins' answers (200, 429 busy, 503) and wrk's errors and timeouts are reported.
+5. With `--customers N`: scope_lists.py's benchmark (called, not copied): every scope kind's list
+   page at demo size and at N customers, with the plans; exits 1 when a page's p50 at N is more
+   than 1.2x its demo-size p50.
 
 Figures from a machine shared with other work drift; compare each ratio within one run.
 """
@@ -46,6 +49,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import httpx  # noqa: E402
+import scope_lists  # noqa: E402
 from dupcheck import ROOT, start_embedded, start_server  # noqa: E402, F401 - ROOT also puts the app on the path
 
 CREATORS = ["sales1", "sales2", "clerk1", "collector1", "collector2", "dispatcher", "investigator1", "approver1"]
@@ -438,6 +442,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database-url", help="a scratch database (default: a fresh embedded PostgreSQL)")
     parser.add_argument("--show-capture", action="store_true", help="print each scenario's captured steps")
+    parser.add_argument("--customers", type=int, metavar="N",
+                        help="then the scoped-list benchmark (scope_lists.py): every scope kind's list page with N "
+                             "customers against demo size, acceptance: within 1.2x")
+    parser.add_argument("--scope-requests", type=int, default=300, help="requests per scope-list line (default 300)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups below and the database's
     if shutil.which("wrk") is None:
@@ -475,6 +483,11 @@ def main() -> int:
             measure(workers, url, f.name, args)
     finally:
         os.unlink(f.name)
+    if args.customers:
+        # Its own two databases (demo size and N customers) on its own embedded PostgreSQL.
+        print(f"\nscoped lists at {args.customers:,} customers (scope_lists.py):", flush=True)
+        return scope_lists.main(["--customers", str(args.customers), "--requests", str(args.scope_requests),
+                                 "--rounds", str(args.rounds), "--explain"])
     return 0
 
 
