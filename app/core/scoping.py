@@ -29,6 +29,8 @@ class ScopeSpec:
     # Columns holding user ids that make a row "own" (owner, creator, assignee...).
     owners: tuple[Any, ...] = ()
     # Further visibility beyond the role scope (e.g. customers shared with the caller).
+    # Must depend on the principal only (scoped SELECTs are cached per principal): anything that
+    # changes with time or data (now(), shares) is evaluated in SQL, not in Python.
     extra_read: Callable[[Principal], ColumnElement[bool]] | None = None
     extra_write: Callable[[Principal], ColumnElement[bool]] | None = None
     # Rows visible to everybody in the tenant (e.g. the public pool's names) are not handled
