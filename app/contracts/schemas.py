@@ -39,7 +39,9 @@ Notes = MultilineText(4000)
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Terms rows, questionnaires and scoring factors are shown back as they were given: one schema
+    # for both directions (validation's), so generated clients get one type, not `X-Input`/`X-Output`.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_mode_override="validation")
 
 
 # --- machines --------------------------------------------------------------------------------------
