@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.approvals.conftest import act, role_rule, users_rule  # noqa: F401 - the engine's fixtures
+from tests.approvals.conftest import act, make_flow, role_rule, users_rule  # noqa: F401 - the engine's fixtures
 from tests.customers.helpers import create_contact, create_customer
 
 _serial = count(1)
@@ -16,20 +16,15 @@ ANNUITY_TERMS = {"price": "500000.00", "down_payment": "100000.00", "annual_rate
 
 
 @pytest.fixture
-def flows(client, auth, org):
+def flows(make_flow, org):  # noqa: F811 - the engine's fixture, imported above
     """Seed 000's flows: contracts L1 → L2 → the leader above ¥300 000 financed; shipments by the leader."""
 
     async def make() -> None:
-        for body in (
-            {"request_type": "contract", "name": "销售合同审批", "steps": [
-                {"name": "L1", "rule": role_rule(org, "approver_l1")},
-                {"name": "L2", "rule": role_rule(org, "approver_l2")},
-                {"name": "final", "rule": users_rule(org, "leader"), "condition": "financed > 300000"}]},
-            {"request_type": "shipment", "name": "出库发车审批", "steps": [
-                {"name": "risk", "rule": users_rule(org, "leader")}]},
-        ):
-            response = await client.post("/api/v1/approval-flows", json=body, headers=auth("admin"))
-            assert response.status_code == 201, response.text
+        await make_flow([{"name": "L1", "rule": role_rule(org, "approver_l1")},
+                         {"name": "L2", "rule": role_rule(org, "approver_l2")},
+                         {"name": "final", "rule": users_rule(org, "leader"), "condition": "financed > 300000"}],
+                        request_type="contract")
+        await make_flow([{"name": "risk", "rule": users_rule(org, "leader")}], request_type="shipment")
 
     return make
 
