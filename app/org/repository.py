@@ -3,7 +3,7 @@
 import sys
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -476,38 +476,34 @@ async def users_holding_permission(session: AsyncSession, group_id: uuid.UUID, p
 
 @dataclass(frozen=True)
 class NoFilter:
-    """A list without filters of its own."""
+    """A list without filters of its own; subclasses' fields filter by equality when given."""
+
+    def conditions(self, model: type[Any]) -> list[Any]:
+        return [getattr(model, name) == value for name, value in vars(self).items() if value is not None]
 
 
 @dataclass(frozen=True)
-class DepartmentFilter:
+class DepartmentFilter(NoFilter):
     company_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
-class UserFilter:
+class UserFilter(NoFilter):
     company_id: uuid.UUID | None = None
     department_id: uuid.UUID | None = None
     is_active: bool | None = None
     q: str | None = None  # username or display name contains
 
-
-def _conditions(model: type[Any], where: Any) -> list[Any]:
-    """Equality on every filter field given; `q` searches the username and display name."""
-    conditions = []
-    for name, value in vars(where).items():
-        if value is None:
-            continue
-        if name == "q":
-            pattern = like_contains(value)
-            conditions.append(model.username.ilike(pattern) | model.display_name.ilike(pattern))
-        else:
-            conditions.append(getattr(model, name) == value)
-    return conditions
+    def conditions(self, model: type[Any]) -> list[Any]:
+        exact = NoFilter.conditions(replace(self, q=None), model)
+        if self.q is None:
+            return exact
+        pattern = like_contains(self.q)
+        return [*exact, model.username.ilike(pattern) | model.display_name.ilike(pattern)]
 
 
 async def page_of(session: AsyncSession, principal: Principal, model: type[Any], page: PageParams, sort: SortKey,
-                  where: Any) -> tuple[list[Any], str | None]:
+                  where: NoFilter) -> tuple[list[Any], str | None]:
     """One keyset page of an organisation list, within the caller's scope."""
-    return await paginate(session, readable(principal, model).where(*_conditions(model, where)), page, sort, model.id)
+    return await paginate(session, readable(principal, model).where(*where.conditions(model)), page, sort, model.id)
