@@ -28,10 +28,12 @@ from enum import StrEnum
 
 from app.ledger.errors import (
     LedgerCannotReverse,
+    LedgerContractSettled,
     LedgerEntryDuplicate,
     LedgerEntryNotFound,
     LedgerFutureValueDate,
     LedgerInvalidAmount,
+    LedgerSettlementBeforeCredit,
     PaymentExceedsOutstanding,
     WaiverExceedsPenalty,
 )
@@ -347,6 +349,15 @@ def admit(schedule: Sequence[Instalment], facts: Sequence[Fact], fact: Fact, *, 
             raise LedgerInvalidAmount("An amount is above 0 with at most two decimals")
     if isinstance(fact, Payment | Waiver | Settlement) and fact.value_date > today:
         raise LedgerFutureValueDate("A credit's value date is not in the future")
+    active = effective_facts(facts)
+    if any(isinstance(f, Settlement) for f in active):
+        raise LedgerContractSettled("The contract is settled; reverse the settlement first")
+    if isinstance(fact, Settlement):
+        # A settlement closes the account: it is the last credit, so it never writes off interest
+        # a recorded payment already paid (which would leave that payment with nothing to reduce).
+        latest = max((f.value_date for f in active if isinstance(f, Payment | Waiver)), default=None)
+        if latest is not None and latest > fact.value_date:
+            raise LedgerSettlementBeforeCredit(f"A credit is dated {latest}, after {fact.value_date}")
     if isinstance(fact, Payment | Waiver):
         before = replay(schedule, facts, through=fact.value_date, policy=policy)
         # The most a payment can reduce on its value date is exactly the payoff of that date.

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from app.core.errors import DomainError
 from app.ledger.errors import (
     LedgerCannotReverse,
+    LedgerContractSettled,
     LedgerEntryDuplicate,
     LedgerEntryNotFound,
     LedgerFutureValueDate,
     LedgerInvalidAmount,
+    LedgerSettlementBeforeCredit,
     PaymentExceedsOutstanding,
     WaiverExceedsPenalty,
 )
@@ -30,6 +32,7 @@ from app.ledger.rules import (
     admit,
     bucket,
     days_past_due,
+    effective_facts,
     instalment_key,
     overdue_amount,
     payoff,
@@ -338,6 +341,7 @@ def test_payoff_is_the_rule_and_paying_it_settles_every_figure_it_counts(h, day)
     figure = payoff(state)
     assert figure >= 0 and figure == expected
     assume(figure > 0 and not [f for f in facts if getattr(f, "value_date", on) > on])
+    assume(not any(isinstance(f, Settlement) for f in effective_facts(facts)))  # nothing is paid once settled
     with pytest.raises(PaymentExceedsOutstanding):
         admit(schedule, facts, Payment("too-much", on, figure + D("0.01")), today=TODAY, policy=policy)
     paid = admit(schedule, facts, Payment("all", on, figure), today=TODAY, policy=policy)
@@ -356,3 +360,29 @@ def test_days_past_due_and_bucket_never_fall_while_no_credit_arrives(h, day, lat
     assert days_past_due(second) >= days_past_due(first) >= 0
     assert order.index(bucket(days_past_due(second))) >= order.index(bucket(days_past_due(first)))
     assert overdue_amount(second) >= overdue_amount(first) >= 0
+
+
+# --- settlement closes the account ----------------------------------------------------------------
+
+def test_a_settlement_dated_before_a_recorded_payment_is_refused():
+    # Found by the money property: a settlement back-dated before a payment wrote off interest the
+    # payment had paid, leaving a cent of it with nothing to reduce.
+    schedule = build_schedule(Terms(price=D("1000.00"), down_payment=D("0"), annual_rate=D("0.0001"),
+                                    term_months=1, first_due_date=date(2026, 1, 2),
+                                    schedule_kind=ScheduleKind.ANNUITY), max_annual_rate=MAX_RATE)
+    day = date(2026, 1, 2)
+    facts = admit(schedule, [], Payment("p", day, payoff(replay(schedule, [], through=day))), today=TODAY)
+    with pytest.raises(LedgerSettlementBeforeCredit):
+        admit(schedule, facts, Settlement("s", day - timedelta(days=1)), today=TODAY)
+    settled = admit(schedule, facts, Settlement("s", day), today=TODAY)
+    assert not replay(schedule, settled, through=TODAY).unapplied
+
+
+def test_nothing_is_recorded_on_a_settled_contract_until_the_settlement_is_reversed():
+    day = date(2026, 2, 10)
+    settled = admit(EXAMPLE, [], Settlement("s", day), today=day)
+    for fact in (Payment("p", day, D("1.00")), Charge("c", day, D("1.00")), Settlement("s2", day)):
+        with pytest.raises(LedgerContractSettled):
+            admit(EXAMPLE, settled, fact, today=day)
+    reopened = admit(EXAMPLE, settled, Reversal("r", "s"), today=day)
+    assert admit(EXAMPLE, reopened, Payment("p", day, D("1.00")), today=day)[-1].id == "p"
