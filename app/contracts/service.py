@@ -27,7 +27,6 @@ from app.contracts.errors import (
 from app.contracts.models import Contract, ContractState, Investigation, Machine
 from app.contracts.schemas import ContractCreate, ContractUpdate, TermsIn
 from app.core import audit, client_ids
-from app.core.business_date import business_date
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
@@ -37,6 +36,7 @@ from app.core.updates import audited_update
 from app.customers import repository as customers_repo
 from app.customers import service as customers
 from app.customers.errors import ContactNotFound
+from app.ledger.calendar import business_today
 from app.ledger.schedule import CustomRow, Instalment, ScheduleKind, Terms, build_schedule, validate_terms
 from app.org import repository as org_repo
 
@@ -154,8 +154,7 @@ async def _checked_machines(session: AsyncSession, principal: Principal, contrac
 # --- create, update, cancel ------------------------------------------------------------------------
 
 async def _new_number(session: AsyncSession, company_id: uuid.UUID) -> str:
-    (_, tz), = (await org_repo.company_zones(session, [company_id])).values()
-    year = business_date(utcnow(), tz).year
+    year = (await business_today(session, company_id)).year
     code = await org_repo.company_code(session, company_id)
     return f"HT-{code}-{year}-{await repo.next_number(session, company_id, year):06d}"
 
@@ -295,8 +294,7 @@ async def on_approved(ctx: registry.EffectContext, contract: Contract) -> None:
         {"number": r.number, "due_date": r.due_date, "principal": r.principal, "interest": r.interest} for r in rows])
     contract.terms_frozen_at = now
     if contract.signed_date is None:
-        (_, tz), = (await org_repo.company_zones(session, [contract.company_id])).values()
-        contract.signed_date = business_date(now, tz)
+        contract.signed_date = await business_today(session, contract.company_id)
     for link in await repo.contacts_of(session, contract.id):
         await customers_repo.upsert_link(session, contract.customer_id, link.contact_id, link.relation,
                                          contract.owner_id)

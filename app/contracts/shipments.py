@@ -1,7 +1,7 @@
 """Shipment (出库发车): a request on the approval engine (type `shipment`) for an approved contract.
 Its snapshot carries the investigation's score, recommendation and factors for the approvers.
 On approval the contract becomes active, the shipment date and the machines' delivery are
-recorded (the ledger, a later issue, starts the schedule from here). A shipment after the first
+recorded, and the ledger starts the schedule: its instalments fall due as entries. A shipment after the first
 due date is refused: the schedule would start overdue, the contract needs new terms."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,19 +12,17 @@ from app.approvals.requests import RequestStatus
 from app.contracts import repository as repo
 from app.contracts.models import Contract, ShipmentRequest
 from app.contracts.schemas import ShipmentRequestIn
-from app.contracts.service import shipment_date_allowed, transition
+from app.contracts.service import schedule_of, shipment_date_allowed, transition
 from app.core import audit
-from app.core.business_date import business_date
-from app.core.db import utcnow
 from app.core.principal import Principal
-from app.org import repository as org_repo
+from app.ledger import service as ledger
+from app.ledger.calendar import business_today
 
 REQUEST_TYPE = "shipment"
 
 
 async def _today(session: AsyncSession, contract: Contract):  # noqa: ANN202 - a date
-    (_, tz), = (await org_repo.company_zones(session, [contract.company_id])).values()
-    return business_date(utcnow(), tz)
+    return await business_today(session, contract.company_id)
 
 
 async def request_shipment(session: AsyncSession, principal: Principal, contract: Contract,
@@ -67,6 +65,8 @@ async def on_approved(ctx: registry.EffectContext, request: ShipmentRequest) -> 
     transition(contract, "ship")
     contract.shipment_date = shipped
     await repo.deliver_machines(ctx.session, contract.id, shipped)
+    _, schedule = await schedule_of(ctx.session, contract)
+    await ledger.start_schedule(ctx.session, ctx.actor, contract, schedule, shipped)
     await ctx.session.flush()
     audit.record(ctx.session, ctx.actor, "contract.ship", "contract", contract.id, company_id=contract.company_id,
                  before=before, after=audit.snapshot(contract, "state", "shipment_date"))

@@ -42,7 +42,7 @@ def entries_for(schedule, facts, **ids) -> list[LedgerEntry]:
         rows.append(LedgerEntry(id=uid(key), seq=len(rows) + 1, kind=kind, amount=amount, value_date=value_date,
                                 component=fields.pop("component", None), instalment_number=fields.pop("number", None),
                                 charge_kind=fields.pop("charge_kind", None), reverses_id=fields.pop("reverses", None),
-                                **ids))
+                                method=fields.pop("method", None), **ids))
 
     for i in schedule:
         add(EntryKind.INSTALMENT_DUE, i.principal, i.due_date, f"i{i.number}p", component="principal", number=i.number)
@@ -55,7 +55,8 @@ def entries_for(schedule, facts, **ids) -> list[LedgerEntry]:
         elif isinstance(f, rules.Settlement):
             add(EntryKind.SETTLEMENT, D("0"), f.value_date, f.id)
         else:
-            add(EntryKind.PAYMENT if isinstance(f, rules.Payment) else EntryKind.WAIVER, f.amount, f.value_date, f.id)
+            add(EntryKind.PAYMENT if isinstance(f, rules.Payment) else EntryKind.WAIVER, f.amount, f.value_date, f.id,
+                method="bank_transfer" if isinstance(f, rules.Payment) else None)
     return rows
 
 
@@ -128,7 +129,7 @@ async def test_the_app_role_may_not_update_delete_or_truncate_ledger_entries(db,
     assert await db.scalar(text("SELECT current_user")) == get_settings().database_app_role
     await _store(db, [], a_contract)
     for statement in ("UPDATE ledger_entry SET amount = amount + 1", "DELETE FROM ledger_entry",
-                      "TRUNCATE ledger_entry"):
+                      "TRUNCATE ledger_entry CASCADE"):  # CASCADE: ledger_item points at charges
         with pytest.raises(DBAPIError, match="permission denied"):
             async with db.begin_nested():
                 await db.execute(text(statement))
@@ -141,7 +142,7 @@ async def test_the_table_refuses_updates_and_deletes_even_to_its_owner(owner_db)
     await _store(owner_db, [], {"contract_id": uuid.uuid4(), "group_id": uuid.uuid4(), "company_id": uuid.uuid4()})
     await owner_db.execute(text("SET LOCAL session_replication_role = DEFAULT"))
     for statement in ("UPDATE ledger_entry SET amount = amount + 1", "DELETE FROM ledger_entry",
-                      "TRUNCATE ledger_entry"):
+                      "TRUNCATE ledger_entry CASCADE"):  # CASCADE: ledger_item points at charges
         with pytest.raises(DBAPIError, match="append-only"):
             async with owner_db.begin_nested():
                 await owner_db.execute(text(statement))
@@ -154,8 +155,9 @@ async def test_a_fact_is_reversed_at_most_once_and_only_a_reversal_points_at_one
     db.add(LedgerEntry(kind=EntryKind.REVERSAL, reverses_id=rows[-1].id, **base))
     await db.flush()
     for entry in (LedgerEntry(kind=EntryKind.REVERSAL, reverses_id=rows[-1].id, **base),
-                  LedgerEntry(kind=EntryKind.PAYMENT, reverses_id=rows[0].id, **base),
-                  LedgerEntry(kind=EntryKind.PAYMENT, **{**base, "amount": D("-1.00")})):
+                  LedgerEntry(kind=EntryKind.PAYMENT, method="cash", reverses_id=rows[0].id, **base),
+                  LedgerEntry(kind=EntryKind.PAYMENT, method="cash", **{**base, "amount": D("-1.00")}),
+                  LedgerEntry(kind=EntryKind.PAYMENT, **{**base, "amount": D("1.00")})):  # no method
         with pytest.raises(DBAPIError):
             async with db.begin_nested():
                 db.add(entry)

@@ -1,0 +1,60 @@
+"""The ledger's queries: entries, the stored state (items and the account), the business date."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger.models import BusinessDateOverride, LedgerAccount, LedgerEntry, LedgerItem
+
+
+async def lock_account(session: AsyncSession, contract_id: uuid.UUID) -> LedgerAccount | None:
+    """The contract's account, locked: every writer of a contract's ledger takes this lock first."""
+    stmt = select(LedgerAccount).where(LedgerAccount.contract_id == contract_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def account(session: AsyncSession, contract_id: uuid.UUID) -> LedgerAccount | None:
+    return await session.get(LedgerAccount, contract_id)
+
+
+async def entries_of(session: AsyncSession, contract_id: uuid.UUID) -> list[LedgerEntry]:
+    """Every entry of a contract, in recorded order."""
+    stmt = select(LedgerEntry).where(LedgerEntry.contract_id == contract_id).order_by(LedgerEntry.seq)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def entry(session: AsyncSession, entry_id: uuid.UUID) -> LedgerEntry | None:
+    return await session.get(LedgerEntry, entry_id)
+
+
+async def reference_taken(session: AsyncSession, contract_id: uuid.UUID, reference: str) -> bool:
+    stmt = select(LedgerEntry.id).where(LedgerEntry.contract_id == contract_id, LedgerEntry.reference == reference)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def add_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(LedgerEntry), list(rows))
+
+
+async def replace_items(session: AsyncSession, contract_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+    """The contract's stored item state becomes `rows` (derived state, rewritten whole)."""
+    await session.execute(delete(LedgerItem).where(LedgerItem.contract_id == contract_id))
+    if rows:
+        await session.execute(insert(LedgerItem), list(rows))
+
+
+async def items_of(session: AsyncSession, contract_id: uuid.UUID) -> list[LedgerItem]:
+    stmt = select(LedgerItem).where(LedgerItem.contract_id == contract_id).order_by(
+        LedgerItem.due_date, LedgerItem.kind.desc(), LedgerItem.instalment_number, LedgerItem.key)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def business_date_overrides(session: AsyncSession, group_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, date]:
+    stmt = select(BusinessDateOverride.group_id, BusinessDateOverride.business_date).where(
+        BusinessDateOverride.group_id.in_(list(set(group_ids))))
+    return {group_id: day for group_id, day in (await session.execute(stmt)).all()}

@@ -1,0 +1,242 @@
+"""The ledger's facts, one function each, for the routers and for other areas (requests, towing,
+settlement): `start_schedule`, `record_payment`, `post_charge`, `post_waiver`, `settle`,
+`reverse_entry`. Each runs in the caller's transaction, takes the contract's ledger lock (its
+`ledger_account` row), lets `rules.admit` judge the new fact against every earlier one, appends
+it, brings the posted penalty to the rule (`_sync`) and rewrites the stored state, and audits.
+Retries are made safe by the caller's `Idempotency-Key` (HTTP) or by the approving transaction
+running once (effects)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contracts.models import Contract
+from app.core import audit
+from app.core.principal import Principal
+from app.ledger import entries as ledger_entries
+from app.ledger import repository as repo
+from app.ledger import rules
+from app.ledger.calendar import business_today
+from app.ledger.errors import LedgerBeforeShipment, LedgerCannotReverse, LedgerNoAccount, PaymentDuplicateReference
+from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry
+from app.ledger.rules import Component, LedgerState, Policy
+from app.ledger.schedule import ZERO, Instalment
+
+# What a person may reverse: the facts. Instalments falling due and penalty follow from the terms
+# and the rule; the close of business and `_sync` post those.
+REVERSIBLE = (EntryKind.PAYMENT, EntryKind.CHARGE, EntryKind.WAIVER, EntryKind.SETTLEMENT)
+
+
+def policy_of(contract: Contract) -> Policy:
+    return Policy(penalty_daily_rate=contract.penalty_daily_rate, grace_days=contract.grace_days,
+                  allocation_order=tuple(Component(c) for c in contract.allocation_order))
+
+
+@dataclass
+class Recorded:
+    """A fact just appended, and what the replay did with it."""
+
+    entry: LedgerEntry
+    allocations: list[rules.Allocation]
+    state: LedgerState
+
+
+# --- the stored state ------------------------------------------------------------------------
+
+def item_key(key: tuple[str, str]) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def _item_rows(contract_id: uuid.UUID, state: LedgerState, charges: dict[str, LedgerEntry]) -> list[dict[str, Any]]:
+    rows = []
+    for item in state.items:
+        c = item.components
+        row: dict[str, Any] = {"contract_id": contract_id, "key": item_key(item.key), "due_date": item.due_date}
+        if item.is_instalment:
+            row.update(kind="instalment", instalment_number=int(item.key[1]), charge_id=None, charge_kind=None)
+        else:
+            charge = charges[item.key[1]]
+            row.update(kind="charge", instalment_number=None, charge_id=charge.id, charge_kind=charge.charge_kind)
+        for component, prefix, columns in ((Component.PRINCIPAL, "principal", ("due", "paid")),
+                                           (Component.INTEREST, "interest", ("due", "paid", "waived")),
+                                           (Component.FEE, "fee", ("due", "paid")),
+                                           (Component.PENALTY, "penalty", ("due", "paid", "waived"))):
+            amounts = c.get(component, rules.Amounts())
+            for column in columns:
+                row[f"{prefix}_{column}"] = getattr(amounts, column)
+        rows.append(row)
+    return rows
+
+
+def account_figures(state: LedgerState) -> dict[str, Any]:
+    """The per-contract totals stored on `ledger_account`, from a replay."""
+    overdue = rules.overdue_items(state)
+    dpd = rules.days_past_due(state)
+    return {
+        "as_of": state.as_of,
+        "outstanding_principal": state.total(Component.PRINCIPAL),
+        "overdue_principal": sum((i.unpaid(Component.PRINCIPAL) for i in overdue), ZERO),
+        "overdue_interest": sum((i.unpaid(Component.INTEREST) for i in overdue), ZERO),
+        "overdue_fee": sum((i.unpaid(Component.FEE) for i in overdue), ZERO),
+        "unpaid_penalty": state.total(Component.PENALTY),
+        "overdue_amount": rules.overdue_amount(state),
+        "overdue_since": min((i.due_date for i in overdue), default=None),
+        "dpd": dpd,
+        "bucket": rules.bucket(dpd).value,
+        "payoff": rules.payoff(state),
+    }
+
+
+async def _sync(session: AsyncSession, contract: Contract, account: LedgerAccount, entries: list[LedgerEntry],
+                today: date) -> LedgerState:
+    """Post the penalty entries that bring what is posted to the rule through `today` (the days
+    not yet closed, and the days a back-dated credit or a reversal changed), then rewrite the
+    stored state from the replay."""
+    through = max(account.as_of, today)
+    policy = policy_of(contract)
+    state = ledger_entries.replay(entries, through=through, policy=policy)
+    adjustments = rules.penalty_adjustments(ledger_entries.posted_penalty(entries), state)
+    await repo.add_entries(session, [
+        {"id": uuid.uuid4(), "group_id": contract.group_id, "company_id": contract.company_id,
+         "contract_id": contract.id, "kind": EntryKind.PENALTY, "component": Component.PENALTY.value,
+         "amount": amount, "value_date": day, "instalment_number": number}
+        for (number, day), amount in adjustments.items()])
+    charges = {str(e.id): e for e in entries if e.kind == EntryKind.CHARGE}
+    await repo.replace_items(session, contract.id, _item_rows(contract.id, state, charges))
+    for name, value in account_figures(state).items():
+        setattr(account, name, value)
+    facts = rules.effective_facts(ledger_entries.facts_of(entries))
+    account.settled = any(isinstance(f, rules.Settlement) for f in facts)
+    await session.flush()
+    return state
+
+
+async def _locked(session: AsyncSession, contract: Contract) -> LedgerAccount:
+    account = await repo.lock_account(session, contract.id)
+    if account is None:
+        raise LedgerNoAccount(f"The contract {contract.number} has no receivable: it is not shipped")
+    return account
+
+
+async def _append(session: AsyncSession, principal: Principal | None, contract: Contract, fact: rules.Fact,
+                  **columns: Any) -> Recorded:
+    """Judge `fact` against the contract's history, append it as an entry, sync the state."""
+    account = await _locked(session, contract)
+    today = await business_today(session, contract.company_id)
+    value_date = getattr(fact, "value_date", None)
+    if value_date is not None and contract.shipment_date is not None and value_date < contract.shipment_date:
+        raise LedgerBeforeShipment(f"The value date {value_date} is before the shipment on {contract.shipment_date}")
+    entries = await repo.entries_of(session, contract.id)
+    rules.admit(ledger_entries.schedule_of(entries), ledger_entries.facts_of(entries), fact, today=today,
+                policy=policy_of(contract))
+    entry = LedgerEntry(id=uuid.UUID(fact.id), group_id=contract.group_id, company_id=contract.company_id,
+                        contract_id=contract.id, actor_id=principal.user_id if principal else None, **columns)
+    session.add(entry)
+    await session.flush()
+    entries.append(entry)
+    state = await _sync(session, contract, account, entries, today)
+    return Recorded(entry, [a for a in state.allocations if a.credit_id == fact.id], state)
+
+
+def _audit(session: AsyncSession, principal: Principal | None, action: str, contract: Contract,
+           recorded: Recorded) -> None:
+    audit.record(session, principal, action, "ledger_entry", recorded.entry.id, company_id=contract.company_id,
+                 group_id=contract.group_id, after={
+                     **audit.snapshot(recorded.entry, "contract_id", "kind", "amount", "value_date", "reference",
+                                      "charge_kind", "reverses_id", "reason"),
+                     "allocation": [{"item": item_key(a.item), "component": a.component.value, "amount": a.amount}
+                                    for a in recorded.allocations]})
+
+
+# --- the facts -------------------------------------------------------------------------------
+
+async def start_schedule(session: AsyncSession, principal: Principal | None, contract: Contract,
+                         schedule: list[Instalment], shipped_on: date) -> LedgerAccount:
+    """On shipment: the instalments fall due as entries, and the contract's account opens."""
+    await repo.add_entries(session, [
+        {"id": uuid.uuid4(), "group_id": contract.group_id, "company_id": contract.company_id,
+         "contract_id": contract.id, "kind": EntryKind.INSTALMENT_DUE, "component": component,
+         "amount": amount, "value_date": i.due_date, "instalment_number": i.number,
+         "actor_id": principal.user_id if principal else None}
+        for i in schedule for component, amount in (("principal", i.principal), ("interest", i.interest))])
+    account = LedgerAccount(contract_id=contract.id, group_id=contract.group_id, company_id=contract.company_id,
+                            as_of=shipped_on, penalty_daily_rate=contract.penalty_daily_rate,
+                            grace_days=contract.grace_days)
+    session.add(account)
+    await session.flush()
+    await _sync(session, contract, account, await repo.entries_of(session, contract.id), shipped_on)
+    audit.record(session, principal, "ledger.schedule_started", "contract", contract.id,
+                 company_id=contract.company_id, group_id=contract.group_id,
+                 after={"instalments": len(schedule), "as_of": shipped_on})
+    return account
+
+
+async def record_payment(session: AsyncSession, principal: Principal, contract: Contract, *, amount: Decimal,
+                         value_date: date, method: str, reference: str | None = None, payer: str | None = None,
+                         notes: str | None = None) -> Recorded:
+    """Money received, allocated by the contract's order (ledger.md "Allocation of a credit")."""
+    if reference is not None and await repo.reference_taken(session, contract.id, reference):
+        raise PaymentDuplicateReference(f"The contract already has a payment with reference {reference}")
+    fact = rules.Payment(str(uuid.uuid4()), value_date, amount)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.PAYMENT, amount=amount,
+                             value_date=value_date, method=method, reference=reference, payer=payer, reason=notes)
+    _audit(session, principal, "payment.recorded", contract, recorded)
+    return recorded
+
+
+async def post_charge(session: AsyncSession, principal: Principal | None, contract: Contract, *, kind: str,
+                      amount: Decimal, due_date: date, description: str | None = None) -> Recorded:
+    """A fee item outside the schedule (GPS service fee, tow cost, freight, rent, other)."""
+    fact = rules.Charge(str(uuid.uuid4()), due_date, amount, kind)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.CHARGE, component="fee",
+                             amount=amount, value_date=due_date, charge_kind=kind, reason=description)
+    _audit(session, principal, "charge.posted", contract, recorded)
+    return recorded
+
+
+async def post_waiver(session: AsyncSession, principal: Principal | None, contract: Contract, *, amount: Decimal,
+                      reason: str, value_date: date | None = None) -> Recorded:
+    """利息减免: reduces unpaid penalty, oldest first; never more than is unpaid on its value date."""
+    value_date = value_date or await business_today(session, contract.company_id)
+    fact = rules.Waiver(str(uuid.uuid4()), value_date, amount)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.WAIVER, component="penalty",
+                             amount=amount, value_date=value_date, reason=reason)
+    _audit(session, principal, "waiver.posted", contract, recorded)
+    return recorded
+
+
+async def settle(session: AsyncSession, principal: Principal | None, contract: Contract, *, reason: str,
+                 value_date: date | None = None) -> Recorded:
+    """Early settlement: writes off the interest of instalments not yet due; nothing is recorded after."""
+    value_date = value_date or await business_today(session, contract.company_id)
+    fact = rules.Settlement(str(uuid.uuid4()), value_date)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.SETTLEMENT, amount=ZERO,
+                             value_date=value_date, reason=reason)
+    _audit(session, principal, "contract.settlement_posted", contract, recorded)
+    return recorded
+
+
+async def reverse_entry(session: AsyncSession, principal: Principal, contract: Contract, target: LedgerEntry, *,
+                        reason: str) -> Recorded:
+    """Takes back a payment, charge, waiver or settlement posted in error: the figures become
+    exactly those of a history without it (later penalty recomputed and adjusted)."""
+    if target.kind not in REVERSIBLE:
+        raise LedgerCannotReverse(f"A {target.kind} entry is not reversed by hand")
+    fact = rules.Reversal(str(uuid.uuid4()), str(target.id))
+    today = await business_today(session, contract.company_id)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.REVERSAL, amount=ZERO,
+                             value_date=today, reverses_id=target.id, reason=reason)
+    _audit(session, principal, f"{target.kind}.reversed", contract, recorded)
+    return recorded
+
+
+async def resync(session: AsyncSession, contract: Contract) -> LedgerState:
+    """Bring a contract's posted penalty and stored state to its replay through its business date
+    (what the close of business does in bulk, for one contract)."""
+    account = await _locked(session, contract)
+    return await _sync(session, contract, account, await repo.entries_of(session, contract.id),
+                       await business_today(session, contract.company_id))
