@@ -17,6 +17,7 @@ _CONTACT = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0004"
 _ROLE = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0005"
 _CUSTOMER = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0006"
 _MACHINE = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0007"
+_CONTRACT = "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0008"
 _IDEMPOTENCY = " Send an `Idempotency-Key` to make a retry safe: the same key and body replay the first answer."
 
 
@@ -140,6 +141,29 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "becomes active." + _IDEMPOTENCY,
         {"today": _example("Ship today", {}),
          "planned": _example("A planned date with a note", {"planned_date": "2026-01-20", "notes": "随车附件齐全"})},
+    ),
+    "record_payment": (
+        "Records money received on a shipped contract the caller may change (404 otherwise; 409 "
+        "`ledger.contract_not_active` before shipment, `ledger.contract_settled` once settled). The value date is "
+        "not in the future (`ledger.future_value_date`) nor before the shipment (`ledger.before_shipment`); a "
+        "back-dated payment recomputes the penalty of the days since. The amount may not exceed the payoff of its "
+        "value date (`payment.exceeds_outstanding`); a bank reference already on the contract answers 409 "
+        "`payment.duplicate_reference`. The answer shows the allocation (penalty, fee, interest, principal of the "
+        "oldest due items first, then principal not yet due)." + _IDEMPOTENCY,
+        {"transfer": _example("A bank transfer with its serial", {
+            "amount": "34588.67", "value_date": "2026-02-10", "method": "bank_transfer",
+            "reference": "ICBC-20260210-000381", "payer": "常州恒通工程机械有限公司"}),
+         "cash": _example("Cash collected in the field", {"amount": "5000.00", "value_date": "2026-02-12",
+                                                          "method": "cash", "notes": "催收员现场收取"})},
+    ),
+    "post_charge": (
+        "Posts a charge (a fee item outside the schedule) to a shipped contract the caller may change: paid after "
+        "the instalments due before it, by the contract's allocation order." + _IDEMPOTENCY,
+        {"gps_fee": _example("A year's GPS service fee", {
+            "contract_id": _CONTRACT, "kind": "gps_fee", "amount": "300.00", "due_date": "2026-03-01",
+            "description": "GPS服务费 2026"}),
+         "freight": _example("Freight of a transfer (运费挂账)", {
+             "contract_id": _CONTRACT, "kind": "freight", "amount": "1800.00", "due_date": "2026-02-15"})},
     ),
 }
 

@@ -60,6 +60,8 @@ TAG_DESCRIPTIONS = {
                  "shipment requests.",
     "investigations": "Guarantee-company investigations before shipment: dispatch, questionnaire, score.",
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
+    "payments": "Money received on a contract (还款登记), its allocation, and reversal of a payment recorded in error.",
+    "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }

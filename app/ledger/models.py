@@ -10,22 +10,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Date,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Index,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    func,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, func
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import BigInteger, Boolean, Date, DateTime, Integer, Numeric, String, Text
 
 from app.core.db import Base, UUIDPk
 from app.core.scoping import ScopeSpec, scoped

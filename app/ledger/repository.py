@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger.models import BusinessDateOverride, LedgerAccount, LedgerEntry, LedgerItem
@@ -58,3 +58,30 @@ async def business_date_overrides(session: AsyncSession, group_ids: Sequence[uui
     stmt = select(BusinessDateOverride.group_id, BusinessDateOverride.business_date).where(
         BusinessDateOverride.group_id.in_(list(set(group_ids))))
     return {group_id: day for group_id, day in (await session.execute(stmt)).all()}
+
+
+async def charge_items(session: AsyncSession, charge_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LedgerItem]:
+    if not charge_ids:
+        return {}
+    stmt = select(LedgerItem).where(LedgerItem.charge_id.in_(list(charge_ids)))
+    return {i.charge_id: i for i in (await session.execute(stmt)).scalars() if i.charge_id}
+
+
+async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LedgerEntry]:
+    """The reversal of each of `entry_ids` that has one."""
+    if not entry_ids:
+        return {}
+    stmt = select(LedgerEntry).where(LedgerEntry.reverses_id.in_(list(entry_ids)))
+    return {e.reverses_id: e for e in (await session.execute(stmt)).scalars() if e.reverses_id}
+
+
+def entries_of_kind(contract_id: uuid.UUID | None, kind: str, base: Any = None) -> Any:
+    """A statement over entries of `kind` (of one contract), starting from a scoped `base` select."""
+    stmt = (base if base is not None else select(LedgerEntry)).where(LedgerEntry.kind == kind)
+    return stmt if contract_id is None else stmt.where(LedgerEntry.contract_id == contract_id)
+
+
+async def ledger_version(session: AsyncSession, contract_id: uuid.UUID) -> int:
+    """A contract ledger's version for ETags: its last entry's `seq` (any new fact may move allocations)."""
+    stmt = select(func.max(LedgerEntry.seq)).where(LedgerEntry.contract_id == contract_id)
+    return (await session.scalar(stmt)) or 0

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contracts.models import Contract
 from app.core import audit
 from app.core.principal import Principal
+from app.customers import service as customers
 from app.ledger import entries as ledger_entries
 from app.ledger import repository as repo
 from app.ledger import rules
@@ -185,6 +186,9 @@ async def record_payment(session: AsyncSession, principal: Principal, contract: 
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.PAYMENT, amount=amount,
                              value_date=value_date, method=method, reference=reference, payer=payer, reason=notes)
     _audit(session, principal, "payment.recorded", contract, recorded)
+    # A payment within the salesperson's protection makes the customer theirs for good (domain.md).
+    await customers.secure_customer(session, contract.customer_id, owner_id=contract.owner_id,
+                                    reason="payment_received", principal=principal)
     return recorded
 
 

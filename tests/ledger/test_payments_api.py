@@ -1,0 +1,133 @@
+"""Payments and charges through the API: allocation in the answer, reversal, duplicates, scope
+(out of scope answers 404 like missing), permissions, bad input as problems."""
+
+import uuid
+from datetime import date
+
+import pytest
+
+from app.customers.models import Customer
+
+URL = "/api/v1/contracts/{}/payments"
+
+
+async def test_the_worked_examples_settling_payment_through_the_api(client, auth, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    response = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "34588.67", "value_date": "2026-02-10", "method": "bank_transfer", "reference": "ICBC-1"})
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    assert response.headers["Location"] == f"/api/v1/payments/{payment['id']}"
+    assert [(a["item"], a["component"], a["amount"]) for a in payment["allocation"]] == [
+        ("instalment:1", "penalty", "162.10"), ("instalment:1", "interest", "2000.00"),
+        ("instalment:1", "principal", "32426.57")]
+    assert payment["unapplied"] == "0.00" and payment["reversal"] is None
+    again = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "10.00", "value_date": "2026-02-10", "method": "cash", "reference": "ICBC-1"})
+    assert again.status_code == 409 and again.json()["code"] == "payment.duplicate_reference"
+    listed = await client.get(URL.format(contract["id"]), headers=auth("clerk1"))
+    assert [p["id"] for p in listed.json()["items"]] == [payment["id"]]
+
+
+async def test_a_retry_with_the_same_idempotency_key_records_one_payment(client, auth, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    body = {"amount": "100.00", "value_date": "2026-02-10", "method": "cash"}
+    first = await client.post(URL.format(contract["id"]), headers=auth("clerk1", **{"Idempotency-Key": "k-1"}),
+                              json=body)
+    second = await client.post(URL.format(contract["id"]), headers=auth("clerk1", **{"Idempotency-Key": "k-1"}),
+                               json=body)
+    assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
+    assert len((await client.get(URL.format(contract["id"]), headers=auth("clerk1"))).json()["items"]) == 1
+
+
+async def test_reversing_a_payment_takes_back_its_allocation_once(client, auth, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    paid = (await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "1000.00", "value_date": "2026-02-05", "method": "cheque"})).json()
+    url = f"/api/v1/payments/{paid['id']}/reverse"
+    refused = await client.post(url, json={"reason": "退票"}, headers=auth("clerk1"))
+    assert refused.status_code == 403 and refused.json()["code"] == "auth.missing_permission"
+    reversed_ = await client.post(url, json={"reason": "退票"}, headers=auth("approver2"))
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["allocation"] == [] and reversed_.json()["reversal"]["reason"] == "退票"
+    twice = await client.post(url, json={"reason": "again"}, headers=auth("approver2"))
+    assert twice.status_code == 409 and twice.json()["code"] == "ledger.cannot_reverse"
+
+
+async def test_charges_are_posted_paid_by_later_payments_and_reversed(client, auth, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 1, 25))
+    posted = await client.post("/api/v1/charges", headers=auth("clerk1"), json={
+        "contract_id": contract["id"], "kind": "gps_fee", "amount": "300.00", "due_date": "2026-01-25",
+        "description": "GPS服务费 2026"})
+    assert posted.status_code == 201, posted.text
+    charge = posted.json()
+    assert (charge["paid"], charge["unpaid"]) == ("0.00", "300.00")
+    paid = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "300.00", "value_date": "2026-01-25", "method": "cash"})
+    assert [(a["item"], a["amount"]) for a in paid.json()["allocation"]] == [(f"charge:{charge['id']}", "300.00")]
+    assert (await client.get(f"/api/v1/charges/{charge['id']}", headers=auth("clerk1"))).json()["paid"] == "300.00"
+    listed = await client.get("/api/v1/charges", params={"contract_id": contract["id"]}, headers=auth("clerk1"))
+    assert [c["id"] for c in listed.json()["items"]] == [charge["id"]]
+    reversed_ = await client.post(f"/api/v1/charges/{charge['id']}/reverse", json={"reason": "重复登记"},
+                                  headers=auth("approver2"))
+    assert reversed_.status_code == 200 and reversed_.json()["reversal"] is not None
+    payment = (await client.get(f"/api/v1/payments/{paid.json()['id']}", headers=auth("clerk1"))).json()
+    # What the charge had taken goes to the next item due after its value date: principal not yet due.
+    assert [(a["item"], a["component"]) for a in payment["allocation"]] == [("instalment:1", "principal")]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"amount": "10.00", "value_date": "2026-02-11", "method": "cash"}, 422, "ledger.future_value_date"),
+    ({"amount": "10.00", "value_date": "2026-01-10", "method": "cash"}, 422, "ledger.before_shipment"),
+    ({"amount": "10.005", "value_date": "2026-02-10", "method": "cash"}, 422, "request.validation_failed"),
+    ({"amount": "-1", "value_date": "2026-02-10", "method": "cash"}, 422, "request.validation_failed"),
+    ({"amount": "402162.11", "value_date": "2026-02-10", "method": "cash"}, 422, "payment.exceeds_outstanding"),
+    ({"amount": "10.00", "value_date": "2026-02-10", "method": "card"}, 422, "request.validation_failed"),
+    ({"amount": "10.00", "value_date": "2026-02-10", "method": "cash", "reference": "A\u0000B"}, 422,
+     "request.validation_failed"),
+])
+async def test_bad_payments_answer_problems_with_stable_codes(client, auth, shipped, business_date, body, status,
+                                                              code):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    response = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_a_draft_contract_takes_no_payment(client, auth, new_contract):
+    contract = await new_contract()
+    response = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "10.00", "value_date": "2026-01-10", "method": "cash"})
+    assert response.status_code == 409 and response.json()["code"] == "ledger.contract_not_active"
+
+
+async def test_out_of_scope_payments_and_contracts_answer_404_like_missing(client, auth, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    paid = (await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "10.00", "value_date": "2026-02-10", "method": "cash"})).json()
+    for user in ("other-admin",):
+        missing = await client.get(f"/api/v1/payments/{uuid.uuid4()}", headers=auth(user))
+        hidden = await client.get(f"/api/v1/payments/{paid['id']}", headers=auth(user))
+        assert missing.status_code == hidden.status_code == 404
+        assert missing.json()["code"] == hidden.json()["code"] == "payment.not_found"
+        posted = await client.post(URL.format(contract["id"]), headers=auth(user), json={
+            "amount": "10.00", "value_date": "2026-02-10", "method": "cash"})
+        assert posted.status_code == 404 and posted.json()["code"] == "contract.not_found"
+
+
+async def test_a_payment_within_protection_secures_the_customer(client, auth, db, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    customer = await db.get(Customer, uuid.UUID(contract["customer_id"]))
+    customer.secured_at = None
+    await db.flush()
+    await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "10.00", "value_date": "2026-02-10", "method": "cash"})
+    await db.refresh(customer)
+    assert customer.secured_reason == "payment_received"
