@@ -1,4 +1,4 @@
-"""Command line: `python -m app.cli serve|migrate|seed-demo|export-openapi|verify-audit|unlock-user`.
+"""Command line: `python -m app.cli serve|migrate|seed-demo|export-openapi|verify-audit|verify-ledger|unlock-user`.
 
 Without DATABASE_URL the embedded PostgreSQL in DATA_DIR (default .data/) is started first.
 """
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify-audit", help="recompute every group's audit chain and check its checkpoints")
     verify.add_argument("--checkpoint", metavar="FILE", type=Path,
                         help="also check the checkpoints in FILE (JSON lines), then append the verified heads")
+    ledger = sub.add_parser("verify-ledger", help="replay every contract's ledger and compare it with the stored "
+                                                  "state; exit 1 on any difference")
+    ledger.add_argument("--group", help="only this group's contracts (its code)")
     unlock = sub.add_parser("unlock-user", help="unlock a login-locked account (audited); the way back in "
                                                 "when no administrator can log in")
     unlock.add_argument("username")
@@ -156,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "verify-audit":
         return asyncio.run(_verify_audit(database_url()[0], args.checkpoint))
+    if args.command == "verify-ledger":
+        return asyncio.run(_verify_ledger(database_url()[0], args.group))
     if args.command == "unlock-user":
         return asyncio.run(_unlock_user(database_url()[0], args.username, args.group))
     if args.command == "run-job":
@@ -221,6 +226,34 @@ async def _verify_audit(url: str, checkpoint_file: Path | None = None) -> int:
         added = audit.append_checkpoint_file(checkpoint_file, reports, external)
         print(f"{added} checkpoints appended to {checkpoint_file}")
     return 0 if all(r.ok for r in reports) else 1
+
+
+async def _verify_ledger(url: str, group: str | None) -> int:
+    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine  # noqa: PLC0415
+
+    from app.core.db import to_async_url  # noqa: PLC0415
+    from app.ledger import verify  # noqa: PLC0415
+    from app.org.models import Group  # noqa: PLC0415
+
+    engine = create_async_engine(to_async_url(url))
+    try:
+        async with async_sessionmaker(engine)() as session:
+            group_id = None
+            if group is not None:
+                group_id = await session.scalar(select(Group.id).where(Group.code == group))
+                if group_id is None:
+                    print(f"No group {group!r}", file=sys.stderr)
+                    return 2
+            report = await verify.verify(session, group_id)
+    finally:
+        await engine.dispose()
+    for contract_id, found in report.mismatches.items():
+        print(f"contract {contract_id}:")
+        for line in found:
+            print(f"  {line}")
+    print(f"{report.contracts} contracts replayed, {len(report.mismatches)} differ from their stored state")
+    return 0 if report.ok else 1
 
 
 async def _unlock_user(url: str, username: str, group: str | None) -> int:

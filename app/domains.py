@@ -21,6 +21,7 @@ from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.ledger import permissions as ledger_permissions  # noqa: F401
+from app.ledger import verify as ledger_verify  # noqa: F401 - registers the verify-ledger job
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401

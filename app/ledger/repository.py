@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contracts.models import Contract
 from app.ledger.models import BusinessDateOverride, LedgerAccount, LedgerEntry, LedgerItem
 
 
@@ -85,3 +86,29 @@ async def ledger_version(session: AsyncSession, contract_id: uuid.UUID) -> int:
     """A contract ledger's version for ETags: its last entry's `seq` (any new fact may move allocations)."""
     stmt = select(func.max(LedgerEntry.seq)).where(LedgerEntry.contract_id == contract_id)
     return (await session.scalar(stmt)) or 0
+
+
+async def accounts_batch(session: AsyncSession, group_id: uuid.UUID | None, after: uuid.UUID | None,
+                         limit: int) -> list[LedgerAccount]:
+    """Accounts in contract-id order after `after` (keyset batches for the verifier)."""
+    stmt = select(LedgerAccount).order_by(LedgerAccount.contract_id).limit(limit)
+    if group_id is not None:
+        stmt = stmt.where(LedgerAccount.group_id == group_id)
+    if after is not None:
+        stmt = stmt.where(LedgerAccount.contract_id > after)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def contracts_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contract]:
+    stmt = select(Contract).where(Contract.id.in_(list(ids)))
+    return {c.id: c for c in (await session.execute(stmt)).scalars()}
+
+
+async def entries_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry).where(LedgerEntry.contract_id.in_(list(ids))).order_by(LedgerEntry.seq)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def items_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[LedgerItem]:
+    stmt = select(LedgerItem).where(LedgerItem.contract_id.in_(list(ids)))
+    return list((await session.execute(stmt)).scalars())

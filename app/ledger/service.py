@@ -218,7 +218,11 @@ async def settle(session: AsyncSession, principal: Principal | None, contract: C
     """Early settlement: writes off the interest of instalments not yet due; nothing is recorded after."""
     value_date = value_date or await business_today(session, contract.company_id)
     fact = rules.Settlement(str(uuid.uuid4()), value_date)
-    recorded = await _append(session, principal, contract, fact, kind=EntryKind.SETTLEMENT, amount=ZERO,
+    # The entry carries what it writes off, so that the entries always sum to what is owed. Interest
+    # not yet due is never paid (a payment prepays principal only), so this is all of it.
+    entries = await repo.entries_of(session, contract.id)
+    written_off = sum((i.interest for i in ledger_entries.schedule_of(entries) if i.due_date > value_date), ZERO)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.SETTLEMENT, amount=written_off,
                              value_date=value_date, reason=reason)
     _audit(session, principal, "contract.settlement_posted", contract, recorded)
     return recorded
