@@ -66,15 +66,15 @@ ROLES = {
     "approver_l2": ("二级审核人", 40, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
-        "shipment.read", "ledger.read", "payment.reverse", "charge.reverse")),
+        "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
-        "investigation.read", "shipment.read", "ledger.read")),
+        "investigation.read", "shipment.read", "ledger.read", "case.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
-        "investigation.dispatch", "shipment.read", "ledger.read")),
+        "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
@@ -83,7 +83,7 @@ ROLES = {
         "shipment.request", "ledger.read", "payment.record", "charge.post")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
-        "expense.create")),
+        "expense.create", "case.read", "case.collect")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
