@@ -7,6 +7,7 @@ from app.approvals import models as approval_models  # noqa: F401
 from app.approvals import permissions as approval_permissions  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.auth.service import principal_from_access_token
+from app.collection import handover as collection_handover  # noqa: F401 - registers the open-cases hook
 from app.collection import models as collection_models  # noqa: F401
 from app.collection import permissions as collection_permissions  # noqa: F401
 from app.contracts import approval as contract_approval  # noqa: F401 - registers contract and shipment

@@ -61,6 +61,8 @@ TAG_DESCRIPTIONS = {
     "investigations": "Guarantee-company investigations before shipment: dispatch, questionnaire, score.",
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
     "payments": "Money received on a contract (还款登记), its allocation, and reversal of a payment recorded in error.",
+    "collection-cases": "Collection cases (债权催收): the worklist, dispatch to collectors, assignment history and "
+                        "the timeline of each overdue episode of a contract.",
     "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",

@@ -46,8 +46,9 @@ def priority_sql(bucket: ColumnElement, overdue_amount: ColumnElement, promise_s
     flag = case((promise_state == "broken", 1),
                 ((promise_state == "pending") & (promised_date == literal(today)), 1), else_=0)
     thousands = cast(func.least(func.floor(func.coalesce(overdue_amount, 0) / 1000), 9_999), Integer)
-    days = func.coalesce(func.least(func.greatest(literal(today) - last_contact_on, 0), NEVER_CONTACTED_DAYS),
-                         NEVER_CONTACTED_DAYS)
+    # GREATEST and LEAST skip NULLs: "never contacted" must be said before them.
+    days = case((last_contact_on.is_(None), NEVER_CONTACTED_DAYS),
+                else_=func.least(func.greatest(literal(today) - last_contact_on, 0), NEVER_CONTACTED_DAYS))
     return ((rank * 2 + flag) * 10_000 + thousands) * 100 + days
 
 

@@ -480,3 +480,20 @@ async def readable_contact_ids(session: AsyncSession, principal: Principal, ids:
         return set()
     return set((await session.scalars(readable(principal, Contact, Contact.id).where(Contact.id.in_(wanted)))).all())
 
+
+
+async def contacts_of_customers(session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+                                ) -> dict[uuid.UUID, list[tuple[Contact, str]]]:
+    """Each customer's live contacts with their relation, by name (one query for many customers)."""
+    wanted = list(set(customer_ids))
+    found: dict[uuid.UUID, list[tuple[Contact, str]]] = {}
+    if not wanted:
+        return found
+    rows = (await session.execute(
+        select(CustomerContact.customer_id, Contact, CustomerContact.relation)
+        .join(CustomerContact, CustomerContact.contact_id == Contact.id)
+        .where(CustomerContact.customer_id.in_(wanted), Contact.deleted_at.is_(None))
+        .order_by(Contact.name, Contact.id))).all()
+    for customer_id, contact, relation in rows:
+        found.setdefault(customer_id, []).append((contact, relation))
+    return found

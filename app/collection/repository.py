@@ -1,0 +1,239 @@
+"""Collections' queries: cases with their money (the contract's ledger account), dispatch, the
+timeline, and the close of business's set-based statements."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, func, insert, literal, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.collection.models import CaseAssignment, CollectionCase, CollectionLog, CollectionPolicy, PromiseToPay
+from app.collection.priority import priority_sql
+from app.contracts.models import Contract
+from app.core.principal import Principal
+from app.core.scoping import readable, writable
+from app.core.sql import like_contains
+from app.customers.models import Customer
+from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry
+
+OPEN = "open"
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseFilters:
+    state: str | None = OPEN
+    company_id: uuid.UUID | None = None
+    bucket: str | None = None
+    collector_id: uuid.UUID | None = None
+    unassigned: bool | None = None
+    dpd_min: int | None = None
+    dpd_max: int | None = None
+    promise_state: str | None = None
+    last_contact_before: datetime | None = None
+    q: str | None = None
+    contract_id: uuid.UUID | None = None
+
+
+def case_rows(principal: Principal, filters: CaseFilters) -> Select[Any]:
+    """The cases the principal may read with their money and names: (case, account, customer name,
+    contract number, active promise)."""
+    stmt = (readable(principal, CollectionCase, CollectionCase, LedgerAccount, Customer.name.label("customer_name"),
+                     Contract.number.label("contract_number"), PromiseToPay)
+            .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+            .join(Customer, Customer.id == CollectionCase.customer_id)
+            .join(Contract, Contract.id == CollectionCase.contract_id)
+            .outerjoin(PromiseToPay, PromiseToPay.id == CollectionCase.active_promise_id))
+    f = filters
+    conditions = [
+        f.state is None or CollectionCase.state == f.state,
+        f.company_id is None or CollectionCase.company_id == f.company_id,
+        f.bucket is None or LedgerAccount.bucket == f.bucket,
+        f.collector_id is None or CollectionCase.collector_id == f.collector_id,
+        f.unassigned is None or (CollectionCase.collector_id.is_(None) if f.unassigned
+                                 else CollectionCase.collector_id.is_not(None)),
+        f.dpd_min is None or LedgerAccount.dpd >= f.dpd_min,
+        f.dpd_max is None or LedgerAccount.dpd <= f.dpd_max,
+        f.promise_state is None or PromiseToPay.state == f.promise_state,
+        f.last_contact_before is None or or_(CollectionCase.last_contact_at.is_(None),
+                                             CollectionCase.last_contact_at < f.last_contact_before),
+        f.q is None or Customer.name.ilike(like_contains(f.q or "")),
+        f.contract_id is None or CollectionCase.contract_id == f.contract_id,
+    ]
+    return stmt.where(*(c for c in conditions if c is not True))
+
+
+async def case_row(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Any | None:
+    stmt = case_rows(principal, CaseFilters(state=None)).where(CollectionCase.id == case_id)
+    return (await session.execute(stmt)).first()
+
+
+async def writable_cases(session: AsyncSession, principal: Principal, case_ids: Sequence[uuid.UUID]
+                         ) -> list[CollectionCase]:
+    """The cases among `case_ids` the principal may change, locked, in id order (no deadlocks)."""
+    stmt = (writable(principal, CollectionCase).where(CollectionCase.id.in_(list(case_ids)))
+            .order_by(CollectionCase.id).with_for_update())
+    return list((await session.execute(stmt)).scalars())
+
+
+async def add_assignments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(CaseAssignment), list(rows))
+
+
+async def assignments_of(session: AsyncSession, case_id: uuid.UUID) -> list[CaseAssignment]:
+    stmt = select(CaseAssignment).where(CaseAssignment.case_id == case_id).order_by(CaseAssignment.at,
+                                                                                     CaseAssignment.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+# --- auto-assign ---------------------------------------------------------------------------------
+
+async def unassigned_open_cases(session: AsyncSession, principal: Principal, company_id: uuid.UUID,
+                                limit: int) -> list[tuple[CollectionCase, LedgerAccount]]:
+    """The company's unassigned open cases the principal may change, highest bucket first, then the
+    largest overdue amount, locked."""
+    bucket_rank = func.array_position(literal(["current", "M1", "M2", "M3", "M4+"]), LedgerAccount.bucket)
+    stmt = (writable(principal, CollectionCase, CollectionCase, LedgerAccount)
+            .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+            .where(CollectionCase.company_id == company_id, CollectionCase.state == OPEN,
+                   CollectionCase.collector_id.is_(None))
+            .order_by(bucket_rank.desc(), LedgerAccount.overdue_amount.desc(), CollectionCase.id)
+            .limit(limit).with_for_update(of=CollectionCase))
+    return [(c, a) for c, a in (await session.execute(stmt)).all()]
+
+
+async def open_load(session: AsyncSession, collector_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[Any, int]]:
+    """Per collector: (open overdue amount, open cases)."""
+    stmt = (select(CollectionCase.collector_id, func.coalesce(func.sum(LedgerAccount.overdue_amount), 0),
+                   func.count())
+            .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+            .where(CollectionCase.collector_id.in_(list(collector_ids)), CollectionCase.state == OPEN)
+            .group_by(CollectionCase.collector_id))
+    return {cid: (amount, n) for cid, amount, n in (await session.execute(stmt)).all()}
+
+
+# --- handover ------------------------------------------------------------------------------------
+
+async def open_case_ids_held_by(session: AsyncSession, group_id: uuid.UUID, collector_id: uuid.UUID
+                                ) -> list[uuid.UUID]:
+    stmt = select(CollectionCase.id).where(CollectionCase.group_id == group_id, CollectionCase.state == OPEN,
+                                           CollectionCase.collector_id == collector_id).with_for_update()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def move_cases(session: AsyncSession, case_ids: Sequence[uuid.UUID], collector_id: uuid.UUID | None,
+                     at: datetime) -> None:
+    if case_ids:
+        await session.execute(update(CollectionCase).where(CollectionCase.id.in_(list(case_ids))).values(
+            collector_id=collector_id, assigned_at=at if collector_id else None,
+            version=CollectionCase.version + 1, updated_at=at))
+
+
+# --- the timeline --------------------------------------------------------------------------------
+
+def timeline(case: CollectionCase) -> Select[Any]:
+    """What happened on the case and its contract, one row per event: (at, kind, id, detail). Payments
+    are the contract's with a value date from the case's opening on."""
+    def event(at: Any, kind: str, id_: Any, detail: Any, source: Any, *where: Any) -> Select[Any]:
+        return select(at.label("at"), literal(kind).label("kind"), id_.label("id"), detail.label("detail")
+                      ).select_from(source).where(*where)
+
+    parts = union_all(
+        event(CaseAssignment.at, "assignment", CaseAssignment.id,
+              func.jsonb_build_object("from_collector_id", CaseAssignment.from_collector_id,
+                                      "to_collector_id", CaseAssignment.to_collector_id,
+                                      "by_id", CaseAssignment.by_id, "reason", CaseAssignment.reason),
+              CaseAssignment, CaseAssignment.case_id == case.id),
+        event(CollectionLog.occurred_at, "log", CollectionLog.id,
+              func.jsonb_build_object("author_id", CollectionLog.author_id, "action", CollectionLog.action,
+                                      "result", CollectionLog.result, "notes", CollectionLog.notes,
+                                      "voided", CollectionLog.voided_at.is_not(None)),
+              CollectionLog, CollectionLog.case_id == case.id),
+        event(PromiseToPay.created_at, "promise", PromiseToPay.id,
+              func.jsonb_build_object("amount", PromiseToPay.amount, "promised_date", PromiseToPay.promised_date,
+                                      "state", PromiseToPay.state, "amount_paid", PromiseToPay.amount_paid),
+              PromiseToPay, PromiseToPay.case_id == case.id),
+        event(LedgerEntry.recorded_at, "payment", LedgerEntry.id,
+              func.jsonb_build_object("amount", LedgerEntry.amount, "value_date", LedgerEntry.value_date,
+                                      "method", LedgerEntry.method),
+              LedgerEntry, LedgerEntry.contract_id == case.contract_id, LedgerEntry.kind == EntryKind.PAYMENT,
+              LedgerEntry.value_date >= case.opened_on),
+    ).subquery("timeline")
+    return select(parts)
+
+
+# --- the close of business -----------------------------------------------------------------------
+
+async def open_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID] | None, day: date,
+                         group_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+    """Open a case for every contract overdue by at least its company's threshold without one
+    (linked to its previous case, if any). Set-based; returns the new cases' ids."""
+    threshold = func.coalesce(
+        select(CollectionPolicy.open_at_dpd).where(CollectionPolicy.company_id == LedgerAccount.company_id)
+        .scalar_subquery(), 1)
+    previous = (select(CollectionCase.id).where(CollectionCase.contract_id == LedgerAccount.contract_id)
+                .order_by(CollectionCase.created_at.desc()).limit(1).scalar_subquery())
+    source = (select(func.gen_random_uuid(), LedgerAccount.group_id, LedgerAccount.company_id,
+                     LedgerAccount.contract_id, Contract.customer_id, previous, literal("open"), literal(day),
+                     literal(0))
+              .join(Contract, Contract.id == LedgerAccount.contract_id)
+              .where(LedgerAccount.dpd >= threshold, LedgerAccount.dpd > 0, LedgerAccount.settled.is_(False),
+                     ~exists().where(CollectionCase.contract_id == LedgerAccount.contract_id,
+                                     CollectionCase.state == OPEN)))
+    if contract_ids is not None:
+        source = source.where(LedgerAccount.contract_id.in_(list(contract_ids)))
+    if group_id is not None:
+        source = source.where(LedgerAccount.group_id == group_id)
+    stmt = (insert(CollectionCase)
+            .from_select(["id", "group_id", "company_id", "contract_id", "customer_id", "previous_case_id", "state",
+                          "opened_on", "priority"], source)
+            .returning(CollectionCase.id))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def close_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID] | None, day: date,
+                          group_id: uuid.UUID | None = None) -> list[tuple[uuid.UUID, str]]:
+    """Close open cases whose contract owes nothing overdue any more (`cured`) or is settled."""
+    outcome = func.coalesce(
+        select(literal("settled")).where(LedgerAccount.contract_id == CollectionCase.contract_id,
+                                         LedgerAccount.settled.is_(True)).scalar_subquery(), literal("cured"))
+    done = exists().where(LedgerAccount.contract_id == CollectionCase.contract_id,
+                          or_(LedgerAccount.settled.is_(True), LedgerAccount.overdue_amount == 0))
+    stmt = update(CollectionCase).where(CollectionCase.state == OPEN, done)
+    if contract_ids is not None:
+        stmt = stmt.where(CollectionCase.contract_id.in_(list(contract_ids)))
+    if group_id is not None:
+        stmt = stmt.where(CollectionCase.group_id == group_id)
+    stmt = stmt.values(state="closed", outcome=outcome, closed_on=day, version=CollectionCase.version + 1,
+                       updated_at=func.now()).returning(CollectionCase.id, CollectionCase.outcome)
+    return [(i, o) for i, o in (await session.execute(stmt)).all()]
+
+
+async def refresh_priority(session: AsyncSession, today: date, *, contract_ids: Sequence[uuid.UUID] | None = None,
+                           case_ids: Iterable[uuid.UUID] | None = None, group_id: uuid.UUID | None = None,
+                           zone: str = "Asia/Shanghai") -> int:
+    """Recompute the priority of open cases (set-based) from their accounts and promises; days
+    since the last contact count in `zone` (the business time zone of the cases' companies)."""
+    last_contact_on = func.date(func.timezone(zone, CollectionCase.last_contact_at))
+    value = priority_sql(LedgerAccount.bucket, LedgerAccount.overdue_amount, PromiseToPay.state,
+                         PromiseToPay.promised_date, last_contact_on, today)
+    new = (select(CollectionCase.id.label("case_id"), value.label("priority"))
+           .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+           .outerjoin(PromiseToPay, PromiseToPay.id == CollectionCase.active_promise_id)
+           .where(CollectionCase.state == OPEN))
+    if contract_ids is not None:
+        new = new.where(CollectionCase.contract_id.in_(list(contract_ids)))
+    if case_ids is not None:
+        new = new.where(CollectionCase.id.in_(list(case_ids)))
+    if group_id is not None:
+        new = new.where(CollectionCase.group_id == group_id)
+    sub = new.subquery()
+    result = await session.execute(update(CollectionCase).where(
+        CollectionCase.id == sub.c.case_id, CollectionCase.priority != sub.c.priority).values(priority=sub.c.priority))
+    return result.rowcount or 0
+

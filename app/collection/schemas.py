@@ -1,0 +1,138 @@
+"""Collection cases, dispatch and the timeline as the platform API states them."""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.types import Money, MultilineText
+from app.ledger.rules import Bucket
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PromiseState(StrEnum):
+    """pending until its date; then kept (payments reached its amount) or broken; superseded by a newer one."""
+
+    PENDING = "pending"
+    KEPT = "kept"
+    BROKEN = "broken"
+    SUPERSEDED = "superseded"
+
+MAX_BATCH = 500
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OverdueOut(BaseModel):
+    principal: Money
+    interest: Money
+    fee: Money
+    penalty: Money
+
+
+class PromiseSummary(BaseModel):
+    id: uuid.UUID
+    amount: Money
+    promised_date: date
+    state: PromiseState
+    amount_paid: Money | None
+
+
+class ContactCard(BaseModel):
+    """A contact the case's collector may call: full numbers for the case's own collector, masked
+    for everybody else."""
+
+    id: uuid.UUID
+    name: str
+    relation: str
+    mobile: str | None
+    office_phone: str | None
+    masked: bool
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    state: CaseState
+    outcome: Literal["cured", "settled", "written_off", "repossessed"] | None
+    company_id: uuid.UUID
+    contract_id: uuid.UUID
+    contract_number: str
+    customer_id: uuid.UUID
+    customer_name: str
+    collector_id: uuid.UUID | None
+    assigned_at: datetime | None
+    dpd: int
+    bucket: Bucket
+    overdue_amount: Money
+    overdue: OverdueOut
+    outstanding_principal: Money
+    as_of: date = Field(description="The business date the money figures are computed through")
+    active_promise: PromiseSummary | None
+    last_contact_at: datetime | None
+    next_action_date: date | None
+    priority: int = Field(description="Worklist order, higher first: bucket, then a promise due today or broken, "
+                                      "then overdue amount in thousands, then days since the last contact")
+    opened_on: date
+    closed_on: date | None
+    previous_case_id: uuid.UUID | None
+    contacts: list[ContactCard] | None = Field(
+        default=None, description="The customer's contacts (the worklist and the case's detail)")
+
+
+class AssignIn(_In):
+    case_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
+    collector_id: uuid.UUID
+    reason: MultilineText(500) | None = None
+
+
+class UnassignIn(_In):
+    case_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
+    reason: MultilineText(500) | None = None
+
+
+class AutoAssignIn(_In):
+    company_id: uuid.UUID
+    dry_run: bool = Field(default=True, description="Preview the plan without changing anything")
+    limit: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH, strict=True)
+
+
+class AssignmentOut(BaseModel):
+    case_id: uuid.UUID
+    from_collector_id: uuid.UUID | None
+    to_collector_id: uuid.UUID | None
+
+
+class AssignResult(BaseModel):
+    changed: list[AssignmentOut]
+    unchanged: list[uuid.UUID] = Field(description="Cases already in the asked state")
+
+
+class AutoAssignResult(BaseModel):
+    dry_run: bool
+    rule: str
+    plan: list[AssignmentOut]
+
+
+class AssignmentHistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    from_collector_id: uuid.UUID | None
+    to_collector_id: uuid.UUID | None
+    by_id: uuid.UUID | None
+    at: datetime
+    reason: str | None
+
+
+class TimelineEvent(BaseModel):
+    at: datetime
+    kind: Literal["assignment", "log", "promise", "payment"]
+    id: uuid.UUID
+    detail: dict[str, Any]
