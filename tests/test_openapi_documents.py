@@ -34,3 +34,12 @@ def test_every_schema_has_one_name_for_both_directions():
         schemas = json.loads((PROJECT_ROOT / "openapi" / name).read_text())["components"]["schemas"]
         split = sorted(s for s in schemas if s.endswith(("-Input", "-Output")))
         assert not split, f"{name}: {split}"
+
+
+def test_every_schema_name_is_a_plain_class_name():
+    # Two models of one name in different areas come out as `app__area__schemas__X`: generated
+    # clients cannot resolve those and drop the operations (scripts/check-clients). Name them apart.
+    for name in ("v1.json", "mobile-v1.json"):
+        schemas = json.loads((PROJECT_ROOT / "openapi" / name).read_text())["components"]["schemas"]
+        qualified = sorted(s for s in schemas if "__" in s)
+        assert not qualified, f"{name}: {qualified}"

@@ -15,16 +15,16 @@ from app.collection.errors import CaseClosed, CaseInvalidCollector, CaseNotFound
 from app.collection.models import CollectionCase
 from app.collection.permissions import CASE_COLLECT
 from app.collection.schemas import (
-    AssignIn,
-    AssignmentOut,
-    AssignResult,
-    AutoAssignIn,
-    AutoAssignResult,
+    CaseAssignIn,
+    CaseAssignmentChange,
+    CaseAssignResult,
+    CaseAutoAssignIn,
+    CaseAutoAssignResult,
     CaseOut,
+    CaseUnassignIn,
     ContactCard,
     OverdueOut,
     PromiseSummary,
-    UnassignIn,
 )
 from app.core import audit
 from app.core.db import utcnow
@@ -94,9 +94,9 @@ async def _collectors(session: AsyncSession, group_id: uuid.UUID, company_id: uu
 
 
 async def _move(session: AsyncSession, principal: Principal | None, cases: Sequence[CollectionCase],
-                collector_id: uuid.UUID | None, reason: str | None, at: datetime) -> list[AssignmentOut]:
+                collector_id: uuid.UUID | None, reason: str | None, at: datetime) -> list[CaseAssignmentChange]:
     moved = [c for c in cases if c.collector_id != collector_id]
-    changes = [AssignmentOut(case_id=c.id, from_collector_id=c.collector_id, to_collector_id=collector_id)
+    changes = [CaseAssignmentChange(case_id=c.id, from_collector_id=c.collector_id, to_collector_id=collector_id)
                for c in moved]
     await repo.add_assignments(session, [
         {"id": uuid.uuid4(), "case_id": c.case_id, "from_collector_id": c.from_collector_id,
@@ -117,7 +117,7 @@ async def _move(session: AsyncSession, principal: Principal | None, cases: Seque
     return changes
 
 
-async def assign(session: AsyncSession, principal: Principal, data: AssignIn) -> AssignResult:
+async def assign(session: AsyncSession, principal: Principal, data: CaseAssignIn) -> CaseAssignResult:
     """Rule: the cases (in the caller's scope, open) go to a collector of each case's company who
     holds the collector permission; anything else is refused whole (422 `case.invalid_collector`)."""
     cases = await _cases(session, principal, data.case_ids)
@@ -126,17 +126,17 @@ async def assign(session: AsyncSession, principal: Principal, data: AssignIn) ->
             raise CaseInvalidCollector("The collector must be of the case's company and hold case.collect")
     changes = await _move(session, principal, cases, data.collector_id, data.reason, utcnow())
     changed = {c.case_id for c in changes}
-    return AssignResult(changed=changes, unchanged=[c.id for c in cases if c.id not in changed])
+    return CaseAssignResult(changed=changes, unchanged=[c.id for c in cases if c.id not in changed])
 
 
-async def unassign(session: AsyncSession, principal: Principal, data: UnassignIn) -> AssignResult:
+async def unassign(session: AsyncSession, principal: Principal, data: CaseUnassignIn) -> CaseAssignResult:
     cases = await _cases(session, principal, data.case_ids)
     changes = await _move(session, principal, cases, None, data.reason, utcnow())
     changed = {c.case_id for c in changes}
-    return AssignResult(changed=changes, unchanged=[c.id for c in cases if c.id not in changed])
+    return CaseAssignResult(changed=changes, unchanged=[c.id for c in cases if c.id not in changed])
 
 
-async def auto_assign(session: AsyncSession, principal: Principal, data: AutoAssignIn) -> AutoAssignResult:
+async def auto_assign(session: AsyncSession, principal: Principal, data: CaseAutoAssignIn) -> CaseAutoAssignResult:
     """`AUTO_ASSIGN_RULE`. The preview (`dry_run`) is the same computation as the change, over the
     same locked rows: what it shows is what a run right after it does, unless somebody else
     assigns in between."""
@@ -151,12 +151,12 @@ async def auto_assign(session: AsyncSession, principal: Principal, data: AutoAss
         plan.append((case, chosen))
         amount, count = load[chosen]
         load[chosen] = (amount + account.overdue_amount, count + 1)
-    shown = [AssignmentOut(case_id=c.id, from_collector_id=None, to_collector_id=to) for c, to in plan]
+    shown = [CaseAssignmentChange(case_id=c.id, from_collector_id=None, to_collector_id=to) for c, to in plan]
     if not data.dry_run:
         at = utcnow()
         for collector in dict.fromkeys(to for _, to in plan):
             await _move(session, principal, [c for c, to in plan if to == collector], collector, "auto-assign", at)
-    return AutoAssignResult(dry_run=data.dry_run, rule=AUTO_ASSIGN_RULE, plan=shown)
+    return CaseAutoAssignResult(dry_run=data.dry_run, rule=AUTO_ASSIGN_RULE, plan=shown)
 
 
 # --- the close of business and handover ------------------------------------------------------------

@@ -13,17 +13,17 @@ from app.collection import repository as repo
 from app.collection.errors import CaseNotFound
 from app.collection.models import CollectionCase
 from app.collection.schemas import (
-    AssignIn,
     AssignmentHistoryOut,
-    AssignResult,
-    AutoAssignIn,
-    AutoAssignResult,
     Bucket,
+    CaseAssignIn,
+    CaseAssignResult,
+    CaseAutoAssignIn,
+    CaseAutoAssignResult,
     CaseOut,
     CaseState,
+    CaseUnassignIn,
     PromiseState,
     TimelineEvent,
-    UnassignIn,
 )
 from app.core.etag import set_etag
 from app.core.idempotency import Idempotent
@@ -106,21 +106,22 @@ async def list_assignments(session: Session, principal: Requires(P.CASE_READ),
     return [AssignmentHistoryOut.model_validate(a) for a in await repo.assignments_of(session, case.id)]
 
 
-@router.post("/collection-cases/assign", response_model=AssignResult, operation_id="assign_collection_cases",
+@router.post("/collection-cases/assign", response_model=CaseAssignResult, operation_id="assign_collection_cases",
              dependencies=[Idempotent], summary="Assign cases to a collector of their company (催收派工)")
-async def assign(session: Session, principal: Requires(P.CASE_DISPATCH), body: AssignIn) -> AssignResult:
+async def assign(session: Session, principal: Requires(P.CASE_DISPATCH), body: CaseAssignIn) -> CaseAssignResult:
     return await cases.assign(session, principal, body)
 
 
-@router.post("/collection-cases/unassign", response_model=AssignResult, operation_id="unassign_collection_cases",
+@router.post("/collection-cases/unassign", response_model=CaseAssignResult, operation_id="unassign_collection_cases",
              dependencies=[Idempotent], summary="Take cases back from their collectors")
-async def unassign(session: Session, principal: Requires(P.CASE_DISPATCH), body: UnassignIn) -> AssignResult:
+async def unassign(session: Session, principal: Requires(P.CASE_DISPATCH), body: CaseUnassignIn) -> CaseAssignResult:
     return await cases.unassign(session, principal, body)
 
 
-@router.post("/collection-cases/auto-assign", response_model=AutoAssignResult,
+@router.post("/collection-cases/auto-assign", response_model=CaseAutoAssignResult,
              operation_id="auto_assign_collection_cases", dependencies=[Idempotent],
              summary="Assign a company's unassigned cases by the documented rule (preview with dry_run)")
-async def auto_assign(session: Session, principal: Requires(P.CASE_DISPATCH), body: AutoAssignIn) -> AutoAssignResult:
+async def auto_assign(session: Session, principal: Requires(P.CASE_DISPATCH),
+                      body: CaseAutoAssignIn) -> CaseAutoAssignResult:
     return await cases.auto_assign(session, principal, body)
 

@@ -87,38 +87,38 @@ class CaseOut(BaseModel):
         default=None, description="The customer's contacts (the worklist and the case's detail)")
 
 
-class AssignIn(_In):
+class CaseAssignIn(_In):
     case_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
     collector_id: uuid.UUID
     reason: MultilineText(500) | None = None
 
 
-class UnassignIn(_In):
+class CaseUnassignIn(_In):
     case_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
     reason: MultilineText(500) | None = None
 
 
-class AutoAssignIn(_In):
+class CaseAutoAssignIn(_In):
     company_id: uuid.UUID
     dry_run: bool = Field(default=True, description="Preview the plan without changing anything")
     limit: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH, strict=True)
 
 
-class AssignmentOut(BaseModel):
+class CaseAssignmentChange(BaseModel):
     case_id: uuid.UUID
     from_collector_id: uuid.UUID | None
     to_collector_id: uuid.UUID | None
 
 
-class AssignResult(BaseModel):
-    changed: list[AssignmentOut]
+class CaseAssignResult(BaseModel):
+    changed: list[CaseAssignmentChange]
     unchanged: list[uuid.UUID] = Field(description="Cases already in the asked state")
 
 
-class AutoAssignResult(BaseModel):
+class CaseAutoAssignResult(BaseModel):
     dry_run: bool
     rule: str
-    plan: list[AssignmentOut]
+    plan: list[CaseAssignmentChange]
 
 
 class AssignmentHistoryOut(BaseModel):
