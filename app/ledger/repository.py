@@ -58,3 +58,12 @@ async def business_date_overrides(session: AsyncSession, group_ids: Sequence[uui
     stmt = select(BusinessDateOverride.group_id, BusinessDateOverride.business_date).where(
         BusinessDateOverride.group_id.in_(list(set(group_ids))))
     return {group_id: day for group_id, day in (await session.execute(stmt)).all()}
+
+
+# --- the demo's histories (app/ledger/demo.py) ------------------------------------------------
+
+async def set_business_date_override(session: AsyncSession, group_id: uuid.UUID, day: date | None) -> None:
+    """The group's business date becomes `day` (None: today in each company's zone again)."""
+    await session.execute(delete(BusinessDateOverride).where(BusinessDateOverride.group_id == group_id))
+    if day is not None:
+        await session.execute(insert(BusinessDateOverride).values(group_id=group_id, business_date=day))
