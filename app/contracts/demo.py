@@ -6,8 +6,9 @@ demo (next issue) finds overdue ones in every bucket.
 
 Everything up to approval goes through the services and the engine, as users would. Contracts
 shipped in the past are recorded as shipped directly (their shipment request approved, the
-contract active, the machines delivered): the live path refuses a shipment after the first due
-date, and these are history.
+contract active, the machines delivered, the ledger's schedule started on the shipment date): the
+live path refuses a shipment after the first due date, and these are history. `app.ledger.demo`
+then gives them their payments and charges since.
 """
 
 import random
@@ -40,6 +41,7 @@ from app.contracts.schemas import (
 from app.core.db import utcnow
 from app.core.principal import Principal
 from app.customers import repository as customers_repo
+from app.ledger import service as ledger
 from app.org.repository import load_principal
 
 S = ContractState
@@ -130,6 +132,8 @@ class _Demo:
             submitted_at=utcnow(), approved_at=utcnow()))
         contract.state, contract.shipment_date = S.ACTIVE, shipped
         await repo.deliver_machines(self.session, contract.id, shipped)
+        _, schedule = await service.schedule_of(self.session, contract)
+        await ledger.start_schedule(self.session, clerk, contract, schedule, shipped)
         await self.session.flush()
 
 

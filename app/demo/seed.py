@@ -17,6 +17,7 @@ from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
+from app.ledger.demo import seed_ledger
 from app.org.models import Company, Department, Group, Role, User, UserRole
 
 DEMO_PASSWORD = "Demo@12345"
@@ -171,4 +172,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_approvals(session, org)
     await seed_customers(session, org)
     await seed_contracts(session, org)
+    await seed_ledger(session, org)
     return True

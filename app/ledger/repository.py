@@ -112,3 +112,12 @@ async def entries_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) 
 async def items_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[LedgerItem]:
     stmt = select(LedgerItem).where(LedgerItem.contract_id.in_(list(ids)))
     return list((await session.execute(stmt)).scalars())
+
+
+# --- the demo's histories (app/ledger/demo.py) ------------------------------------------------
+
+async def set_business_date_override(session: AsyncSession, group_id: uuid.UUID, day: date | None) -> None:
+    """The group's business date becomes `day` (None: today in each company's zone again)."""
+    await session.execute(delete(BusinessDateOverride).where(BusinessDateOverride.group_id == group_id))
+    if day is not None:
+        await session.execute(insert(BusinessDateOverride).values(group_id=group_id, business_date=day))
