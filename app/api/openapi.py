@@ -60,6 +60,8 @@ TAG_DESCRIPTIONS = {
                  "shipment requests.",
     "investigations": "Guarantee-company investigations before shipment: dispatch, questionnaire, score.",
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
+    "ledger": "A contract's receivable, read: ledger entries, balance and aging, payoff on a date, statements "
+              "(JSON and .xlsx).",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }

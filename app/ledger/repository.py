@@ -58,3 +58,21 @@ async def business_date_overrides(session: AsyncSession, group_ids: Sequence[uui
     stmt = select(BusinessDateOverride.group_id, BusinessDateOverride.business_date).where(
         BusinessDateOverride.group_id.in_(list(set(group_ids))))
     return {group_id: day for group_id, day in (await session.execute(stmt)).all()}
+
+
+# --- reads (app/ledger/reads.py) -------------------------------------------------------------
+
+def entries_statement(contract_id: uuid.UUID, kind: str | None = None) -> Any:
+    """A contract's entries (optionally of one kind), for `paginate` by `seq` along
+    `ix_ledger_entry_contract_id_seq`. The caller has fetched the contract through its scope."""
+    stmt = select(LedgerEntry).where(LedgerEntry.contract_id == contract_id)
+    return stmt if kind is None else stmt.where(LedgerEntry.kind == kind)
+
+
+async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """reversed entry id → the reversal's id, for the given entries (one query, `ux_ledger_entry_reverses_id`)."""
+    if not entry_ids:
+        return {}
+    stmt = select(LedgerEntry.reverses_id, LedgerEntry.id).where(LedgerEntry.reverses_id.in_(list(entry_ids)))
+    return {reversed_id: reversal_id for reversed_id, reversal_id in (await session.execute(stmt)).all()}
+
