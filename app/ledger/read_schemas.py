@@ -9,10 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.core.types import Money
+from app.ledger.models import BUCKETS, CHARGE_KINDS, PAYMENT_METHODS, EntryKind
 
-EntryKindName = Literal["instalment_due", "charge", "penalty", "payment", "waiver", "settlement", "reversal"]
+EntryKindName = Literal[EntryKind.CHOICES]  # type: ignore[valid-type]
 InstalmentStatus = Literal["paid", "partially_paid", "due", "overdue", "scheduled"]
-BucketName = Literal["current", "M1", "M2", "M3", "M4+"]
+BucketName = Literal[BUCKETS]  # type: ignore[valid-type]
 
 
 class EntryOut(BaseModel):
@@ -21,6 +22,7 @@ class EntryOut(BaseModel):
     id: uuid.UUID
     seq: int = Field(description="The order entries were recorded in")
     kind: EntryKindName
+    # Listed in its own order: the allocation order's enum (the same values) keeps its named schema.
     component: Literal["principal", "interest", "fee", "penalty"] | None
     amount: Money = Field(description="The entry's amount; a penalty adjustment may be negative")
     value_date: date = Field(description="The business date it takes effect (an instalment's or charge's due date)")
@@ -30,8 +32,8 @@ class EntryOut(BaseModel):
     reverses_id: uuid.UUID | None = Field(description="The entry this reversal takes back")
     reversed_by: uuid.UUID | None = Field(description="The reversal that took this entry back, if any")
     instalment_number: int | None
-    charge_kind: Literal["gps_fee", "tow", "freight", "rent", "other"] | None
-    method: Literal["bank_transfer", "cash", "cheque", "offset"] | None
+    charge_kind: Literal[CHARGE_KINDS] | None  # type: ignore[valid-type]
+    method: Literal[PAYMENT_METHODS] | None  # type: ignore[valid-type]
     reference: str | None
     payer: str | None
 

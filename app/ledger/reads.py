@@ -71,7 +71,7 @@ async def entries_page(session: AsyncSession, principal: Principal, contract_id:
     contract = await _contract(session, principal, contract_id)
     rows, cursor = await paginate(session, repo.entries_statement(contract.id, kind), page, sort, LedgerEntry.seq)
     reversals = await repo.reversals_of(session, [e.id for e in rows])
-    return [entry_out(e, reversals.get(e.id)) for e in rows], cursor
+    return [entry_out(e, reversals[e.id].id if e.id in reversals else None) for e in rows], cursor
 
 
 # --- the schedule's progress -----------------------------------------------------------------

@@ -69,10 +69,9 @@ def entries_statement(contract_id: uuid.UUID, kind: str | None = None) -> Any:
     return stmt if kind is None else stmt.where(LedgerEntry.kind == kind)
 
 
-async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """reversed entry id → the reversal's id, for the given entries (one query, `ux_ledger_entry_reverses_id`)."""
+async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LedgerEntry]:
+    """The reversal of each of `entry_ids` that has one."""
     if not entry_ids:
         return {}
-    stmt = select(LedgerEntry.reverses_id, LedgerEntry.id).where(LedgerEntry.reverses_id.in_(list(entry_ids)))
-    return {reversed_id: reversal_id for reversed_id, reversal_id in (await session.execute(stmt)).all()}
-
+    stmt = select(LedgerEntry).where(LedgerEntry.reverses_id.in_(list(entry_ids)))
+    return {e.reverses_id: e for e in (await session.execute(stmt)).scalars() if e.reverses_id}
