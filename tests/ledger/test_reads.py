@@ -209,7 +209,8 @@ async def test_out_of_scope_is_404_without_ledger_read_403_and_before_shipment_4
 
 
 async def _history(db, contract: Contract, clerk, business_date) -> None:
-    """Instalment 1 paid late, a GPS fee, a back-dated payment reversed, a waiver, through 15 March."""
+    """Instalment 1 paid late, a GPS fee, a back-dated payment and a tow cost reversed, a waiver, through
+    15 March."""
     await business_date(date(2026, 3, 15))
     await ledger.record_payment(db, clerk, contract, amount=D("34588.67"), value_date=date(2026, 2, 10),
                                 method="bank_transfer")
@@ -218,6 +219,8 @@ async def _history(db, contract: Contract, clerk, business_date) -> None:
     wrong = await ledger.record_payment(db, clerk, contract, amount=D("3000.00"), value_date=date(2026, 3, 1),
                                         method="cash")
     await ledger.reverse_entry(db, clerk, contract, wrong.entry, reason="记错合同")
+    tow = await ledger.post_charge(db, clerk, contract, kind="tow", amount=D("800.00"), due_date=date(2026, 3, 2))
+    await ledger.reverse_entry(db, clerk, contract, tow.entry, reason="非本合同拖车")
     await ledger.record_payment(db, clerk, contract, amount=D("700.00"), value_date=date(2026, 3, 5),
                                 method="cash")
     await ledger.post_waiver(db, clerk, contract, amount=D("50.00"), reason="=减免 1+1", value_date=date(2026, 3, 10))
@@ -257,6 +260,7 @@ async def test_a_statement_reconciles(client, auth, db, example, business_date):
              for line in statement["lines"] if line["entry"]["kind"] in ("payment", "reversal", "charge")}
     assert kinds[("payment", True)] == kinds[("reversal", False)] == ("0.00", "0.00")
     assert kinds[("charge", False)] == ("500.00", "0.00")
+    assert kinds[("charge", True)] == ("0.00", "0.00")
     dates = [(line["entry"]["value_date"], line["entry"]["seq"]) for line in statement["lines"]]
     assert dates == sorted(dates)
 
