@@ -4,6 +4,7 @@ per-instalment progress the contract's schedule carries once the contract is shi
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,8 @@ from app.ledger.models import BUCKETS, CHARGE_KINDS, PAYMENT_METHODS, EntryKind
 EntryKindName = Literal[EntryKind.CHOICES]  # type: ignore[valid-type]
 InstalmentStatus = Literal["paid", "partially_paid", "due", "overdue", "scheduled"]
 BucketName = Literal[BUCKETS]  # type: ignore[valid-type]
+# A named schema: the charges' `kind` and the entries' `charge_kind` then share one type in clients.
+ChargeKind = StrEnum("ChargeKind", [(kind, kind) for kind in CHARGE_KINDS])  # type: ignore[misc]
 
 
 class EntryOut(BaseModel):
@@ -32,7 +35,7 @@ class EntryOut(BaseModel):
     reverses_id: uuid.UUID | None = Field(description="The entry this reversal takes back")
     reversed_by: uuid.UUID | None = Field(description="The reversal that took this entry back, if any")
     instalment_number: int | None
-    charge_kind: Literal[CHARGE_KINDS] | None  # type: ignore[valid-type]
+    charge_kind: ChargeKind | None
     method: Literal[PAYMENT_METHODS] | None  # type: ignore[valid-type]
     reference: str | None
     payer: str | None
