@@ -173,4 +173,8 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "platform_auth_token": (429,),  # login throttling
     "mobile_auth_token": (429,),
     "urge_approval": (429,),  # urged too recently (Retry-After)
+    # A contract not shipped has no receivable: 409 ledger.contract_not_active.
+    "get_contract_balance": (409,),
+    "get_contract_payoff": (409,),
+    "get_contract_statement": (409,),
 }

@@ -64,6 +64,8 @@ TAG_DESCRIPTIONS = {
     "collection-cases": "Collection cases (债权催收): the worklist, dispatch to collectors, assignment history and "
                         "the timeline of each overdue episode of a contract.",
     "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
+    "ledger": "A contract's receivable, read: ledger entries, balance and aging, payoff on a date, statements "
+              "(JSON and .xlsx).",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }

@@ -48,6 +48,8 @@ from app.core.routers import api_router
 from app.core.routing import request_session
 from app.core.scoping import get_readable, get_writable
 from app.core.types import BusinessDate, Text
+from app.ledger import reads as ledger_reads
+from app.ledger.permissions import LEDGER_READ
 
 machines_router = api_router(tags=["machines"])
 contracts_router = api_router(tags=["contracts"])
@@ -183,11 +185,15 @@ async def update_contract(session: Session, principal: Requires(P.CONTRACT_UPDAT
 
 @contracts_router.get("/contracts/{contract_id}/schedule", response_model=ScheduleOut,
                       operation_id="get_contract_schedule",
-                      summary="The schedule: a preview from the terms before approval, the frozen one after")
+                      summary="The schedule: a preview from the terms before approval, the frozen one after",
+                      description="Once the contract is shipped, a caller with `ledger.read` also sees each "
+                      "instalment's paid and unpaid components and its status.")
 async def get_schedule(session: Session, principal: Requires(P.CONTRACT_READ), contract_id: ContractId) -> ScheduleOut:
     contract = await repo.get_contract(session, principal, contract_id)
     frozen, rows = await service.schedule_of(session, contract)
-    return views.schedule_out(rows, frozen=frozen, financed=contract.financed)
+    # Paid, unpaid and status per instalment once shipped, for those who may read the ledger.
+    progress = await ledger_reads.instalment_progress(session, contract) if principal.has(LEDGER_READ) else None
+    return views.schedule_out(rows, frozen=frozen, financed=contract.financed, progress=progress)
 
 
 @contracts_router.post("/contracts/{contract_id}/submit", response_model=ContractDetail, operation_id="submit_contract",

@@ -12,6 +12,7 @@ from app.contracts import scoring
 from app.contracts.models import Contract, Machine
 from app.core.types import Bool, BusinessDate, Int, Money, MultilineText, Rate, Text
 from app.core.updates import documents_not_null
+from app.ledger.read_schemas import InstalmentComponents, InstalmentStatus
 from app.ledger.schedule import DEFAULT_PENALTY_DAILY_RATE, MAX_TERM_MONTHS
 
 MachineCategory = Literal["excavator", "loader", "crane", "other"]
@@ -136,6 +137,14 @@ class InstalmentOut(BaseModel):
     principal: Money
     interest: Money
     total: Money
+    # Once the contract is shipped, and only for a caller with ledger.read: the ledger's progress.
+    paid: InstalmentComponents | None = Field(None, description="Paid so far per component (shipped contracts, "
+                                              "callers with `ledger.read`; else null)")
+    unpaid: InstalmentComponents | None = Field(None, description="Still unpaid per component: principal, interest "
+                                                "(less a settlement's write-off), penalty accrued so far")
+    status: InstalmentStatus = Field("scheduled", description="paid: nothing unpaid; scheduled: not yet due; once "
+                                     "due: partially_paid when something is paid, else due (on its due date) or "
+                                     "overdue; judged on `as_of`. Always scheduled before the shipment")
 
 
 class ScheduleOut(BaseModel):
@@ -144,6 +153,8 @@ class ScheduleOut(BaseModel):
     total_principal: Money
     total_interest: Money
     instalments: list[InstalmentOut]
+    as_of: date | None = Field(None, description="The day the instalments' progress is computed through "
+                               "(shipped contracts, callers with `ledger.read`)")
 
 
 # --- contracts -------------------------------------------------------------------------------------

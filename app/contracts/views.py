@@ -1,6 +1,7 @@
 """Response shapes of contracts and their schedules (no rules here: those are the service's)."""
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from app.contracts.schemas import (
     TermsOut,
 )
 from app.contracts.service import TERM_FIELDS
+from app.ledger.reads import InstalmentProgress
 from app.ledger.schedule import ZERO, Instalment
 
 
@@ -36,9 +38,16 @@ async def contract_detail(session: AsyncSession, contract: Contract) -> Contract
                           machines=[MachineOut.model_validate(m) for m in machines])
 
 
-def schedule_out(rows: Sequence[Instalment], *, frozen: bool, financed: Decimal) -> ScheduleOut:
+def schedule_out(rows: Sequence[Instalment], *, frozen: bool, financed: Decimal,
+                 progress: tuple[date, dict[int, InstalmentProgress]] | None = None) -> ScheduleOut:
+    """The schedule; with the ledger's `progress` (as_of, by number) once the contract is shipped."""
     principal = sum((r.principal for r in rows), ZERO)
+    as_of, by_number = progress if progress is not None else (None, {})
+    instalments = []
+    for r in rows:
+        done = by_number.get(r.number)
+        extra = {"paid": done.paid, "unpaid": done.unpaid, "status": done.status} if done else {}
+        instalments.append(InstalmentOut(number=r.number, due_date=r.due_date, principal=r.principal,
+                                         interest=r.interest, total=r.total, **extra))
     return ScheduleOut(frozen=frozen, financed=financed, total_principal=principal,
-                       total_interest=sum((r.interest for r in rows), ZERO),
-                       instalments=[InstalmentOut(number=r.number, due_date=r.due_date, principal=r.principal,
-                                                  interest=r.interest, total=r.total) for r in rows])
+                       total_interest=sum((r.interest for r in rows), ZERO), instalments=instalments, as_of=as_of)

@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +41,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.i18n import pick
 from app.core.principal import Principal
+from app.core.spreadsheet import XLSX_MEDIA_TYPE, inert
 from app.core.types import has_control_characters
 from app.customers import normalize as norm
 from app.customers import pool, views
@@ -62,7 +62,6 @@ from app.customers.service import record_creation
 from app.org import repository as org_repo
 from app.org.service import ensure_may_manage_user
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 1000
 MAX_EXPORT_ROWS = 10000
@@ -411,26 +410,12 @@ def export_rows(views: list[CustomerOut], companies: dict[uuid.UUID, str],
     ] for v in views]
 
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def _inert(cell: Any) -> Any:
-    """A cell that is safe in any spreadsheet, whatever was stored (rows older than today's
-    validation, or written by other means): characters XML 1.0 cannot carry are dropped (openpyxl
-    refuses them and the whole export would fail), and a text cell starting like a formula
-    (= + - @, tab, line break) is prefixed with ' so it stays text (formula injection)."""
-    if not isinstance(cell, str):
-        return cell
-    cell = ILLEGAL_CHARACTERS_RE.sub("", cell.encode("utf-8", "replace").decode("utf-8"))
-    return ("'" + cell) if cell.startswith(FORMULA_TRIGGERS) else cell
-
-
 def to_xlsx(rows: list[list[Any]]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("customers")
     ws.append(EXPORT_HEADERS)
     for row in rows:
-        ws.append([_inert(c) for c in row])
+        ws.append([inert(c) for c in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -441,5 +426,5 @@ def to_csv(rows: list[list[Any]]) -> bytes:
     writer = csv.writer(buf)
     writer.writerow(EXPORT_HEADERS)
     for row in rows:
-        writer.writerow([_inert(c) for c in row])
+        writer.writerow([inert(c) for c in row])
     return ("\ufeff" + buf.getvalue()).encode()  # BOM: Excel opens UTF-8 CSV correctly

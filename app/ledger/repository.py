@@ -68,6 +68,13 @@ async def charge_items(session: AsyncSession, charge_ids: Sequence[uuid.UUID]) -
     return {i.charge_id: i for i in (await session.execute(stmt)).scalars() if i.charge_id}
 
 
+def entries_statement(contract_id: uuid.UUID, kind: str | None = None) -> Any:
+    """A contract's entries (optionally of one kind), for `paginate` by `seq` along
+    `ix_ledger_entry_contract_id_seq`. The caller has fetched the contract through its scope."""
+    stmt = select(LedgerEntry).where(LedgerEntry.contract_id == contract_id)
+    return stmt if kind is None else stmt.where(LedgerEntry.kind == kind)
+
+
 async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LedgerEntry]:
     """The reversal of each of `entry_ids` that has one."""
     if not entry_ids:
@@ -76,9 +83,9 @@ async def reversals_of(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) ->
     return {e.reverses_id: e for e in (await session.execute(stmt)).scalars() if e.reverses_id}
 
 
-def entries_of_kind(contract_id: uuid.UUID | None, kind: str, base: Any = None) -> Any:
-    """A statement over entries of `kind` (of one contract), starting from a scoped `base` select."""
-    stmt = (base if base is not None else select(LedgerEntry)).where(LedgerEntry.kind == kind)
+def scoped_entries_of_kind(base: Any, kind: str, contract_id: uuid.UUID | None) -> Any:
+    """Entries of `kind` (of one contract) from a scoped `base` select (lists across contracts)."""
+    stmt = base.where(LedgerEntry.kind == kind)
     return stmt if contract_id is None else stmt.where(LedgerEntry.contract_id == contract_id)
 
 

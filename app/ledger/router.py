@@ -53,7 +53,7 @@ async def record_payment(session: Session, principal: Requires(P.PAYMENT_RECORD)
 async def list_contract_payments(session: Session, principal: ReadContract, contract_id: ContractId, page: Page_,
                                  sort: Sort) -> Page[PaymentOut]:
     contract = await facts.contract_in_scope(session, principal, contract_id)
-    rows, cursor = await paginate(session, repo.entries_of_kind(contract.id, EntryKind.PAYMENT), page, sort,
+    rows, cursor = await paginate(session, repo.entries_statement(contract.id, EntryKind.PAYMENT), page, sort,
                                   LedgerEntry.id)
     ledger = await facts.ContractLedger.load(session, contract)
     return Page(items=[ledger.payment(e) for e in rows], next_cursor=cursor)
@@ -97,7 +97,7 @@ async def post_charge(session: Session, principal: Requires(P.CHARGE_POST), body
                     summary="Charges the caller may see, newest first")
 async def list_charges(session: Session, principal: ReadContract, page: Page_, sort: Sort,
                        contract_id: uuid.UUID | None = None, kind: ChargeKind | None = None) -> Page[ChargeOut]:
-    stmt = repo.entries_of_kind(contract_id, EntryKind.CHARGE, readable(principal, LedgerEntry))
+    stmt = repo.scoped_entries_of_kind(readable(principal, LedgerEntry), EntryKind.CHARGE, contract_id)
     if kind is not None:
         stmt = stmt.where(LedgerEntry.charge_kind == kind)
     rows, cursor = await paginate(session, stmt, page, sort, LedgerEntry.id)

@@ -71,7 +71,8 @@ async def test_handover_moves_everything_locks_the_leaver_and_is_one_audit_event
     events = (await db.scalars(select(AuditEvent).where(
         AuditEvent.request_id == response.headers["x-request-id"]))).all()
     assert [e.action for e in events] == ["user.handed_over"]
-    assert events[0].after["moved"] == {"customers": 3, "contacts": 2, "approvals": 0, "draft_contracts": 0}
+    assert events[0].after["moved"] == {"customers": 3, "contacts": 2, "approvals": 0, "draft_contracts": 0,
+                                       "open_collection_cases": 0}
     assert events[0].after["locked"] is True
 
 
