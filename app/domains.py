@@ -19,6 +19,8 @@ from app.customers import permissions as customer_permissions  # noqa: F401
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
 from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401
+from app.ledger import cob as ledger_cob  # noqa: F401 - registers the close-of-business job
+from app.ledger import cob_models as ledger_cob_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.ledger import permissions as ledger_permissions  # noqa: F401
 from app.notifications import models as notification_models  # noqa: F401

@@ -62,6 +62,8 @@ TAG_DESCRIPTIONS = {
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
+    "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "
+                         "and running it now.",
 }
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}

@@ -9,6 +9,7 @@ from app.auth.router import build_auth_routers
 from app.contracts.router import ROUTERS as CONTRACT_ROUTERS
 from app.customers.router import router as customers_router
 from app.expenses.router import router as expenses_router
+from app.ledger.cob_router import router as cob_router
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
 
@@ -20,7 +21,7 @@ def platform_router() -> APIRouter:
     router = APIRouter(prefix=PLATFORM_PREFIX)
     public, private = build_auth_routers("platform")
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
-                approvals_router, expenses_router, *CONTRACT_ROUTERS):
+                approvals_router, expenses_router, *CONTRACT_ROUTERS, cob_router):
         router.include_router(sub)
     return router
 
