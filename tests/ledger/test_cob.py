@@ -268,3 +268,12 @@ async def test_the_runs_are_listed_newest_first_with_the_permission(client, auth
     runs = first.json()["items"] + rest.json()["items"]
     assert len(runs) == 3 and [r["started_at"] for r in runs] == sorted((r["started_at"] for r in runs), reverse=True)
     assert all(r["actor_id"] == str(org.users["admin"].id) for r in runs)
+
+
+async def test_the_periodic_job_closes_every_group(db, org, ship, business_date):
+    contract = await ship()
+    await business_date(date(2026, 2, 10))
+    summary = await cob.close_of_business_job(db)
+    assert summary["days"] >= 21 and summary["entries_posted"] >= 10
+    assert (await repo.account(db, contract.id)).as_of == date(2026, 2, 10)
+    assert await cob.close_of_business_job(db) == {"groups": 0, "days": 0, "contracts": 0, "entries_posted": 0}
