@@ -178,10 +178,13 @@ async def test_a_second_runner_waits_for_the_first(engine, org):
 
 # --- random histories ----------------------------------------------------------------------------
 
+# Payments and waivers (possibly back-dated), charges due before or after the day, days closed.
 STEPS = st.lists(st.one_of(
     st.tuples(st.just("cob"), st.integers(1, 12)),
     st.tuples(st.just("pay"), st.integers(0, 4), st.integers(0, 3),
-              st.sampled_from([D("100.00"), D("2000.00"), D("16.21"), D("34588.67"), D("50000.00")]))),
+              st.sampled_from([D("100.00"), D("2000.00"), D("16.21"), D("34588.67"), D("50000.00")])),
+    st.tuples(st.just("charge"), st.integers(0, 4), st.integers(-10, 10), st.sampled_from([D("300.00"), D("45.50")])),
+    st.tuples(st.just("waive"), st.integers(0, 4), st.integers(0, 3), st.sampled_from([D("10.00"), D("16.21")]))),
     min_size=1, max_size=8)
 
 
@@ -193,7 +196,7 @@ async def one_shipped(ship):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(steps=STEPS)
-async def test_random_payments_and_days_closed_keep_the_stored_state_equal_to_the_replay(
+async def test_random_credits_charges_and_days_closed_keep_the_stored_state_equal_to_the_replay(
         db, org, one_shipped, business_date, steps):
     contract = one_shipped
     clerk = await load_principal(db, org.users["clerk1"].id)
@@ -206,14 +209,21 @@ async def test_random_payments_and_days_closed_keep_the_stored_state_equal_to_th
                 await business_date(today)
                 await cob.close_of_business(db, org.group.id)
             else:
-                _, ahead, back, amount = step
+                kind, ahead, offset, amount = step
                 today += timedelta(days=ahead)
                 await business_date(today)
+                dated = max(today - timedelta(days=offset), SHIPPED)
                 try:
                     async with db.begin_nested():
-                        await ledger.record_payment(db, clerk, contract, amount=amount,
-                                                    value_date=max(today - timedelta(days=back), SHIPPED),
-                                                    method="cash")
+                        if kind == "pay":
+                            await ledger.record_payment(db, clerk, contract, amount=amount, value_date=dated,
+                                                        method="cash")
+                        elif kind == "charge":  # due in the past or the future
+                            await ledger.post_charge(db, clerk, contract, kind="gps_fee", amount=amount,
+                                                     due_date=today - timedelta(days=offset))
+                        else:
+                            await ledger.post_waiver(db, clerk, contract, amount=amount, reason="减免",
+                                                     value_date=dated)
                 except DomainError:
                     pass  # refused (more than it could reduce): the history goes on without it
             await state_equals_replay(db, contract)
@@ -268,6 +278,9 @@ async def test_the_runs_are_listed_newest_first_with_the_permission(client, auth
     runs = first.json()["items"] + rest.json()["items"]
     assert len(runs) == 3 and [r["started_at"] for r in runs] == sorted((r["started_at"] for r in runs), reverse=True)
     assert all(r["actor_id"] == str(org.users["admin"].id) for r in runs)
+    # Another group's administrator sees none of them.
+    other = await client.get("/api/v1/close-of-business/runs", headers=auth("other-admin"))
+    assert (other.status_code, other.json()["items"]) == (200, [])
 
 
 async def test_the_periodic_job_closes_every_group(db, org, ship, business_date):
