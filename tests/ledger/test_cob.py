@@ -24,6 +24,7 @@ from app.ledger import service as ledger
 from app.ledger.models import LedgerEntry
 from app.ledger.rules import Component
 from app.org.repository import load_principal
+from tests.ledger.conftest import EXAMPLE_TERMS
 from tests.ledger.test_service import stored_equals_replay
 
 D = Decimal
@@ -80,6 +81,28 @@ async def test_the_worked_example_by_the_close_of_business(db, org, ship, busine
     assert await penalty_entries(db, contract.id) == [(1, date(2026, 2, d), D("16.21")) for d in range(1, 11)]
     assert (run.business_date, run.days, run.contracts, run.entries_posted) == (date(2026, 2, 10), 21, 21, 10)
     await state_equals_replay(db, contract)
+
+
+async def test_grace_days_and_the_contract_s_own_rate_are_applied(db, org, ship, business_date):
+    contract = await ship(terms={**EXAMPLE_TERMS, "grace_days": 3, "penalty_daily_rate": "0.001000"})
+    await business_date(date(2026, 2, 10))
+    await cob.close_of_business(db, org.group.id)
+    # 32 426.57 × 0.001 = 32.43 a day, from 4 Feb (31 Jan + 3 days of grace) to 10 Feb.
+    assert await penalty_entries(db, contract.id) == [(1, date(2026, 2, d), D("32.43")) for d in range(4, 11)]
+    await state_equals_replay(db, contract)
+
+
+async def test_a_day_is_a_few_statements_whatever_the_number_of_contracts(db, org, ship, business_date,
+                                                                        count_queries):
+    await ship()
+    await ship()
+    await business_date(date(2026, 2, 10))
+    await cob.close_of_business(db, org.group.id, through=date(2026, 2, 1))
+    async with count_queries() as counted:
+        (run,) = await cob.close_of_business(db, org.group.id)
+    assert (run.days, run.contracts, run.entries_posted) == (9, 18, 18)
+    # Per day: lock the accounts, post the penalty, refresh the accounts; then a fixed few.
+    assert counted.n <= 3 * 9 + 6, counted.n
 
 
 async def test_running_twice_posts_nothing_the_second_time(db, org, ship, business_date):
