@@ -7,6 +7,7 @@ from app.approvals import models as approval_models  # noqa: F401
 from app.approvals import permissions as approval_permissions  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.auth.service import principal_from_access_token
+from app.collection import cob as collection_cob  # noqa: F401 - registers the close-of-business step
 from app.collection import handover as collection_handover  # noqa: F401 - registers the open-cases hook
 from app.collection import models as collection_models  # noqa: F401
 from app.collection import permissions as collection_permissions  # noqa: F401
@@ -22,6 +23,8 @@ from app.customers import permissions as customer_permissions  # noqa: F401
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
 from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401
+from app.ledger import cob as ledger_cob  # noqa: F401 - registers the close-of-business job
+from app.ledger import cob_models as ledger_cob_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.ledger import permissions as ledger_permissions  # noqa: F401
 from app.ledger import verify as ledger_verify  # noqa: F401 - registers the verify-ledger job

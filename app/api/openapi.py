@@ -68,6 +68,8 @@ TAG_DESCRIPTIONS = {
               "(JSON and .xlsx).",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
+    "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "
+                         "and running it now.",
 }
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}

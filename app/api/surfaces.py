@@ -10,6 +10,7 @@ from app.collection.router import ROUTERS as COLLECTION_ROUTERS
 from app.contracts.router import ROUTERS as CONTRACT_ROUTERS
 from app.customers.router import router as customers_router
 from app.expenses.router import router as expenses_router
+from app.ledger.cob_router import router as cob_router
 from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
 from app.notifications.router import router as notifications_router
@@ -24,7 +25,7 @@ def platform_router() -> APIRouter:
     public, private = build_auth_routers("platform")
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
-                *COLLECTION_ROUTERS):
+                cob_router, *COLLECTION_ROUTERS):
         router.include_router(sub)
     return router
 

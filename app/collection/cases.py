@@ -161,10 +161,9 @@ async def auto_assign(session: AsyncSession, principal: Principal, data: CaseAut
 
 # --- the close of business and handover ------------------------------------------------------------
 
-async def open_and_close(session: AsyncSession, day: date, contract_ids: Sequence[uuid.UUID] | None = None,
-                         group_id: uuid.UUID | None = None) -> dict[str, int]:
-    """Open a case for each contract newly overdue (by its company's threshold), close the cases
-    of contracts cured or settled. Set-based; audited as one event per group."""
-    opened = await repo.open_cases_for(session, contract_ids, day, group_id)
-    closed = await repo.close_cases_for(session, contract_ids, day, group_id)
+async def open_and_close(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]) -> dict[str, int]:
+    """Open a case for each contract of these companies newly overdue (by its company's threshold),
+    close the cases of contracts cured or settled. Set-based."""
+    opened = await repo.open_cases_for(session, company_ids, day)
+    closed = await repo.close_cases_for(session, company_ids, day)
     return {"opened": len(opened), "closed": len(closed)}

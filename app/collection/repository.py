@@ -169,8 +169,7 @@ def timeline(case: CollectionCase) -> Select[Any]:
 
 # --- the close of business -----------------------------------------------------------------------
 
-async def open_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID] | None, day: date,
-                         group_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+async def open_cases_for(session: AsyncSession, company_ids: Sequence[uuid.UUID], day: date) -> list[uuid.UUID]:
     """Open a case for every contract overdue by at least its company's threshold without one
     (linked to its previous case, if any). Set-based; returns the new cases' ids."""
     threshold = func.coalesce(
@@ -185,10 +184,7 @@ async def open_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID
               .where(LedgerAccount.dpd >= threshold, LedgerAccount.dpd > 0, LedgerAccount.settled.is_(False),
                      ~exists().where(CollectionCase.contract_id == LedgerAccount.contract_id,
                                      CollectionCase.state == OPEN)))
-    if contract_ids is not None:
-        source = source.where(LedgerAccount.contract_id.in_(list(contract_ids)))
-    if group_id is not None:
-        source = source.where(LedgerAccount.group_id == group_id)
+    source = source.where(LedgerAccount.company_id.in_(list(company_ids)))
     stmt = (insert(CollectionCase)
             .from_select(["id", "group_id", "company_id", "contract_id", "customer_id", "previous_case_id", "state",
                           "opened_on", "priority"], source)
@@ -196,27 +192,23 @@ async def open_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID
     return list((await session.execute(stmt)).scalars())
 
 
-async def close_cases_for(session: AsyncSession, contract_ids: Sequence[uuid.UUID] | None, day: date,
-                          group_id: uuid.UUID | None = None) -> list[tuple[uuid.UUID, str]]:
+async def close_cases_for(session: AsyncSession, company_ids: Sequence[uuid.UUID], day: date
+                          ) -> list[tuple[uuid.UUID, str]]:
     """Close open cases whose contract owes nothing overdue any more (`cured`) or is settled."""
     outcome = func.coalesce(
         select(literal("settled")).where(LedgerAccount.contract_id == CollectionCase.contract_id,
                                          LedgerAccount.settled.is_(True)).scalar_subquery(), literal("cured"))
     done = exists().where(LedgerAccount.contract_id == CollectionCase.contract_id,
                           or_(LedgerAccount.settled.is_(True), LedgerAccount.overdue_amount == 0))
-    stmt = update(CollectionCase).where(CollectionCase.state == OPEN, done)
-    if contract_ids is not None:
-        stmt = stmt.where(CollectionCase.contract_id.in_(list(contract_ids)))
-    if group_id is not None:
-        stmt = stmt.where(CollectionCase.group_id == group_id)
+    stmt = update(CollectionCase).where(CollectionCase.state == OPEN, done,
+                                        CollectionCase.company_id.in_(list(company_ids)))
     stmt = stmt.values(state="closed", outcome=outcome, closed_on=day, version=CollectionCase.version + 1,
                        updated_at=func.now()).returning(CollectionCase.id, CollectionCase.outcome)
     return [(i, o) for i, o in (await session.execute(stmt)).all()]
 
 
-async def refresh_priority(session: AsyncSession, today: date, *, contract_ids: Sequence[uuid.UUID] | None = None,
-                           case_ids: Iterable[uuid.UUID] | None = None, group_id: uuid.UUID | None = None,
-                           zone: str = "Asia/Shanghai") -> int:
+async def refresh_priority(session: AsyncSession, today: date, *, company_ids: Sequence[uuid.UUID] | None = None,
+                           case_ids: Iterable[uuid.UUID] | None = None, zone: str = "Asia/Shanghai") -> int:
     """Recompute the priority of open cases (set-based) from their accounts and promises; days
     since the last contact count in `zone` (the business time zone of the cases' companies)."""
     last_contact_on = func.date(func.timezone(zone, CollectionCase.last_contact_at))
@@ -226,12 +218,10 @@ async def refresh_priority(session: AsyncSession, today: date, *, contract_ids: 
            .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
            .outerjoin(PromiseToPay, PromiseToPay.id == CollectionCase.active_promise_id)
            .where(CollectionCase.state == OPEN))
-    if contract_ids is not None:
-        new = new.where(CollectionCase.contract_id.in_(list(contract_ids)))
+    if company_ids is not None:
+        new = new.where(CollectionCase.company_id.in_(list(company_ids)))
     if case_ids is not None:
         new = new.where(CollectionCase.id.in_(list(case_ids)))
-    if group_id is not None:
-        new = new.where(CollectionCase.group_id == group_id)
     sub = new.subquery()
     result = await session.execute(update(CollectionCase).where(
         CollectionCase.id == sub.c.case_id, CollectionCase.priority != sub.c.priority).values(priority=sub.c.priority))

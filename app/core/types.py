@@ -194,7 +194,8 @@ def _aware(value: datetime) -> datetime:
 
 
 def _iso_date_only(value: Any) -> Any:
-    if isinstance(value, str) and not _ISO_DATE.match(value):
+    # A number is not a date (pydantic's lax mode would read 0 as 1970-01-01).
+    if isinstance(value, str | int | float) and not (isinstance(value, str) and _ISO_DATE.match(value)):
         raise PydanticCustomError("date_format", "Expected a date as YYYY-MM-DD")
     return value
 

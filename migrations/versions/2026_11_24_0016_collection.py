@@ -1,7 +1,7 @@
 """Collections: cases, their assignment history, collectors' logs, promises to pay, per-company policy (issue 12)
 
 Revision ID: collection
-Revises: ledger_state
+Revises: cob_runs
 Create Date: 2026-11-24 09:45:33.364706+00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = 'collection'
-down_revision: str | Sequence[str] | None = 'ledger_state'
+down_revision: str | Sequence[str] | None = 'cob_runs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -33,7 +33,7 @@ def overdue_case(db, shipped, business_date):  # noqa: F811 - imported fixtures
         contract = await db.get(Contract, uuid.UUID((await shipped(terms))["id"]))
         await business_date(on)
         await ledger.resync(db, contract)
-        await cob.day_closed(db, on, [contract.id])
+        await cob.day_closed(db, on, [contract.company_id])
         case = (await db.execute(CollectionCase.__table__.select().where(
             CollectionCase.contract_id == contract.id, CollectionCase.state == "open"))).first()
         assert case is not None

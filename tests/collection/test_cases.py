@@ -12,6 +12,7 @@ from app.collection import cob
 from app.collection.models import CaseAssignment, CollectionCase
 from app.collection.priority import priority, priority_sql
 from app.contracts.models import Contract
+from app.ledger import cob as ledger_cob
 from app.ledger import service as ledger
 from app.org.repository import load_principal
 
@@ -24,18 +25,18 @@ async def test_the_close_of_business_opens_one_case_per_overdue_contract_and_clo
     case = await overdue_case()
     assert (case.state, case.opened_on, case.collector_id) == ("open", date(2026, 2, 10), None)
     contract = await db.get(Contract, case.contract_id)
-    await cob.day_closed(db, date(2026, 2, 10), [contract.id])  # again: still one open case
+    await cob.day_closed(db, date(2026, 2, 10), [contract.company_id])  # again: still one open case
     assert await db.scalar(select(func.count()).where(CollectionCase.contract_id == contract.id)) == 1
     clerk = await load_principal(db, org.users["clerk1"].id)
     await ledger.record_payment(db, clerk, contract, amount=D("34588.67"), value_date=date(2026, 2, 10),
                                 method="bank_transfer")
-    await cob.day_closed(db, date(2026, 2, 10), [contract.id])
+    await cob.day_closed(db, date(2026, 2, 10), [contract.company_id])
     closed = await db.get(CollectionCase, case.id, populate_existing=True)
     assert (closed.state, closed.outcome, closed.closed_on) == ("closed", "cured", date(2026, 2, 10))
     # Overdue again at the next instalment: a new case, linked to the previous one.
     await business_date(date(2026, 3, 5))
     await ledger.resync(db, contract)
-    await cob.day_closed(db, date(2026, 3, 5), [contract.id])
+    await cob.day_closed(db, date(2026, 3, 5), [contract.company_id])
     reopened = await db.scalar(select(CollectionCase).where(CollectionCase.contract_id == contract.id,
                                                             CollectionCase.state == "open"))
     assert reopened.previous_case_id == case.id and reopened.opened_on == date(2026, 3, 5)
@@ -167,3 +168,15 @@ async def test_the_priority_sql_is_the_documented_formula(db):
         sql = priority_sql(literal(bucket, String), literal(amount, Numeric), literal(state, String),
                            literal(promised, Date), literal(last, Date), today)
         assert await db.scalar(select(sql)) == priority(bucket, amount, flag, days)
+
+
+async def test_the_ledgers_close_of_business_opens_the_case_even_when_a_payment_brought_the_day_up_to_date(
+        db, org, shipped, business_date):
+    contract = await db.get(Contract, uuid.UUID((await shipped())["id"]))
+    await business_date(date(2026, 2, 3))
+    clerk = await load_principal(db, org.users["clerk1"].id)
+    # A partial payment on the 3rd syncs the account through the 3rd before any close of business.
+    await ledger.record_payment(db, clerk, contract, amount=D("100.00"), value_date=date(2026, 2, 3), method="cash")
+    await ledger_cob.close_of_business(db, org.group.id)
+    case = await db.scalar(select(CollectionCase).where(CollectionCase.contract_id == contract.id))
+    assert case is not None and case.state == "open"
