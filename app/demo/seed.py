@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.domains  # noqa: F401 - the full permission catalogue
 from app.approvals.demo import seed_approvals
+from app.collection.demo import seed_collections
 from app.contracts.demo import seed_contracts
 from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
@@ -173,4 +174,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_customers(session, org)
     await seed_contracts(session, org)
     await seed_ledger(session, org)
+    await seed_collections(session, org)
     return True
