@@ -62,6 +62,9 @@ TAG_DESCRIPTIONS = {
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
     "payments": "Money received on a contract (还款登记), its allocation, and reversal of a payment recorded in error.",
     "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
+    "collection-logs": "Collectors' logs of their contacts (催收日志), uploaded from the phone (offline-safe), and "
+                       "voiding one written in error.",
+    "promises": "Promises to pay (承诺还款) made in collection logs, judged kept or broken on their date.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }
