@@ -59,15 +59,21 @@ class LogFilter:
 
 
 def filter_logs(principal: Principal, filters: LogFilter) -> Select[Any]:
-    stmt = readable(principal, CollectionLog)
-    for name in ("case_id", "author_id", "company_id", "action", "result"):
-        value = getattr(filters, name)
-        if value is not None:
-            stmt = stmt.where(getattr(CollectionLog, name) == value)
+    stmt = _equal(readable(principal, CollectionLog), CollectionLog, filters,
+                  ("case_id", "author_id", "company_id", "action", "result"))
     if filters.occurred_from is not None:
         stmt = stmt.where(CollectionLog.occurred_at >= filters.occurred_from)
     if filters.occurred_to is not None:
         stmt = stmt.where(CollectionLog.occurred_at < filters.occurred_to)
+    return stmt
+
+
+def _equal(stmt: Select[Any], model: type, filters: Any, names: tuple[str, ...]) -> Select[Any]:
+    """`stmt` where each named filter that is given equals the model's column of that name."""
+    for name in names:
+        value = getattr(filters, name)
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
     return stmt
 
 
@@ -155,10 +161,7 @@ def filter_promises(principal: Principal, filters: PromiseFilter) -> Select[Any]
     """Promises of the cases the caller may read (a promise is seen with its case)."""
     stmt = readable(principal, CollectionCase, PromiseToPay).join(PromiseToPay,
                                                                   PromiseToPay.case_id == CollectionCase.id)
-    for name in ("state", "collector_id", "company_id"):
-        value = getattr(filters, name)
-        if value is not None:
-            stmt = stmt.where(getattr(PromiseToPay, name) == value)
+    stmt = _equal(stmt, PromiseToPay, filters, ("state", "collector_id", "company_id"))
     if filters.due_from is not None:
         stmt = stmt.where(PromiseToPay.promised_date >= filters.due_from)
     if filters.due_to is not None:

@@ -53,7 +53,9 @@ async def test_the_collector_logs_a_contact_and_the_case_follows(client, auth, d
 
 async def test_the_same_upload_again_answers_the_stored_log_and_another_body_409(client, auth, db, open_case):
     case = await open_case()
-    body = log_body(promise={"amount": "5000", "date": "2026-02-20"}, result="promised")
+    body = log_body(promise={"amount": "5000", "date": "2026-02-20"}, result="promised", notes="第一行\n第二行",
+                    location={"latitude": 31.23041649, "longitude": -0.00001, "accuracy_m": 8},
+                    attachment_ids=[str(uuid.uuid4()), str(uuid.uuid4())])
     first = await client.post(case.logs, json=body, headers=auth("collector1"))
     assert first.status_code == 201, first.text
     # The same instant in the phone's own zone, the same amount written otherwise: the same body.

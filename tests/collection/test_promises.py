@@ -137,3 +137,17 @@ async def test_the_promise_list_is_scoped_and_filtered(client, auth, open_case, 
     response = await client.get("/api/v1/promises", params={"due_to": "2026-02-15", "state": "pending"},
                                 headers=auth("dispatcher"))
     assert [p["id"] for p in response.json()["items"]] == [str(promise_id)]
+
+
+async def test_the_promise_list_costs_the_same_whatever_the_page(client, auth, open_case, promised, count_queries):
+    case = await open_case()
+    for minute in range(3):
+        await promised(case, "100", "2026-02-20", occurred_at=at(10, 3, minute))
+    await client.get("/api/v1/promises", headers=auth("dispatcher"))  # the principal, cached
+    counts = []
+    for limit in (1, 3):
+        async with count_queries() as counted:
+            response = await client.get("/api/v1/promises", params={"limit": limit}, headers=auth("dispatcher"))
+        assert len(response.json()["items"]) == limit
+        counts.append(counted.n)
+    assert counts[0] == counts[1]
