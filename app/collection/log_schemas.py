@@ -33,20 +33,20 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class PersonIn(_In):
+class LogPersonIn(_In):
     """Somebody who is not one of the customer's contacts (a neighbour, the site foreman...)."""
 
     name: Text(100, min_length=1)
     relation: Text(50, min_length=1) = Field(description="Who they are to the customer, e.g. 工地负责人")
 
 
-class LocationIn(_In):
+class LogLocationIn(_In):
     latitude: Latitude
     longitude: Longitude
     accuracy_m: Int | None = Field(None, ge=0, le=100_000, description="The phone's accuracy estimate, metres")
 
 
-class PromiseIn(_In):
+class LogPromiseIn(_In):
     amount: Money = Field(description="More than 0 (else 422 `promise.invalid`)")
     date: BusinessDate = Field(description="The promised day; from the company's business date on "
                                            "(else 422 `promise.invalid`)")
@@ -56,16 +56,17 @@ class LogCreate(_In):
     id: uuid.UUID = Field(description="The phone's own UUID for the log: uploading it again with the same body "
                                       "answers 200 with the stored log, with another body 409 `log.conflicting_retry`")
     contact_id: uuid.UUID | None = Field(None, description="One of the case customer's contacts; or give `person`")
-    person: PersonIn | None = Field(None, description="The person contacted when not a contact; or give `contact_id`")
+    person: LogPersonIn | None = Field(None, description="The person contacted when not a contact; or give "
+                                                         "`contact_id`")
     action: LogAction
     result: LogResult
     notes: MultilineText(2000) | None = None
-    location: LocationIn | None = None
+    location: LogLocationIn | None = None
     occurred_at: Timestamp = Field(description="When it happened, by the phone's clock (RFC 3339 with a zone): not "
                                                "more than 5 minutes ahead, not before the case was opened")
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
                                             description="Attachments uploaded for this log (photos, documents)")
-    promise: PromiseIn | None = Field(None, description="A promise to pay made in this contact")
+    promise: LogPromiseIn | None = Field(None, description="A promise to pay made in this contact")
 
 
 def canonical_body(case_id: uuid.UUID, body: LogCreate) -> dict[str, Any]:
@@ -76,22 +77,22 @@ def canonical_body(case_id: uuid.UUID, body: LogCreate) -> dict[str, Any]:
     return data
 
 
-class VoidIn(_In):
+class LogVoidIn(_In):
     reason: MultilineText(1000, min_length=1)
 
 
-class PersonOut(BaseModel):
+class LogPersonOut(BaseModel):
     name: str
     relation: str | None
 
 
-class LocationOut(BaseModel):
+class LogLocationOut(BaseModel):
     latitude: float
     longitude: float
     accuracy_m: int | None
 
 
-class PromiseOut(BaseModel):
+class PromiseToPayOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -116,11 +117,11 @@ class LogOut(BaseModel):
     company_id: uuid.UUID
     author_id: uuid.UUID
     contact_id: uuid.UUID | None
-    person: PersonOut | None
+    person: LogPersonOut | None
     action: LogAction
     result: LogResult
     notes: str | None
-    location: LocationOut | None
+    location: LogLocationOut | None
     occurred_at: datetime
     recorded_at: datetime
     attachment_ids: list[uuid.UUID]
@@ -129,4 +130,4 @@ class LogOut(BaseModel):
     voided_at: datetime | None
     voided_by_id: uuid.UUID | None
     void_reason: str | None
-    promise: PromiseOut | None = Field(description="The promise made in this contact, if any")
+    promise: PromiseToPayOut | None = Field(description="The promise made in this contact, if any")

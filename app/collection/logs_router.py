@@ -10,15 +10,15 @@ from app.collection import log_queries as q
 from app.collection import logs as service
 from app.collection import permissions as P
 from app.collection.log_schemas import (
-    LocationOut,
     LogAction,
     LogCreate,
+    LogLocationOut,
     LogOut,
+    LogPersonOut,
     LogResult,
-    PersonOut,
-    PromiseOut,
+    LogVoidIn,
     PromiseState,
-    VoidIn,
+    PromiseToPayOut,
 )
 from app.collection.models import CollectionLog, PromiseToPay
 from app.core.etag import check_if_match, set_etag, set_location
@@ -52,15 +52,15 @@ def _version(log: CollectionLog) -> int:
 
 def shaped(logged: service.Logged) -> LogOut:
     log, promise = logged.log, logged.promise
-    person = PersonOut(name=log.person_name, relation=log.person_relation) if log.person_name else None
-    location = None if log.latitude is None or log.longitude is None else LocationOut(
+    person = LogPersonOut(name=log.person_name, relation=log.person_relation) if log.person_name else None
+    location = None if log.latitude is None or log.longitude is None else LogLocationOut(
         latitude=float(log.latitude), longitude=float(log.longitude), accuracy_m=log.accuracy_m)
     return LogOut(id=log.id, case_id=log.case_id, contract_id=log.contract_id, company_id=log.company_id,
                   author_id=log.author_id, contact_id=log.contact_id, person=person, action=log.action,
                   result=log.result, notes=log.notes, location=location, occurred_at=log.occurred_at,
                   recorded_at=log.recorded_at, attachment_ids=list(log.attachment_ids or []),
                   evidence_mismatch=log.evidence_mismatch, voided_at=log.voided_at, voided_by_id=log.voided_by_id,
-                  void_reason=log.void_reason, promise=PromiseOut.model_validate(promise) if promise else None)
+                  void_reason=log.void_reason, promise=PromiseToPayOut.model_validate(promise) if promise else None)
 
 
 @logs_router.post("/collection-cases/{case_id}/logs", response_model=LogOut, status_code=201,
@@ -114,7 +114,7 @@ async def get_log(session: Session, principal: Reader, log_id: LogId, response: 
                   dependencies=[Idempotent],
                   summary="Void a log written in error (the author within 24 h, or a dispatcher); its pending "
                           "promise is withdrawn")
-async def void_log(session: Session, principal: Reader, log_id: LogId, body: VoidIn, request: Request,
+async def void_log(session: Session, principal: Reader, log_id: LogId, body: LogVoidIn, request: Request,
                    response: Response) -> LogOut:
     log = await service.get_log(session, principal, log_id, for_update=True)
     check_if_match(request, _version(log))
@@ -123,15 +123,15 @@ async def void_log(session: Session, principal: Reader, log_id: LogId, body: Voi
     return shaped(logged)
 
 
-@promises_router.get("/promises", response_model=Page[PromiseOut], operation_id="list_promises",
+@promises_router.get("/promises", response_model=Page[PromiseToPayOut], operation_id="list_promises",
                      summary="Promises to pay of the cases the caller may see (the dispatcher's morning list)")
 async def list_promises(
     session: Session, principal: Reader, page: Page_, sort: PromiseSort, state: PromiseState | None = None,
     collector_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
     due_from: Annotated[BusinessDate | None, Query(description="Promised on or after this day")] = None,
     due_to: Annotated[BusinessDate | None, Query(description="Promised on or before this day")] = None,
-) -> Page[PromiseOut]:
+) -> Page[PromiseToPayOut]:
     filters = q.PromiseFilter(state=state.value if state else None, collector_id=collector_id,
                               company_id=company_id, due_from=due_from, due_to=due_to)
     rows, cursor = await paginate(session, q.filter_promises(principal, filters), page, sort, PromiseToPay.id)
-    return Page(items=[PromiseOut.model_validate(p) for p in rows], next_cursor=cursor)
+    return Page(items=[PromiseToPayOut.model_validate(p) for p in rows], next_cursor=cursor)
