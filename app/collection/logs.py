@@ -6,7 +6,10 @@ Offline safety. The log's id is the phone's own UUID and the stored `body` its c
 caller's own and the body is the same, whatever happened to the first answer (the case closed or
 moved since); any other upload of a stored id is a 409 `log.conflicting_retry`. Two uploads racing
 serialise on the case's row lock and the insert is `ON CONFLICT (id) DO NOTHING`, so exactly one
-log is stored and the other upload reads it back.
+log is stored and the other upload reads it back. The id is the table's primary key, so it is
+global: another user's upload of a stored id is a 409 whatever its body, which tells them no more
+than that the (random, unguessable) id is taken; `app/core/client_ids.py` describes the
+per-creator reference that would hide even that, at the price of a second id.
 
 Who may log: the case's collector (`case.collect`), or a dispatcher (`case.dispatch`) whose scope
 covers the case. A collector whose case was reassigned while they were offline still gets a log
@@ -25,8 +28,10 @@ the case's last contact becomes that of its logs that stand.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -178,8 +183,8 @@ def _holder_at(case: CollectionCase, history: list[CaseAssignment], at: datetime
     return history[0].from_collector_id if history else case.collector_id
 
 
-async def _promise(session: AsyncSession, case: CollectionCase, log: CollectionLog, *, amount: Any,
-                   promised_date: Any, today: Any) -> PromiseToPay:
+async def _promise(session: AsyncSession, case: CollectionCase, log: CollectionLog, *, amount: Decimal,
+                   promised_date: date, today: date) -> PromiseToPay:
     """A pending promise; it supersedes the case's pending promises made earlier. One made earlier
     than a pending one (a log uploaded late) is kept in the history as superseded at once."""
     pending = await q.pending_of_case(session, case.id)
@@ -195,8 +200,8 @@ async def _promise(session: AsyncSession, case: CollectionCase, log: CollectionL
     return promise
 
 
-async def _refresh_case(session: AsyncSession, principal: Principal, case: CollectionCase, tz: Any, today: Any,
-                        *, action: str, **changes: Any) -> None:
+async def _refresh_case(session: AsyncSession, principal: Principal, case: CollectionCase, tz: ZoneInfo,
+                        today: date, *, action: str, **changes: Any) -> None:
     """Apply a log's changes to the case and recompute its priority from them."""
     active = await q.promise(session, changes.get("active_promise_id", case.active_promise_id))
     bucket, overdue = await q.account_figures(session, case.contract_id)
