@@ -15,7 +15,7 @@ from app.core.types import BusinessDate, Int, Money, MultilineText, Text, Timest
 
 LogAction = StrEnum("LogAction", {a: a for a in ACTIONS})
 LogResult = StrEnum("LogResult", {r: r for r in RESULTS})
-PromiseState = StrEnum("PromiseState", {s: s for s in PROMISE_STATES})
+PromiseToPayState = StrEnum("PromiseToPayState", {s: s for s in PROMISE_STATES})
 
 MAX_ATTACHMENTS = 20
 COORDINATE_DECIMALS = 6  # the column's scale (about 0.1 m): a retry rounds to the same value
@@ -104,7 +104,7 @@ class PromiseToPayOut(BaseModel):
     amount: Money
     created_on: date = Field(description="The business date the promise was logged on")
     promised_date: date
-    state: PromiseState = Field(description="pending until judged on its date by the close of business: kept, "
+    state: PromiseToPayState = Field(description="pending until judged on its date by the close of business: kept, "
                                             "broken; superseded by a newer promise on the case or a voided log")
     judged_on: date | None
     amount_paid: Money | None = Field(description="Payments from created_on through promised_date, once judged")

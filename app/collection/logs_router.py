@@ -17,8 +17,8 @@ from app.collection.log_schemas import (
     LogPersonOut,
     LogResult,
     LogVoidIn,
-    PromiseState,
     PromiseToPayOut,
+    PromiseToPayState,
 )
 from app.collection.models import CollectionLog, PromiseToPay
 from app.core.etag import check_if_match, set_etag, set_location
@@ -126,7 +126,7 @@ async def void_log(session: Session, principal: Reader, log_id: LogId, body: Log
 @promises_router.get("/promises", response_model=Page[PromiseToPayOut], operation_id="list_promises",
                      summary="Promises to pay of the cases the caller may see (the dispatcher's morning list)")
 async def list_promises(
-    session: Session, principal: Reader, page: Page_, sort: PromiseSort, state: PromiseState | None = None,
+    session: Session, principal: Reader, page: Page_, sort: PromiseSort, state: PromiseToPayState | None = None,
     collector_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
     due_from: Annotated[BusinessDate | None, Query(description="Promised on or after this day")] = None,
     due_to: Annotated[BusinessDate | None, Query(description="Promised on or before this day")] = None,
