@@ -62,6 +62,8 @@ TAG_DESCRIPTIONS = {
     "shipments": "The outbound list (出库发车): shipment requests and their approval.",
     "payments": "Money received on a contract (还款登记), its allocation, and reversal of a payment recorded in error.",
     "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
+    "attachments": "Files from the field (photos, scans): upload by the client's own id, metadata with a photo's "
+                   "EXIF time and place, and the bytes.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
 }
