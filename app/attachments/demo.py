@@ -1,10 +1,14 @@
-"""Sample photos for demo data and tests: small JPEGs carrying EXIF time and GPS, as a phone writes them."""
+"""Sample photos for demo data and tests: small JPEGs (or HEICs) carrying EXIF time and GPS, as a phone
+writes them."""
 
 import io
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from PIL import ExifTags, Image
+
+from app.attachments import photos  # noqa: F401 - registers the HEIF opener that saving HEIC needs
 
 
 def _dms(value: float) -> tuple[float, float, float]:
@@ -16,8 +20,8 @@ def _dms(value: float) -> tuple[float, float, float]:
 
 def sample_photo(taken_at: datetime | None = None, latitude: float | Decimal | None = None,
                  longitude: float | Decimal | None = None, *, color: tuple[int, int, int] = (120, 140, 90),
-                 size: tuple[int, int] = (32, 24)) -> bytes:
-    """A JPEG with DateTimeOriginal + OffsetTimeOriginal (the time in its own zone) and a GPS IFD."""
+                 size: tuple[int, int] = (32, 24), image_format: Literal["JPEG", "HEIF"] = "JPEG") -> bytes:
+    """A JPEG (or HEIC) with DateTimeOriginal + OffsetTimeOriginal (the time in its own zone) and a GPS IFD."""
     exif = Image.Exif()
     if taken_at is not None:
         details = exif.get_ifd(ExifTags.IFD.Exif)
@@ -32,5 +36,5 @@ def sample_photo(taken_at: datetime | None = None, latitude: float | Decimal | N
         gps[ExifTags.GPS.GPSLongitudeRef] = "E" if longitude >= 0 else "W"
         gps[ExifTags.GPS.GPSLongitude] = _dms(abs(float(longitude)))
     buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "JPEG", exif=exif, quality=70)
+    Image.new("RGB", size, color).save(buffer, image_format, exif=exif.tobytes(), quality=70)
     return buffer.getvalue()

@@ -10,7 +10,12 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
+import pillow_heif
 from PIL import ExifTags, Image
+
+# HEIC (what iPhones take) through libheif: its EXIF is read like a JPEG's, so an iPhone photo is
+# evidence like any other.
+pillow_heif.register_heif_opener()
 
 MAX_TIME_APART = timedelta(hours=2)
 MAX_METRES_APART = 500.0

@@ -128,7 +128,7 @@ async def upload(session: AsyncSession, principal: Principal, storage: Storage,
         raise AttachmentConflictingRetry(f"Attachment {data.attachment_id} exists with other content.")
 
     facts = photos.PhotoFacts()
-    if content_type in (files.JPEG, files.PNG):  # Pillow reads no HEIC without a plugin; PDFs carry no EXIF
+    if content_type != files.PDF:  # the images' EXIF (HEIC through pillow-heif)
         facts = await to_thread.run_sync(_photo_facts, data.file, settings.default_timezone)
     # Held until commit: a purge deciding these bytes are unused waits for this upload's row.
     await repo.lock_bytes(session, [digest.sha256])

@@ -55,3 +55,11 @@ def test_what_is_missing_is_not_compared():
     assert not evidence_mismatch(None, None, None, VISIT_AT, lat, lng)
     assert not evidence_mismatch(VISIT_AT, lat + 1, lng, VISIT_AT, None, None)
     assert evidence_mismatch(VISIT_AT - timedelta(days=1), None, None, VISIT_AT, lat, lng)
+
+
+def test_an_iphone_heic_photo_is_read_like_a_jpeg():
+    heic = sample_photo(VISIT_AT, *CUSTOMER_YARD, image_format="HEIF")
+    assert heic[4:12] == b"ftypheic"
+    read = facts(heic)
+    assert read.taken_at == VISIT_AT
+    assert float(read.latitude) == CUSTOMER_YARD[0] and float(read.longitude) == CUSTOMER_YARD[1]

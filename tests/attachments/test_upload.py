@@ -159,6 +159,14 @@ async def test_a_photo_keeps_its_exif_time_and_gps_position(client, auth):
     assert Decimal(body["longitude"]) == Decimal("121.473701")
 
 
+async def test_an_iphone_heic_keeps_its_exif_too(client, auth):
+    heic = sample_photo(datetime(2026, 11, 20, 2, 15, tzinfo=UTC), 31.230416, 121.473701, image_format="HEIF")
+    body = (await upload(client, auth("collector1"), heic, name="IMG_0001.HEIC")).json()
+    assert body["content_type"] == "image/heic"
+    assert datetime.fromisoformat(body["taken_at"]) == datetime(2026, 11, 20, 2, 15, tzinfo=UTC)
+    assert Decimal(body["latitude"]) == Decimal("31.230416")
+
+
 async def test_a_photo_without_exif_has_no_time_or_place(client, auth):
     body = (await upload(client, auth("collector1"), sample_photo())).json()
     assert (body["taken_at"], body["latitude"], body["longitude"]) == (None, None, None)
