@@ -30,8 +30,6 @@ async def attachment_storage() -> Storage:
 
 StorageDep = Annotated[Storage, Depends(attachment_storage)]
 
-router = api_router(tags=["attachments"])
-
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "This id was uploaded before with the same content: the stored attachment"}}
 
@@ -54,30 +52,18 @@ async def create_attachment(
     return AttachmentOut.of(attachment)
 
 
-def _add_upload(target: APIRouter, operation_id: str) -> None:
-    target.add_api_route("/attachments", create_attachment, methods=["POST"], response_model=AttachmentOut,
-                         status_code=201, operation_id=operation_id, summary="Upload an attachment",
-                         dependencies=[Idempotent], responses=UPLOAD_RESPONSES)
-
-
-_add_upload(router, "create_attachment")
-
-
-@router.get("/attachments/{attachment_id}", response_model=AttachmentOut, operation_id="get_attachment",
-            summary="An attachment's metadata (uploader, or a reader of what it is attached to)")
 async def get_attachment(session: Session, principal: Requires(), attachment_id: Id,
                          response: Response) -> AttachmentOut:
     return AttachmentOut.of(tagged(response, await service.get(session, principal, attachment_id)))
 
 
 CONTENT_DOC = {content_type: {"schema": {"type": "string", "format": "binary"}} for content_type in CONTENT_TYPES}
+CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": CONTENT_DOC, "description": "The file",
+          "headers": {"ETag": {"description": "The file's SHA-256 (strong: the bytes never change)",
+                               "schema": {"type": "string"}}}}}
 
 
-@router.get("/attachments/{attachment_id}/content", response_class=Response, operation_id="get_attachment_content",
-            summary="An attachment's bytes, with the detected content type",
-            responses={200: {"content": CONTENT_DOC, "description": "The file",
-                             "headers": {"ETag": {"description": "The file's SHA-256 (strong: the bytes never change)",
-                                                  "schema": {"type": "string"}}}}})
 async def get_attachment_content(session: Session, principal: Requires(), storage: StorageDep,
                                  attachment_id: Id) -> Response:
     attachment = await service.get(session, principal, attachment_id)
@@ -102,6 +88,21 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
         yield chunk
 
 
-# The field surface: the phone uploads its photos first, then names them in a log (upload only).
-mobile_router = api_router(tags=["attachments"])
-_add_upload(mobile_router, "mobile_create_attachment")
+def attachment_routes(prefix: str = "") -> APIRouter:
+    """The same three operations on each surface (operation ids prefixed on the field surface): the phone
+    uploads its photos before the log that names them, and shows those of its cases."""
+    target = api_router(tags=["attachments"])
+    target.add_api_route("/attachments", create_attachment, methods=["POST"], response_model=AttachmentOut,
+                         status_code=201, operation_id=f"{prefix}create_attachment", summary="Upload an attachment",
+                         dependencies=[Idempotent], responses=UPLOAD_RESPONSES)
+    target.add_api_route("/attachments/{attachment_id}", get_attachment, methods=["GET"],
+                         response_model=AttachmentOut, operation_id=f"{prefix}get_attachment",
+                         summary="An attachment's metadata (uploader, or a reader of what it is attached to)")
+    target.add_api_route("/attachments/{attachment_id}/content", get_attachment_content, methods=["GET"],
+                         response_class=Response, operation_id=f"{prefix}get_attachment_content",
+                         summary="An attachment's bytes, with the detected content type", responses=CONTENT_RESPONSES)
+    return target
+
+
+router = attachment_routes()
+mobile_router = attachment_routes("mobile_")

@@ -49,8 +49,11 @@ async def test_an_upload_reads_back_as_metadata_and_bytes(client, auth):
 async def test_the_field_surface_uploads_through_the_same_service(client, auth):
     response = await upload(client, auth("collector1"), SHANGHAI_PHOTO, path="/api/mobile/v1/attachments")
     assert response.status_code == 201, response.text
-    again = await client.get(f"/api/v1/attachments/{response.json()['id']}", headers=auth("collector1"))
-    assert again.json() == response.json()
+    location = response.headers["Location"]
+    assert location == f"/api/mobile/v1/attachments/{response.json()['id']}"
+    assert (await client.get(location, headers=auth("collector1"))).json() == response.json()
+    assert (await client.get(f"{location}/content", headers=auth("collector1"))).content == SHANGHAI_PHOTO
+    assert (await client.get(location, headers=auth("collector3"))).status_code == 404
 
 
 async def test_a_retry_with_the_same_id_and_content_answers_200_with_the_stored_attachment(client, auth):
