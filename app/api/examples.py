@@ -25,8 +25,20 @@ def _example(summary: str, value: Any) -> dict[str, Any]:
     return {"summary": summary, "value": value}
 
 
+_UPLOAD = (
+    "Uploads a file as multipart: `id`, the client's own UUID; `file`; optionally `sha256`, the hex digest the "
+    "client computed (verified: a mismatch answers 422 `attachment.checksum_mismatch`). At most 20 MiB (413); a "
+    "JPEG, PNG, HEIC image or a PDF judged by its bytes, whatever it is called (415 otherwise). A photo's EXIF "
+    "time and GPS position are kept. The same id uploaded again with the same content answers 200 with the "
+    "stored attachment; with other content 409 `attachment.conflicting_retry`. Name it in a record (a "
+    "collection log) within 24 hours, or it is purged." + _IDEMPOTENCY,
+    {},  # a binary part has no useful inline example
+)
+
 # operation id → (description, {example name: example}); the examples go under the JSON (or form) body.
 CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "create_attachment": _UPLOAD,
+    "mobile_create_attachment": _UPLOAD,
     "create_customer": (
         "Creates a customer owned by the caller (or `owner_id` with customer.assign). A customer whose "
         "normalised name matches an existing one answers 409 `customer.possible_duplicate` unless "
@@ -194,4 +206,6 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "get_contract_balance": (409,),
     "get_contract_payoff": (409,),
     "get_contract_statement": (409,),
+    "create_attachment": (415,),  # not a JPEG, PNG, HEIC or PDF by its bytes
+    "mobile_create_attachment": (415,),
 }
