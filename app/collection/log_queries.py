@@ -210,3 +210,12 @@ async def judge(session: AsyncSession, day: date, contract_ids: Sequence[uuid.UU
             .execution_options(synchronize_session=False))
     return [Judged(*row) for row in (await session.execute(stmt)).all()]
 
+
+
+async def log_or_case_readable(session: AsyncSession, principal: Principal, log: CollectionLog) -> bool:
+    """Whether the principal may read the log, or the case it is on."""
+    if await session.scalar(readable(principal, CollectionLog, CollectionLog.id).where(
+            CollectionLog.id == log.id)) is not None:
+        return True
+    return await session.scalar(readable(principal, CollectionCase, CollectionCase.id).where(
+        CollectionCase.id == log.case_id)) is not None

@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments import service as attachments
+from app.attachments.photos import evidence_mismatch
 from app.collection import log_queries as q
 from app.collection import permissions as P
 from app.collection.errors import (
@@ -123,6 +125,13 @@ async def create_log(session: AsyncSession, principal: Principal, case_id: uuid.
         raise LogNotFound(f"Log {body.id} vanished")
     if not inserted:  # the same id uploaded concurrently, and that upload won
         return await _replay(session, principal, log, canonical)
+    # The photos become the log's (only the author's own uploads); one taken more than 2 hours or
+    # 500 metres away from the log's own time and place flags it for the dispatcher: this is how a
+    # "visit" written at the desk shows.
+    photos = await attachments.attach(session, principal, body.attachment_ids, ATTACHMENT_KIND, log.id)
+    if any(evidence_mismatch(p.taken_at, p.latitude, p.longitude, log.occurred_at, log.latitude, log.longitude)
+           for p in photos):
+        log.evidence_mismatch = True
 
     promise = None
     if body.promise is not None:
@@ -256,6 +265,17 @@ async def get_log(session: AsyncSession, principal: Principal, log_id: uuid.UUID
 async def with_promises(session: AsyncSession, logs: list[CollectionLog]) -> list[Logged]:
     promises = await q.promises_of_logs(session, [log.id for log in logs])
     return [Logged(log, promises.get(log.id), created=False) for log in logs]
+
+
+async def _may_read_log_attachment(session: AsyncSession, principal: Principal, log_id: uuid.UUID) -> bool:
+    """A log's photos are read by whoever may read the log or its case (the case's collector now)."""
+    log = await q.log_by_id(session, log_id)
+    return log is not None and log.group_id == principal.group_id and await q.log_or_case_readable(
+        session, principal, log)
+
+
+ATTACHMENT_KIND = "collection_log"
+attachments.register_reader(ATTACHMENT_KIND, _may_read_log_attachment)
 
 
 async def readable_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> CollectionCase:
