@@ -9,9 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import update
 
+from app.attachments.demo import sample_photo
 from app.collection.models import CaseAssignment, CollectionCase
 from app.contracts.models import Contract
 from app.ledger import service as ledger_service
+from tests.attachments.helpers import upload
 from tests.ledger.conftest import (  # noqa: F401 - the sales and ledger fixtures
     EXAMPLE_TERMS,
     act,
@@ -86,3 +88,10 @@ def reassign(db, org):
         await db.flush()
 
     return move
+
+
+async def uploaded(client, auth, user: str = "collector1") -> str:
+    """The id of a photo (without EXIF) the user uploaded: what a log's attachment_ids name."""
+    response = await upload(client, auth(user), sample_photo())
+    assert response.status_code == 201, response.text
+    return response.json()["id"]

@@ -17,7 +17,7 @@ from app.core import db as core_db
 from app.customers.models import Customer
 from app.ledger import repository as ledger_repo
 from tests.collection.log_fixtures import *  # noqa: F403 - the fixtures
-from tests.collection.log_fixtures import TODAY, at, log_body
+from tests.collection.log_fixtures import TODAY, at, log_body, uploaded
 from tests.conftest import token_for
 
 
@@ -30,7 +30,7 @@ async def test_the_collector_logs_a_contact_and_the_case_follows(client, auth, d
     body = log_body(contact_id=str(case.contact_id), person=None, action="visit", result="refused",
                     notes="客户不在\n明天再来",
                     location={"latitude": 31.2304161, "longitude": 121.473701, "accuracy_m": 12},
-                    attachment_ids=[str(uuid.uuid4())])
+                    attachment_ids=[await uploaded(client, auth)])
     response = await client.post(case.logs, json=body, headers=auth("collector1"))
     assert response.status_code == 201, response.text
     log = response.json()
@@ -55,7 +55,7 @@ async def test_the_same_upload_again_answers_the_stored_log_and_another_body_409
     case = await open_case()
     body = log_body(promise={"amount": "5000", "date": "2026-02-20"}, result="promised", notes="第一行\n第二行",
                     location={"latitude": 31.23041649, "longitude": -0.00001, "accuracy_m": 8},
-                    attachment_ids=[str(uuid.uuid4()), str(uuid.uuid4())])
+                    attachment_ids=[await uploaded(client, auth), await uploaded(client, auth)])
     first = await client.post(case.logs, json=body, headers=auth("collector1"))
     assert first.status_code == 201, first.text
     # The same instant in the phone's own zone, the same amount written otherwise: the same body.
