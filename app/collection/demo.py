@@ -3,6 +3,7 @@ demo contract; C01's go to collector1 and collector2 (one left for the dispatche
 C02's to collector3, the rest wait unassigned. Each case is dated from the day its contract fell
 overdue, as if the close of business had run every day."""
 
+import io
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -12,6 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments import service as attachments
+from app.attachments.demo import sample_photo
+from app.attachments.service import Upload
+from app.attachments.storage import Storage, configured_storage
 from app.collection import cases, cob, logs, promises
 from app.collection.log_schemas import LogCreate
 from app.collection.models import CollectionCase
@@ -55,7 +60,7 @@ async def seed_collections(session: AsyncSession, org: Any) -> dict[str, int]:
 
 
 async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
-    """The last three weeks of each held case: an unanswered call, a visit where the customer
+    """The last three weeks of each held case: an unanswered call, a visit (with a photo) where the customer
     promised (judged on its date: the first C01 case paid it and kept it, the others broke it), and
     on every other case a call today with a promise still pending."""
     held = (await session.execute(
@@ -68,6 +73,7 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
                   if u.id in {c.collector_id for c, _ in held}}
     clerk = await load_principal(session, org.users["clerk1"].id)
     counts = {"logs": 0, "kept": 0, "broken": 0, "pending": 0}
+    storage = configured_storage()
     kept_one = False
     for n, (row, overdue) in enumerate(held):
         # Plain values: the logs below rewrite the case row, which would expire the loaded object.
@@ -85,9 +91,16 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         await logs.create_log(session, who, case.id, LogCreate(
             id=_uuid(case.id, 1), action="call", result="no_answer", notes="电话无人接听", **person,
             occurred_at=datetime.combine(base + timedelta(days=1), time(9, 30), tz)))
+        visited_at = datetime.combine(base + timedelta(days=5), time(15, 0), tz)
+        # The visit's photo: taken there and then, except on every third case, where it was taken the
+        # day before a few kilometres away (the dispatcher sees those logs flagged).
+        honest = n % 3 != 2
+        photo = await _photo(session, storage, who, _uuid(case.id, 20),
+                             visited_at if honest else visited_at - timedelta(days=1),
+                             Decimal("31.230500") if honest else Decimal("31.300000"), Decimal("121.473800"))
         visit = LogCreate(
             id=_uuid(case.id, 2), action="visit", result="promised", notes="上门拜访, 客户承诺近期还款", **person,
-            occurred_at=datetime.combine(base + timedelta(days=5), time(15, 0), tz),
+            occurred_at=visited_at, attachment_ids=[photo],
             location={"latitude": "31.230400", "longitude": "121.473700", "accuracy_m": 20},
             promise={"amount": str(amount), "date": promised_on.isoformat()} if promised_on < today else None)
         await logs.create_log(session, who, case.id, visit)
@@ -112,6 +125,14 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
             counts["logs"] += 1
             counts["pending"] += 1
     return counts
+
+
+async def _photo(session: AsyncSession, storage: Storage, who: Any, photo_id: uuid.UUID, taken_at: datetime,
+                 latitude: Decimal, longitude: Decimal) -> uuid.UUID:
+    """A small JPEG with EXIF time and GPS position, uploaded by the collector as the phone would."""
+    content = sample_photo(taken_at, latitude, longitude)
+    stored, _ = await attachments.upload(session, who, storage, Upload(photo_id, io.BytesIO(content), "现场照片.jpg"))
+    return stored.id
 
 
 def _uuid(case_id: uuid.UUID, n: int) -> uuid.UUID:

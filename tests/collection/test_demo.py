@@ -6,7 +6,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from app.collection.demo import seed_collections
-from app.collection.models import CollectionCase
+from app.collection.models import CollectionCase, CollectionLog
 from app.contracts.demo import seed_contracts
 from app.customers.demo import seed_customers
 from app.ledger.demo import seed_ledger
@@ -33,4 +33,6 @@ async def test_every_overdue_demo_account_has_a_case_held_by_its_companys_collec
         assert case.opened_on <= account.as_of and case.priority > 0
         if case.collector_id is not None:
             assert companies[case.collector_id] == case.company_id
+    flagged = (await db.scalars(select(CollectionLog.evidence_mismatch).where(CollectionLog.action == "visit"))).all()
+    assert True in flagged and False in flagged  # every third visit's photo was taken elsewhere, the day before
     assert (await verify(db, org.group.id)).ok  # the kept promise's payment went through the ledger's rules
