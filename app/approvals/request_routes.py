@@ -22,10 +22,9 @@ from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable, readable
 
-Session = Annotated[AsyncSession, Depends(request_session)]
 Status = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
 SUBMIT_DOC = ("Starts (or, after a rejection or withdrawal, restarts) the request's approval. 409 "
               "`approval.no_flow` when no flow is configured; 409 `approval.step_without_approver` when a step "

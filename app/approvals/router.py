@@ -32,15 +32,13 @@ from app.core.db import utcnow
 from app.core.etag import check_if_match, set_etag
 from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable, readable
 from app.core.types import Text
 
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[uuid.UUID, Path()]
 
 router = api_router(tags=["approvals"])
@@ -60,7 +58,7 @@ FLOW_SORTS = {"request_type": SortKey("request_type", ApprovalFlow.request_type)
 
 
 @router.get("/approval-flows", response_model=Page[FlowOut], operation_id="list_approval_flows")
-async def list_flows(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), page: Page_,
+async def list_flows(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), page: PageQuery,
                      sort: Annotated[SortKey, Depends(sort_param(FLOW_SORTS, "request_type"))],
                      request_type: Annotated[Text(60) | None, Query(max_length=60)] = None,
                      company_id: uuid.UUID | None = None, is_active: bool | None = None) -> Page[FlowOut]:
@@ -122,7 +120,7 @@ APPROVAL_SORTS = {"submitted_at": SortKey("submitted_at", ApprovalInstance.submi
 
 
 async def list_approvals(
-    session: Session, principal: Requires(P.APPROVAL_READ), page: Page_,
+    session: Session, principal: Requires(P.APPROVAL_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(APPROVAL_SORTS, "-submitted_at"))],
     waiting_on: Annotated[Literal["me"] | None, Query(description="`me`: the caller's inbox")] = None,
     submitted_by: Annotated[Literal["me"] | None, Query(description="`me`: what the caller submitted")] = None,

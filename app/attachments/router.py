@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments import files, service
 from app.attachments import permissions as P
@@ -17,9 +16,8 @@ from app.core.etag import set_location, tagged
 from app.core.idempotency import Idempotent
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 
-Session = Annotated[AsyncSession, Depends(request_session)]
 Id = Annotated[uuid.UUID, Path()]
 
 

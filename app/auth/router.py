@@ -2,7 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as auth_repo
 from app.auth import service
@@ -18,12 +17,10 @@ from app.core.config import get_settings
 from app.core.db import commit
 from app.core.principal import Principal, require
 from app.core.routers import api_router, public_router
-from app.core.routing import default_session_provider, request_session
+from app.core.routing import Session, default_session_provider
 from app.core.security import HashLimiter
 from app.core.types import Text
 from app.org import repository as org_repo
-
-Session = Annotated[AsyncSession, Depends(request_session)]
 
 
 def _sessions(request: Request) -> service.Sessions:

@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collection import log_queries as q
 from app.collection import logs as service
@@ -23,17 +22,15 @@ from app.collection.log_schemas import (
 from app.collection.models import CollectionLog, PromiseToPay
 from app.core.etag import check_if_match, set_etag, set_location
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.types import BusinessDate, Timestamp
 
 logs_router = api_router(tags=["collection-logs"])
 promises_router = api_router(tags=["promises"])
 ROUTERS = (logs_router, promises_router)
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 CaseId = Annotated[uuid.UUID, Path()]
 LogId = Annotated[uuid.UUID, Path()]
 # Newest first along ix_collection_log_{case,company,group,author}_id_occurred_at.
@@ -79,7 +76,7 @@ async def create_log(session: Session, principal: Reader, case_id: CaseId, body:
 
 @logs_router.get("/collection-cases/{case_id}/logs", response_model=Page[LogOut], operation_id="list_case_logs",
                  summary="A case's logs, newest first (everybody who may read the case sees its history)")
-async def list_case_logs(session: Session, principal: Reader, case_id: CaseId, page: Page_,
+async def list_case_logs(session: Session, principal: Reader, case_id: CaseId, page: PageQuery,
                          sort: LogSort) -> Page[LogOut]:
     case = await service.readable_case(session, principal, case_id)
     rows, cursor = await paginate(session, q.logs_of_case(case.id, case.group_id), page, sort, CollectionLog.id)
@@ -89,7 +86,7 @@ async def list_case_logs(session: Session, principal: Reader, case_id: CaseId, p
 @logs_router.get("/collection-logs", response_model=Page[LogOut], operation_id="list_collection_logs",
                  summary="Logs the caller may see (their own; their scope's companies), newest first")
 async def list_logs(
-    session: Session, principal: Reader, page: Page_, sort: LogSort,
+    session: Session, principal: Reader, page: PageQuery, sort: LogSort,
     case_id: uuid.UUID | None = None, author_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
     action: LogAction | None = None, result: LogResult | None = None,
     occurred_from: Annotated[Timestamp | None, Query(description="From this moment on (inclusive)")] = None,
@@ -126,7 +123,7 @@ async def void_log(session: Session, principal: Reader, log_id: LogId, body: Log
 @promises_router.get("/promises", response_model=Page[PromiseToPayOut], operation_id="list_promises",
                      summary="Promises to pay of the cases the caller may see (the dispatcher's morning list)")
 async def list_promises(
-    session: Session, principal: Reader, page: Page_, sort: PromiseSort, state: PromiseState | None = None,
+    session: Session, principal: Reader, page: PageQuery, sort: PromiseSort, state: PromiseState | None = None,
     collector_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
     due_from: Annotated[BusinessDate | None, Query(description="Promised on or after this day")] = None,
     due_to: Annotated[BusinessDate | None, Query(description="Promised on or before this day")] = None,

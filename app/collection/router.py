@@ -5,7 +5,6 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collection import cases
 from app.collection import permissions as P
@@ -27,17 +26,15 @@ from app.collection.schemas import (
 )
 from app.core.etag import set_etag
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable
 from app.core.types import Search, Timestamp
 
 router = api_router(tags=["collection-cases"])
 ROUTERS = (router,)
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 CaseId = Annotated[uuid.UUID, Path()]
 # Each sort is backed by an index ending in (column, id): (collector_id | company_id | group_id, priority, id).
 SORTS = {"priority": SortKey("priority", CollectionCase.priority)}
@@ -46,7 +43,7 @@ SORTS = {"priority": SortKey("priority", CollectionCase.priority)}
 @router.get("/collection-cases", response_model=Page[CaseOut], operation_id="list_collection_cases",
             summary="Collection cases the caller may see, by priority; `assigned_to=me` is the collector's worklist")
 async def list_cases(
-    session: Session, principal: Requires(P.CASE_READ), page: Page_,
+    session: Session, principal: Requires(P.CASE_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(SORTS, "-priority"))],
     assigned_to: Annotated[Literal["me"] | None, Query(description="`me`: my worklist (open cases I hold, "
                                                                     "with the contacts to call)")] = None,
@@ -88,7 +85,7 @@ async def get_case(session: Session, principal: Requires(P.CASE_READ), case_id: 
             operation_id="get_collection_case_timeline",
             summary="Assignments, logs, promises and payments of the case's contract, newest first")
 async def get_timeline(session: Session, principal: Requires(P.CASE_READ), case_id: CaseId,
-                       page: Page_) -> Page[TimelineEvent]:
+                       page: PageQuery) -> Page[TimelineEvent]:
     case = await get_readable(session, principal, CollectionCase, case_id, code=CaseNotFound.code)
     stmt = repo.timeline(case)
     events = stmt.selected_columns

@@ -42,10 +42,10 @@ from app.contracts.schemas import (
 )
 from app.core.etag import check_if_match, matched, set_etag, set_location, tagged
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable, get_writable
 from app.core.types import BusinessDate, Text
 from app.ledger import reads as ledger_reads
@@ -56,8 +56,6 @@ contracts_router = api_router(tags=["contracts"])
 investigations_router = api_router(tags=["investigations"])
 shipments_router = api_router(tags=["shipments"])
 ROUTERS = (machines_router, contracts_router, investigations_router, shipments_router)
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 MachineId = Annotated[uuid.UUID, Path()]
 ContractId = Annotated[uuid.UUID, Path()]
 InvestigationId = Annotated[uuid.UUID, Path()]
@@ -78,7 +76,7 @@ SHIPMENT_SORTS = {"created_at": SortKey("created_at", ShipmentRequest.created_at
 @machines_router.get("/machines", response_model=Page[MachineOut], operation_id="list_machines",
                      summary="Machines the caller may see")
 async def list_machines(
-    session: Session, principal: Requires(P.MACHINE_READ), page: Page_,
+    session: Session, principal: Requires(P.MACHINE_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(MACHINE_SORTS, "-created_at"))],
     company_id: uuid.UUID | None = None, category: MachineCategory | None = None, serial_number: SerialQ = None,
     gps_device_id: SerialQ = None, contract_id: uuid.UUID | None = None,
@@ -120,7 +118,7 @@ async def update_machine(session: Session, principal: Requires(P.MACHINE_MANAGE)
 @contracts_router.get("/contracts", response_model=Page[ContractOut], operation_id="list_contracts",
                       summary="Contracts the caller may see (owner, sharers of the customer, data scope)")
 async def list_contracts(
-    session: Session, principal: Requires(P.CONTRACT_READ), page: Page_,
+    session: Session, principal: Requires(P.CONTRACT_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(CONTRACT_SORTS, "-created_at"))],
     state: State | None = None, company_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
     salesperson_id: Annotated[uuid.UUID | None, Query(description="The contract's owner")] = None,
@@ -243,7 +241,7 @@ async def request_shipment(session: Session, principal: Requires(P.SHIPMENT_REQU
 @investigations_router.get("/investigations", response_model=Page[InvestigationOut], operation_id="list_investigations",
                            summary="Investigations the caller may see (an investigator: those assigned to them)")
 async def list_investigations(
-    session: Session, principal: Requires(P.INVESTIGATION_READ), page: Page_,
+    session: Session, principal: Requires(P.INVESTIGATION_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(INVESTIGATION_SORTS, "-created_at"))],
     state: Literal["pending_dispatch", "dispatched", "submitted"] | None = None,
     contract_id: uuid.UUID | None = None, mine: bool = False,
@@ -307,7 +305,7 @@ async def set_scoring(session: Session, principal: Requires(P.INVESTIGATION_CONF
 @shipments_router.get("/shipments", response_model=Page[ShipmentOut], operation_id="list_shipments",
                       summary="The outbound list: shipment requests of the companies the caller sees")
 async def list_shipments(
-    session: Session, principal: Requires(P.SHIPMENT_READ), page: Page_,
+    session: Session, principal: Requires(P.SHIPMENT_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(SHIPMENT_SORTS, "-created_at"))],
     status: Literal["pending", "approved", "rejected", "withdrawn"] | None = None,
     company_id: uuid.UUID | None = None,

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +54,10 @@ async def page_params(  # async: FastAPI runs a plain def dependency in a worker
                     "`pagination.invalid_cursor`.")] = None,
 ) -> PageParams:
     return PageParams(limit, cursor)
+
+
+# A list route's page parameters: `page: PageQuery`.
+PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette._utils import get_route_path
@@ -164,6 +164,10 @@ async def request_session(request: Request) -> AsyncSession:
     """`Depends(request_session)`: the request's session. Async because FastAPI runs a plain `def`
     dependency in a worker thread, a hop that cost the no-op request about 7 % of its CPU."""
     return get_session(request)
+
+
+# A route's session parameter: `session: Session`.
+Session = Annotated[AsyncSession, Depends(request_session)]
 
 
 def query_object(cls: type[T]) -> Callable[..., Coroutine[Any, Any, T]]:

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import utcnow
 from app.core.etag import check_if_match, set_etag, set_location
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import query_object, request_session, writes_on_read
+from app.core.routing import Session, query_object, writes_on_read
 from app.core.types import Search, Text
 from app.customers import (
     contacts,
@@ -59,8 +59,6 @@ from app.customers.schemas import (
 CustomerId = Annotated[uuid.UUID, Path()]
 IF_MATCH_DOC = "Send the ETag as If-Match; a stale one answers 412."
 router = api_router(tags=["customers"])
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 
 # Each sort is backed by an index ending in (column, id): see Customer.__table_args__.
 CUSTOMER_SORTS = {"created_at": SortKey("created_at", Customer.created_at), "name": SortKey("name", Customer.name)}
@@ -92,7 +90,7 @@ Filters = Annotated[CustomerFilters, Depends(query_object(CustomerFilters))]
 @router.get("/customers", response_model=Page[CustomerOut], operation_id="list_customers",
             summary="Customers the caller may see; identity numbers and phones masked unless allowed")
 async def list_customers(
-    session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
+    session: Session, principal: Requires(P.CUSTOMER_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))], filters: Filters,
 ) -> Page[CustomerOut]:
     stmt = repo.filter_customers(repo.readable_customers(principal), filters)
@@ -136,7 +134,7 @@ async def check_duplicates(
 
 @router.get("/customers/pool", response_model=Page[PoolCustomerOut], operation_id="list_pool_customers",
             summary="The public pool of the caller's companies: names only until claimed")
-async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page: Page_,
+async def list_pool(session: Session, principal: Requires(P.CUSTOMER_READ), page: PageQuery,
                     sort: Annotated[SortKey, Depends(sort_param(POOL_SORTS, "name"))],
                     company_id: uuid.UUID | None = None, q: Q = None) -> Page[PoolCustomerOut]:
     stmt = repo.filtered_pool(principal, company_id=company_id, q=q)
@@ -330,7 +328,7 @@ async def _contact_saved(session: AsyncSession, principal: Principal, contact: C
 
 @router.get("/contacts", response_model=Page[ContactOut], operation_id="list_contacts", tags=["contacts"],
             summary="Contacts the caller may see; phones and e-mail masked unless allowed")
-async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), page: Page_,
+async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), page: PageQuery,
                         sort: Annotated[SortKey, Depends(sort_param(CONTACT_SORTS, "-created_at"))],
                         owner_id: uuid.UUID | None = None,
                         q: Annotated[Search | None, Query(min_length=1, max_length=100)] = None) -> Page[ContactOut]:

@@ -3,14 +3,13 @@
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import problem_responses
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.ledger import cob
 from app.ledger import cob_repository as repo
 from app.ledger import permissions as P
@@ -18,7 +17,6 @@ from app.ledger.cob_models import CobRun
 from app.ledger.cob_schemas import BusinessDateIn, BusinessDateOut, CobRunOut
 
 router = api_router(tags=["close-of-business"])
-Session = Annotated[AsyncSession, Depends(request_session)]
 NEWEST_FIRST = SortKey("-started_at", CobRun.started_at, True)
 
 

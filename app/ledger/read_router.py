@@ -6,13 +6,12 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.permissions import CONTRACT_READ
 from app.core.pagination import Page, PageParams, SortKey, page_params, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.spreadsheet import XLSX_MEDIA_TYPE
 from app.core.types import BusinessDate
 from app.ledger import reads
@@ -21,7 +20,6 @@ from app.ledger.permissions import LEDGER_READ
 from app.ledger.read_schemas import BalanceOut, EntryKindName, EntryOut, PayoffOut, StatementOut
 
 router = api_router(tags=["ledger"])
-Session = Annotated[AsyncSession, Depends(request_session)]
 Reader = Requires(CONTRACT_READ, LEDGER_READ)
 ContractId = Annotated[uuid.UUID, Path()]
 # `seq` is unique and indexed with the contract: the keyset is (seq) alone.

@@ -4,15 +4,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts import permissions as contract_permissions
 from app.core.etag import set_etag, set_location
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import readable
 from app.ledger import facts, service
 from app.ledger import permissions as P
@@ -23,8 +22,6 @@ from app.ledger.schemas import ChargeIn, ChargeKind, ChargeOut, PaymentIn, Payme
 payments_router = api_router(tags=["payments"])
 charges_router = api_router(tags=["charges"])
 ROUTERS = (payments_router, charges_router)
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 ContractId = Annotated[uuid.UUID, Path()]
 EntryId = Annotated[uuid.UUID, Path()]
 # Recorded order; backed by ix_ledger_entry_contract_id_seq (one contract) and the seq key.
@@ -50,7 +47,7 @@ async def record_payment(session: Session, principal: Requires(P.PAYMENT_RECORD)
 
 @payments_router.get("/contracts/{contract_id}/payments", response_model=Page[PaymentOut],
                      operation_id="list_contract_payments", summary="A contract's payments, newest first")
-async def list_contract_payments(session: Session, principal: ReadContract, contract_id: ContractId, page: Page_,
+async def list_contract_payments(session: Session, principal: ReadContract, contract_id: ContractId, page: PageQuery,
                                  sort: Sort) -> Page[PaymentOut]:
     contract = await facts.contract_in_scope(session, principal, contract_id)
     rows, cursor = await paginate(session, repo.entries_statement(contract.id, EntryKind.PAYMENT), page, sort,
@@ -95,7 +92,7 @@ async def post_charge(session: Session, principal: Requires(P.CHARGE_POST), body
 
 @charges_router.get("/charges", response_model=Page[ChargeOut], operation_id="list_charges",
                     summary="Charges the caller may see, newest first")
-async def list_charges(session: Session, principal: ReadContract, page: Page_, sort: Sort,
+async def list_charges(session: Session, principal: ReadContract, page: PageQuery, sort: Sort,
                        contract_id: uuid.UUID | None = None, kind: ChargeKind | None = None) -> Page[ChargeOut]:
     stmt = repo.scoped_entries_of_kind(readable(principal, LedgerEntry), EntryKind.CHARGE, contract_id)
     if kind is not None:

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.etag import check_if_match, set_etag
 from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, sort_param
 from app.core.permissions import CATALOGUE
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
-from app.core.routing import query_object, request_session
+from app.core.routing import Session, query_object
 from app.core.scoping import get_readable
 from app.core.types import Text
 from app.org import permissions as P
@@ -43,8 +43,6 @@ from app.org.schemas import (
 )
 
 router = api_router(tags=["organisation"])
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[uuid.UUID, Path()]
 Out = TypeVar("Out", bound=BaseModel)
 M = TypeVar("M")
@@ -107,7 +105,7 @@ def _list_and_create_routes(path: str, model: type[Any], out: type[Any], create:
     Where = Annotated[filters, Depends(query_object(filters))]  # noqa: N806
 
     @router.get(path, response_model=Page[out], operation_id=f"list_{plural}", summary=f"List {plural.title()}")
-    async def list_all(session: Session, principal: Requires(read), page: Page_, sort: Sort,
+    async def list_all(session: Session, principal: Requires(read), page: PageQuery, sort: Sort,
                        where: Where) -> Any:  # type: ignore[valid-type]
         rows, cursor = await repo.page_of(session, principal, model, page, sort, where)
         return Page(items=[out.model_validate(r) for r in rows], next_cursor=cursor)
@@ -158,7 +156,7 @@ async def _users_out(session: AsyncSession, users: list[User]) -> list[UserOut]:
 
 
 @router.get("/users", response_model=Page[UserOut], operation_id="list_users")
-async def list_users(session: Session, principal: Requires(P.USER_READ), page: Page_,
+async def list_users(session: Session, principal: Requires(P.USER_READ), page: PageQuery,
                      sort: Annotated[SortKey, Depends(sort_param(USER_SORTS, "username"))],
                      company_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
                      is_active: bool | None = None,
