@@ -61,7 +61,7 @@ async def seed_collections(session: AsyncSession, org: Any) -> dict[str, int]:
 
 async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
     """The last three weeks of each held case: an unanswered call, a visit (with a photo) where the customer
-    promised (judged on its date: the first C01 case paid it and kept it, the others broke it), and
+    promised (judged on its date: C01's newest case paid it and kept it, the others broke it), and
     on every other case a call today with a promise still pending."""
     held = (await session.execute(
         select(CollectionCase, LedgerAccount.overdue_amount)
@@ -74,7 +74,9 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
     clerk = await load_principal(session, org.users["clerk1"].id)
     counts = {"logs": 0, "kept": 0, "broken": 0, "pending": 0}
     storage = configured_storage()
-    kept_one = False
+    # The kept promise goes to C01's most recently opened case (an M1 one): its payment must not
+    # move an older case out of the bucket the ledger's walkthrough shows it in.
+    kept_case = next((c.id for c, _ in reversed(held) if c.company_id == org.companies["C01"].id), None)
     for n, (row, overdue) in enumerate(held):
         # Plain values: the logs below rewrite the case row, which would expire the loaded object.
         case = SimpleNamespace(**{c: getattr(row, c) for c in ("id", "group_id", "company_id", "contract_id",
@@ -106,13 +108,12 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         await logs.create_log(session, who, case.id, visit)
         counts["logs"] += 2
         if visit.promise is not None:
-            if not kept_one and case.company_id == org.companies["C01"].id and clerk is not None:
+            if case.id == kept_case and clerk is not None:
                 contract = await session.get(Contract, case.contract_id)
                 await repo_ledger.set_business_date_override(session, case.group_id, None)
                 await ledger.record_payment(session, clerk, contract, amount=amount,
                                             value_date=promised_on - timedelta(days=1), method="bank_transfer",
                                             notes="按承诺还款")
-                kept_one = True
             judged = await promises.judge_promises(session, promised_on, [case.contract_id])
             counts["kept"] += judged["kept"]
             counts["broken"] += judged["broken"]
