@@ -2,10 +2,9 @@
 registrations. Thin: parse, call the service or repository, shape."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.request_routes import request_routes
@@ -16,10 +15,12 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import request_session
 from app.core.scoping import get_readable, get_writable
+from app.core.types import BusinessDate
 from app.towing import permissions as P
 from app.towing import repository as repo
 from app.towing import service
 from app.towing.approval import TOW
+from app.towing.errors import TowTaskNotFound
 from app.towing.models import TowRequest, TowTask
 from app.towing.schemas import (
     RequestState,
@@ -54,7 +55,8 @@ async def list_tow_requests(session: Session, principal: Requires(P.TOW_READ), p
                             sort: Annotated[SortKey, Depends(sort_param(CREATED, "-created_at"))],
                             status: RequestState | None = None, company_id: uuid.UUID | None = None,
                             contract_id: uuid.UUID | None = None, requester_id: uuid.UUID | None = None,
-                            created_from: date | None = None, created_to: date | None = None,
+                            created_from: Annotated[BusinessDate | None, Query(description="On or after")] = None,
+                            created_to: Annotated[BusinessDate | None, Query(description="On or before")] = None,
                             mine: bool = False) -> Any:
     filters = TowRequestFilters(status=status, company_id=company_id, contract_id=contract_id,
                                 requester_id=requester_id, created_from=created_from, created_to=created_to,
@@ -88,7 +90,7 @@ async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page
 
 @router.get("/tow-tasks/{task_id}", response_model=TowTaskOut, operation_id="get_tow_task", summary="Get tow task")
 async def get_tow_task(session: Session, principal: Requires(P.TOW_READ), task_id: TaskId, response: Response) -> Any:
-    task = await get_readable(session, principal, TowTask, task_id, code="tow_task.not_found")
+    task = await get_readable(session, principal, TowTask, task_id, code=TowTaskNotFound.code)
     set_etag(response, task.version)
     return TowTaskOut.model_validate(task)
 
@@ -97,7 +99,7 @@ async def get_tow_task(session: Session, principal: Requires(P.TOW_READ), task_i
              summary="Assign tow task to a collector or an outside towing company", dependencies=[Idempotent])
 async def assign_tow_task(session: Session, principal: Requires(P.TOW_DISPATCH), task_id: TaskId,
                           body: TowTaskAssign, http: Request, response: Response) -> Any:
-    task = await get_writable(session, principal, TowTask, task_id, code="tow_task.not_found")
+    task = await get_writable(session, principal, TowTask, task_id, code=TowTaskNotFound.code)
     check_if_match(http, task.version)
     task = await service.assign(session, principal, task, body)
     set_etag(response, task.version)

@@ -33,6 +33,7 @@ from app.towing.errors import (
     TowMachineNotOfContract,
     TowTaskAlreadyRegistered,
     TowTaskClosed,
+    TowTaskNotFound,
 )
 from app.towing.models import TowRegistration, TowRequest, TowTask
 from app.towing.schemas import TowRegistrationCreate, TowRequestCreate, TowTaskAssign
@@ -111,7 +112,7 @@ async def assign(session: AsyncSession, principal: Principal, task: TowTask, dat
 async def register(session: AsyncSession, principal: Principal, data: TowRegistrationCreate) -> TowRegistration:
     """The machine is in the yard: the cost is charged, the contract repossessed, the machine's last
     position is the yard's. The collection case stays open for the remaining debt."""
-    task = await get_writable(session, principal, TowTask, data.task_id, code="tow_task.not_found")
+    task = await get_writable(session, principal, TowTask, data.task_id, code=TowTaskNotFound.code)
     _move(task, "register")
     contract = await contracts_repo.lock_contract(session, task.contract_id)
     assert contract is not None  # the task references it
