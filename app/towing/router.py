@@ -4,7 +4,7 @@ registrations. Thin: parse, call the service or repository, shape."""
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.request_routes import request_routes
@@ -78,7 +78,6 @@ async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST
     return TowRequestOut.model_validate(request)
 
 
-@router.get("/tow-tasks", response_model=Page[TowTaskOut], operation_id="list_tow_tasks", summary="List tow tasks")
 async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page: Page_,
                          sort: Annotated[SortKey, Depends(sort_param(TASK_SORTS, "-created_at"))],
                          state: TaskState | None = None, company_id: uuid.UUID | None = None,
@@ -88,7 +87,6 @@ async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page
     return Page[TowTaskOut](items=[TowTaskOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/tow-tasks/{task_id}", response_model=TowTaskOut, operation_id="get_tow_task", summary="Get tow task")
 async def get_tow_task(session: Session, principal: Requires(P.TOW_READ), task_id: TaskId, response: Response) -> Any:
     task = await get_readable(session, principal, TowTask, task_id, code=TowTaskNotFound.code)
     set_etag(response, task.version)
@@ -106,8 +104,24 @@ async def assign_tow_task(session: Session, principal: Requires(P.TOW_DISPATCH),
     return TowTaskOut.model_validate(task)
 
 
-@router.post("/tow-registrations", response_model=TowRegistrationOut, status_code=201,
-             operation_id="create_tow_registration", summary="Register a towed machine", dependencies=[Idempotent])
 async def create_tow_registration(session: Session, principal: Requires(P.TOW_REGISTER),
                                   body: TowRegistrationCreate) -> Any:
     return TowRegistrationOut.model_validate(await service.register(session, principal, body))
+
+
+def field_routes(target: APIRouter, prefix: str = "") -> APIRouter:
+    """What the phone needs too (operation ids prefixed on the field surface): the collector's tasks
+    (`mine=true`) and the registration with its photos."""
+    target.add_api_route("/tow-tasks", list_tow_tasks, methods=["GET"], response_model=Page[TowTaskOut],
+                         operation_id=f"{prefix}list_tow_tasks", summary="List tow tasks; `mine=true`: assigned to me")
+    target.add_api_route("/tow-tasks/{task_id}", get_tow_task, methods=["GET"], response_model=TowTaskOut,
+                         operation_id=f"{prefix}get_tow_task", summary="Get tow task")
+    target.add_api_route("/tow-registrations", create_tow_registration, methods=["POST"],
+                         response_model=TowRegistrationOut, status_code=201,
+                         operation_id=f"{prefix}create_tow_registration", summary="Register a towed machine",
+                         dependencies=[Idempotent])
+    return target
+
+
+field_routes(router)
+mobile_router = field_routes(api_router(tags=["towing"]), "mobile_")

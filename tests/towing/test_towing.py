@@ -15,6 +15,7 @@ from tests.collection.log_fixtures import at, log_body, uploaded
 REQUESTS = "/api/v1/tow-requests"
 TASKS = "/api/v1/tow-tasks"
 REGISTRATIONS = "/api/v1/tow-registrations"
+MOBILE = "/api/mobile/v1"
 PARTS = ("exterior", "engine", "hydraulics", "undercarriage_tyres", "cab", "attachments", "keys")
 
 
@@ -97,15 +98,16 @@ async def test_registration_charges_the_cost_repossesses_and_moves_the_machine_t
                                  headers=auth("dispatcher"))
     assert assigned.status_code == 200, assigned.text
     assert assigned.json()["state"] == "assigned"
-    mine = await client.get(TASKS, params={"mine": "true"}, headers=auth("collector1"))
+    mine = await client.get(f"{MOBILE}/tow-tasks", params={"mine": "true"}, headers=auth("collector1"))
     assert [t["id"] for t in mine.json()["items"]] == [task["id"]]
+    assert (await client.get(TASKS, params={"mine": "true"}, headers=auth("dispatcher"))).json()["items"] == []
     payoff_before = (await db.get(LedgerAccount, case.contract_id, populate_existing=True)).payoff
 
     no_photo = await client.post(REGISTRATIONS, json=registration_body(task["id"], []), headers=auth("collector1"))
     assert no_photo.status_code == 422
     photo = await uploaded(client, auth)
-    registered = await client.post(REGISTRATIONS, json=registration_body(task["id"], [photo]),
-                                   headers=auth("collector1"))
+    registered = await client.post(f"{MOBILE}/tow-registrations", json=registration_body(task["id"], [photo]),
+                                   headers=auth("collector1"))  # from the phone
     assert registered.status_code == 201, registered.text
     assert registered.json()["condition"]["cab"] == {"state": "damaged", "note": "玻璃裂"}
 
