@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.collection.models import CollectionCase
 from app.contracts.models import Contract, Machine
 from app.ledger.models import LedgerAccount, LedgerEntry
+from app.ledger.verify import verify
 from app.towing import service
 from app.towing.models import TowTask
 from tests.collection.log_fixtures import at, log_body, uploaded
@@ -117,6 +118,7 @@ async def test_registration_charges_the_cost_repossesses_and_moves_the_machine_t
     assert str(charge.id) == registered.json()["charge_entry_id"]
     account = await db.get(LedgerAccount, case.contract_id, populate_existing=True)
     assert account.payoff == payoff_before + Decimal("3500.00")
+    assert (await verify(db, org.group.id)).ok  # stored figures == the replay of the entries, repossessed too
     contract = await db.get(Contract, case.contract_id, populate_existing=True)
     assert contract.state == "repossessed"
     machine = await db.get(Machine, uuid.UUID(task["machine_id"]), populate_existing=True)
