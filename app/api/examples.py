@@ -35,6 +35,20 @@ _UPLOAD = (
     {},  # a binary part has no useful inline example
 )
 
+_TOW_REGISTRATION: tuple[str, dict[str, dict[str, Any]]] = (
+    "Registers the towed machine (拖机登记) of a tow task the caller may change, exactly once (409 "
+    "`tow_task.already_registered`): at least one photo (uploaded attachments), the condition report and the "
+    "tow cost, which is posted to the contract as a charge; the contract becomes `repossessed` and the "
+    "machine's last position is the yard's. The collection case stays open." + _IDEMPOTENCY,
+    {"registered": _example("A machine in the yard", {
+        "task_id": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0030", "towed_at": "2026-11-24T10:30:00+08:00",
+        "place": "常州市新北区某工地", "latitude": 31.81, "longitude": 119.97, "yard": "常州停车场",
+        "yard_latitude": 31.78, "yard_longitude": 119.95, "hour_meter": 5230.5,
+        "condition": {part: {"state": "ok"} for part in (
+            "exterior", "engine", "hydraulics", "undercarriage_tyres", "cab", "attachments", "keys")},
+        "photo_ids": ["0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0031"], "cost": "3500.00"})},
+)
+
 # operation id → (description, {example name: example}); the examples go under the JSON (or form) body.
 CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "create_attachment": _UPLOAD,
@@ -123,6 +137,20 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
              "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0010", "title": "Tow truck", "amount": "2400.00",
              "category": "repair"})},
     ),
+    "create_tow_request": (
+        "Creates a tow request (拖机申请) for a machine of an active contract whose scope covers the caller, or "
+        "whose open case the caller holds (404 otherwise); `submit: true` submits it in the same call. While a "
+        "promise to pay is pending on the contract, submitting needs `override_reason` (409 `promise.hold`). "
+        "On approval a tow task is opened." + _IDEMPOTENCY,
+        {"draft": _example("A draft", {"contract_id": _CONTRACT, "machine_id": _MACHINE,
+                                        "reason": "连续三期未还款, 客户失联", "location": "江苏省常州市武进区某工地"}),
+         "override": _example("Submitted at once, overriding a pending promise", {
+             "contract_id": _CONTRACT, "machine_id": _MACHINE, "reason": "承诺多次未兑现",
+             "location": "常州市新北区", "latitude": 31.81, "longitude": 119.97,
+             "override_reason": "客户已转移设备, 需立即拖回", "submit": True})},
+    ),
+    "create_tow_registration": _TOW_REGISTRATION,
+    "mobile_create_tow_registration": _TOW_REGISTRATION,
     "create_collection_log": (
         "Logs a contact on a case: the case's collector (or a dispatcher in scope). The phone sends its own UUID "
         "as `id`: uploading it again with the same body answers 200 with the stored log, with another body 409 "

@@ -71,6 +71,9 @@ TAG_DESCRIPTIONS = {
     "promises": "Promises to pay (承诺还款) made in collection logs, judged kept or broken on their date.",
     "attachments": "Files from the field (photos, scans): upload by the client's own id, metadata with a photo's "
                    "EXIF time and place, and the bytes.",
+    "towing": "Repossession (拖机): tow requests on the approval engine (the pending-promise hold applies), the tow "
+              "tasks their approval opens, assignment, and the registration of the towed machine (charges the "
+              "cost, repossesses the contract).",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
     "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "
