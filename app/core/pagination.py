@@ -285,7 +285,10 @@ def _key_of(row: Any, column: Any) -> Any:
     name = column.key
     if hasattr(row, name):
         return getattr(row, name)
-    return row._mapping[column]  # a Row from a multi-entity select
+    mapping = row._mapping  # a Row from a multi-entity select
+    if column in mapping:
+        return mapping[column]
+    return getattr(mapping[column.class_], name)  # a column of an entity the row holds whole
 
 
 def sort_param(choices: dict[str, SortKey], default: str) -> Any:

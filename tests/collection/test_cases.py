@@ -125,6 +125,21 @@ async def test_the_worklist_orders_by_the_documented_priority(client, auth, db, 
     assert first["priority"] == priority(first["bucket"], D(first["overdue_amount"]), 0, 99)
 
 
+async def test_the_worklist_pages_with_a_cursor(client, auth, db, org, overdue_case):
+    """A worklist longer than a page answers a cursor (its rows hold the case whole, not its columns)."""
+    older = await overdue_case(date(2026, 3, 10))
+    newer = await overdue_case(date(2026, 2, 10))
+    await client.post(f"{CASES}/assign", headers=auth("dispatcher"), json={
+        "case_ids": [str(older.id), str(newer.id)], "collector_id": str(org.users["collector1"].id)})
+    first = await client.get(CASES, params={"assigned_to": "me", "limit": 1}, headers=auth("collector1"))
+    assert first.status_code == 200, first.text
+    cursor = first.json()["next_cursor"]
+    second = (await client.get(CASES, params={"assigned_to": "me", "limit": 1, "cursor": cursor},
+                               headers=auth("collector1"))).json()
+    assert [first.json()["items"][0]["id"], second["items"][0]["id"]] == [str(older.id), str(newer.id)]
+    assert second["next_cursor"] is None
+
+
 async def test_the_timeline_shows_assignments_and_payments_newest_first(client, auth, db, org, overdue_case):
     case = await overdue_case()
     await client.post(f"{CASES}/assign", headers=auth("dispatcher"), json={
