@@ -238,9 +238,10 @@ def log_body(log_id: str, contact_id: uuid.UUID, occurred_at: str) -> dict[str, 
 
 
 def log_kwargs(cases: dict[uuid.UUID, tuple]) -> Any:
-    """The captured log creates: each later than the last (a log that is not the case's latest contact
-    leaves the case as it was, while wrk's requests come back to a case a few seconds later)."""
-    started = time.time() - 120
+    """The captured log creates: each later than the last and than wrk's earlier ones (a log that is
+    not the case's latest contact leaves the case as it was; wrk's requests, 60 s in the past, come
+    back to a case some seconds later, so nearly every one of them moves its case's last contact)."""
+    started = time.time() - 30
     sent = itertools.count()
 
     def kwargs_for(scenario: floor.Scenario, token: str, access: str | None) -> dict[str, Any]:
@@ -314,6 +315,9 @@ def measure(url: str, scenarios: list[floor.Scenario], args: argparse.Namespace,
     captured = asyncio.run(floor.capture(url, scenarios, log_kwargs(cases)))
     for s in captured:
         s["steps"] = [without_version_check(step) for step in s["steps"]]
+        if s["method"] == "POST" and not any(step[0] == "sql" and step[1].startswith("UPDATE collection_case")
+                                             for step in s["steps"]):
+            raise SystemExit("log create: the captured request did not update its case (not its latest contact?)")
         kinds = [step[0] for step in s["steps"]]
         print(f"  {s['name']:34} {kinds.count('sql'):3} statements captured", flush=True)
         if args.show_capture:
