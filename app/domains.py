@@ -5,6 +5,9 @@ entry point: the app, alembic, the CLI, seeding and tests."""
 from app.approvals import handover as approval_handover  # noqa: F401 - registers its handover hook
 from app.approvals import models as approval_models  # noqa: F401
 from app.approvals import permissions as approval_permissions  # noqa: F401
+from app.attachments import models as attachment_models  # noqa: F401
+from app.attachments import permissions as attachment_permissions  # noqa: F401
+from app.attachments import service as attachment_service  # noqa: F401 - registers the attachments-purge job
 from app.auth import models as auth_models  # noqa: F401
 from app.auth.service import principal_from_access_token
 from app.collection import cob as collection_cob  # noqa: F401 - registers the close-of-business step

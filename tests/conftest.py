@@ -18,6 +18,9 @@ from pathlib import Path
 os.environ["ENVIRONMENT"] = "test"
 os.environ["RUN_SCHEDULER"] = "false"  # tests run jobs explicitly
 os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 32)
+# Files the app keeps (attachments' bytes) go to a throwaway directory, never the checkout's .data/;
+# the contract server inherits it.
+os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="recourse-test-data-")
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

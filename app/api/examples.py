@@ -25,8 +25,20 @@ def _example(summary: str, value: Any) -> dict[str, Any]:
     return {"summary": summary, "value": value}
 
 
+_UPLOAD = (
+    "Uploads a file as multipart: `id`, the client's own UUID; `file`; optionally `sha256`, the hex digest the "
+    "client computed (verified: a mismatch answers 422 `attachment.checksum_mismatch`). At most 20 MiB (413); a "
+    "JPEG, PNG, HEIC image or a PDF judged by its bytes, whatever it is called (415 otherwise). A photo's EXIF "
+    "time and GPS position are kept. The same id uploaded again with the same content answers 200 with the "
+    "stored attachment; with other content 409 `attachment.conflicting_retry`. Name it in a record (a "
+    "collection log) within 24 hours, or it is purged." + _IDEMPOTENCY,
+    {},  # a binary part has no useful inline example
+)
+
 # operation id → (description, {example name: example}); the examples go under the JSON (or form) body.
 CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "create_attachment": _UPLOAD,
+    "mobile_create_attachment": _UPLOAD,
     "create_customer": (
         "Creates a customer owned by the caller (or `owner_id` with customer.assign). A customer whose "
         "normalised name matches an existing one answers 409 `customer.possible_duplicate` unless "
@@ -111,6 +123,23 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
              "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0010", "title": "Tow truck", "amount": "2400.00",
              "category": "repair"})},
     ),
+    "create_collection_log": (
+        "Logs a contact on a case: the case's collector (or a dispatcher in scope). The phone sends its own UUID "
+        "as `id`: uploading it again with the same body answers 200 with the stored log, with another body 409 "
+        "`log.conflicting_retry`. A collector whose case was reassigned still gets a log accepted that occurred "
+        "before the reassignment (else 409 `case.not_assigned_to_you`). A promise supersedes the case's pending "
+        "ones." + _IDEMPOTENCY,
+        {"call": _example("A call that reached nobody", {
+            "id": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0020", "contact_id": _CONTACT, "action": "call",
+            "result": "no_answer", "occurred_at": "2026-11-24T09:30:00+08:00"}),
+         "visit_with_promise": _example("A site visit with a promise to pay and a photo", {
+             "id": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0021", "person": {"name": "李工", "relation": "工地负责人"},
+             "action": "visit", "result": "promised", "notes": "客户称月底回款",
+             "location": {"latitude": 31.230416, "longitude": 121.473701, "accuracy_m": 15},
+             "occurred_at": "2026-11-24T14:05:00+08:00",
+             "attachment_ids": ["0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0022"],
+             "promise": {"amount": "20000.00", "date": "2026-11-30"}})},
+    ),
     "create_machine": (
         "Registers a machine of a company the caller sees (default: their own). The serial number (机号) and the "
         "GPS device id are unique in the group (409 `machine.duplicate_serial_number`, "
@@ -177,4 +206,6 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "get_contract_balance": (409,),
     "get_contract_payoff": (409,),
     "get_contract_statement": (409,),
+    "create_attachment": (415,),  # not a JPEG, PNG, HEIC or PDF by its bytes
+    "mobile_create_attachment": (415,),
 }

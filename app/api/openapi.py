@@ -66,6 +66,11 @@ TAG_DESCRIPTIONS = {
     "charges": "Fee items outside the schedule (GPS service fee, tow cost, freight, rent) and their reversal.",
     "ledger": "A contract's receivable, read: ledger entries, balance and aging, payoff on a date, statements "
               "(JSON and .xlsx).",
+    "collection-logs": "Collectors' logs of their contacts (催收日志), uploaded from the phone (offline-safe), and "
+                       "voiding one written in error.",
+    "promises": "Promises to pay (承诺还款) made in collection logs, judged kept or broken on their date.",
+    "attachments": "Files from the field (photos, scans): upload by the client's own id, metadata with a photo's "
+                   "EXIF time and place, and the bytes.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
     "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "

@@ -4,8 +4,11 @@ from fastapi import APIRouter
 
 from app.approvals.router import mobile_router as approvals_mobile_router
 from app.approvals.router import router as approvals_router
+from app.attachments.router import mobile_router as attachments_mobile_router
+from app.attachments.router import router as attachments_router
 from app.audit.router import router as audit_router
 from app.auth.router import build_auth_routers
+from app.collection.logs_router import ROUTERS as COLLECTION_LOG_ROUTERS
 from app.collection.router import ROUTERS as COLLECTION_ROUTERS
 from app.contracts.router import ROUTERS as CONTRACT_ROUTERS
 from app.customers.router import router as customers_router
@@ -25,7 +28,7 @@ def platform_router() -> APIRouter:
     public, private = build_auth_routers("platform")
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
-                cob_router, *COLLECTION_ROUTERS):
+                cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router):
         router.include_router(sub)
     return router
 
@@ -36,4 +39,5 @@ def mobile_router() -> APIRouter:
     for sub in (public, private):
         router.include_router(sub)
     router.include_router(approvals_mobile_router)
+    router.include_router(attachments_mobile_router)
     return router

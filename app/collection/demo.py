@@ -3,17 +3,31 @@ demo contract; C01's go to collector1 and collector2 (one left for the dispatche
 C02's to collector3, the rest wait unassigned. Each case is dated from the day its contract fell
 overdue, as if the close of business had run every day."""
 
-from datetime import timedelta
+import io
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collection import cases, cob
+from app.attachments import service as attachments
+from app.attachments.demo import sample_photo
+from app.attachments.service import Upload
+from app.attachments.storage import Storage, configured_storage
+from app.collection import cases, cob, logs, promises
+from app.collection.log_schemas import LogCreate
 from app.collection.models import CollectionCase
 from app.collection.schemas import CaseAssignIn
+from app.contracts.models import Contract
+from app.customers import repository as customers_repo
+from app.ledger import repository as repo_ledger
+from app.ledger import service as ledger
 from app.ledger.calendar import business_today
 from app.ledger.models import LedgerAccount
+from app.org import repository as org_repo
 from app.org.repository import load_principal
 
 
@@ -40,5 +54,87 @@ async def seed_collections(session: AsyncSession, org: Any) -> dict[str, int]:
         if ids:
             await cases.assign(session, by, CaseAssignIn(case_ids=ids, collector_id=org.users[collector].id,
                                                          reason="片区分配"))
-    await cob.day_closed(session, today, [c.id for c in companies])  # priorities after assignment
-    return {"cases": len(rows), "c01": len(c01), "c02": len(c02)}
+    logged = await _logs(session, org, today)
+    await cob.day_closed(session, today, [c.id for c in companies])  # priorities after assignment and logs
+    return {"cases": len(rows), "c01": len(c01), "c02": len(c02), **logged}
+
+
+async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
+    """The last three weeks of each held case: an unanswered call, a visit (with a photo) where the customer
+    promised (judged on its date: the first C01 case paid it and kept it, the others broke it), and
+    on every other case a call today with a promise still pending."""
+    held = (await session.execute(
+        select(CollectionCase, LedgerAccount.overdue_amount)
+        .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+        .where(CollectionCase.state == "open", CollectionCase.collector_id.is_not(None))
+        .order_by(CollectionCase.company_id, CollectionCase.opened_on, CollectionCase.id))).all()
+    zones = await org_repo.company_zones(session, [c.company_id for c, _ in held])
+    collectors = {u.id: await load_principal(session, u.id) for u in org.users.values()
+                  if u.id in {c.collector_id for c, _ in held}}
+    clerk = await load_principal(session, org.users["clerk1"].id)
+    counts = {"logs": 0, "kept": 0, "broken": 0, "pending": 0}
+    storage = configured_storage()
+    kept_one = False
+    for n, (row, overdue) in enumerate(held):
+        # Plain values: the logs below rewrite the case row, which would expire the loaded object.
+        case = SimpleNamespace(**{c: getattr(row, c) for c in ("id", "group_id", "company_id", "contract_id",
+                                                              "customer_id", "collector_id", "opened_on")})
+        tz = zones[case.company_id][1]
+        who = collectors[case.collector_id]
+        contacts = await customers_repo.contacts_of_customer(session, case.customer_id)
+        person: dict[str, Any] = ({"contact_id": contacts[0][0].id} if contacts
+                                  else {"person": {"name": "现场负责人", "relation": "工地"}})
+        base = max(case.opened_on, today - timedelta(days=21))
+        promised_on = base + timedelta(days=8)
+        amount = min(overdue, Decimal("5000.00")).quantize(Decimal("0.01"))
+        await repo_ledger.set_business_date_override(session, case.group_id, base + timedelta(days=5))
+        await logs.create_log(session, who, case.id, LogCreate(
+            id=_uuid(case.id, 1), action="call", result="no_answer", notes="电话无人接听", **person,
+            occurred_at=datetime.combine(base + timedelta(days=1), time(9, 30), tz)))
+        visited_at = datetime.combine(base + timedelta(days=5), time(15, 0), tz)
+        # The visit's photo: taken there and then, except on every third case, where it was taken the
+        # day before a few kilometres away (the dispatcher sees those logs flagged).
+        honest = n % 3 != 2
+        photo = await _photo(session, storage, who, _uuid(case.id, 20),
+                             visited_at if honest else visited_at - timedelta(days=1),
+                             Decimal("31.230500") if honest else Decimal("31.300000"), Decimal("121.473800"))
+        visit = LogCreate(
+            id=_uuid(case.id, 2), action="visit", result="promised", notes="上门拜访, 客户承诺近期还款", **person,
+            occurred_at=visited_at, attachment_ids=[photo],
+            location={"latitude": "31.230400", "longitude": "121.473700", "accuracy_m": 20},
+            promise={"amount": str(amount), "date": promised_on.isoformat()} if promised_on < today else None)
+        await logs.create_log(session, who, case.id, visit)
+        counts["logs"] += 2
+        if visit.promise is not None:
+            if not kept_one and case.company_id == org.companies["C01"].id and clerk is not None:
+                contract = await session.get(Contract, case.contract_id)
+                await repo_ledger.set_business_date_override(session, case.group_id, None)
+                await ledger.record_payment(session, clerk, contract, amount=amount,
+                                            value_date=promised_on - timedelta(days=1), method="bank_transfer",
+                                            notes="按承诺还款")
+                kept_one = True
+            judged = await promises.judge_promises(session, promised_on, [case.contract_id])
+            counts["kept"] += judged["kept"]
+            counts["broken"] += judged["broken"]
+        await repo_ledger.set_business_date_override(session, case.group_id, None)
+        if n % 2 == 0:
+            await logs.create_log(session, who, case.id, LogCreate(
+                id=_uuid(case.id, 3), action="call", result="promised", notes="客户表示月底前还款", **person,
+                occurred_at=datetime.combine(today, time(9, 0), tz),
+                promise={"amount": str(amount), "date": (today + timedelta(days=3)).isoformat()}))
+            counts["logs"] += 1
+            counts["pending"] += 1
+    return counts
+
+
+async def _photo(session: AsyncSession, storage: Storage, who: Any, photo_id: uuid.UUID, taken_at: datetime,
+                 latitude: Decimal, longitude: Decimal) -> uuid.UUID:
+    """A small JPEG with EXIF time and GPS position, uploaded by the collector as the phone would."""
+    content = sample_photo(taken_at, latitude, longitude)
+    stored, _ = await attachments.upload(session, who, storage, Upload(photo_id, io.BytesIO(content), "现场照片.jpg"))
+    return stored.id
+
+
+def _uuid(case_id: uuid.UUID, n: int) -> uuid.UUID:
+    """A log's id as the phone would make it, fixed per case so the demo is the same every run."""
+    return uuid.uuid5(case_id, f"demo-log-{n}")

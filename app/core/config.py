@@ -65,6 +65,11 @@ class Settings(BaseSettings):
 
     max_json_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Attachments' bytes: under DATA_DIR/attachments by default; in this S3-compatible bucket when set
+    # (credentials and region from the usual AWS_* variables; an endpoint URL for MinIO, Ceph, OSS...).
+    attachments_s3_bucket: str | None = None
+    attachments_s3_endpoint_url: str | None = None
+    attachments_s3_prefix: str = "attachments/"
 
     default_timezone: str = "Asia/Shanghai"
     # Contract terms: the highest annual rate a contract may carry (ledger.md; 0.24 = 24 %).

@@ -21,6 +21,19 @@ async def advisory_xact_lock(session: AsyncSession, key: str) -> None:
     await session.execute(_XACT_LOCK, {"k": key})
 
 
+_XACT_LOCKS = text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+                   "FROM (SELECT DISTINCT unnest(CAST(:ks AS text[])) AS k ORDER BY 1) AS keys")
+
+
+async def advisory_xact_locks(session: AsyncSession, keys: Iterable[str]) -> None:
+    """`advisory_xact_lock` for many keys in one statement, taken in a fixed order (sorted), so two
+    transactions locking overlapping sets cannot deadlock on them."""
+    check_writable(session)
+    keys = sorted(set(keys))
+    if keys:
+        await session.execute(_XACT_LOCKS, {"ks": keys})
+
+
 async def try_advisory_xact_lock(session: AsyncSession, key: str) -> bool:
     """Take the named lock if nobody holds it; False (without waiting) otherwise."""
     check_writable(session)

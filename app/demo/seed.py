@@ -76,23 +76,25 @@ ROLES = {
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
-        "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void")),
+        "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
+        "attachment.upload")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
         "approval.read", "approval.submit", "expense.read", "expense.create", "contract.read", "contract.create",
         "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
-        "shipment.request", "ledger.read", "payment.record", "charge.post")),
+        "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
-        "expense.create", "case.read", "case.collect")),
+        "expense.create", "case.read", "case.collect", "attachment.upload")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
-        "expense.create", "contract.read", "contract.create", "contract.update", "machine.read")),
+        "expense.create", "contract.read", "contract.create", "contract.update", "machine.read",
+        "attachment.upload")),
     "investigator": ("调查人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "approval.read", "contract.read", "investigation.read",
-        "investigation.fill")),
+        "investigation.fill", "attachment.upload")),
 }
 
 

@@ -6,7 +6,10 @@ from datetime import date
 
 import pytest
 
+from app.contracts.models import Contract
 from app.customers.models import Customer
+from app.ledger import service as ledger
+from app.org.repository import load_principal
 
 URL = "/api/v1/contracts/{}/payments"
 
@@ -131,3 +134,16 @@ async def test_a_payment_within_protection_secures_the_customer(client, auth, db
         "amount": "10.00", "value_date": "2026-02-10", "method": "cash"})
     await db.refresh(customer)
     assert customer.secured_reason == "payment_received"
+
+
+async def test_a_settled_contract_takes_no_payment_and_no_charge(client, auth, db, org, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 1, 25))
+    await ledger.settle(db, await load_principal(db, org.users["clerk1"].id),
+                        await db.get(Contract, uuid.UUID(contract["id"])), reason="提前结清")
+    paid = await client.post(URL.format(contract["id"]), headers=auth("clerk1"), json={
+        "amount": "10.00", "value_date": "2026-01-25", "method": "cash"})
+    assert paid.status_code == 409 and paid.json()["code"] == "ledger.contract_settled"
+    charged = await client.post("/api/v1/charges", headers=auth("clerk1"), json={
+        "contract_id": contract["id"], "kind": "gps_fee", "amount": "300.00", "due_date": "2026-01-25"})
+    assert charged.status_code == 409 and charged.json()["code"] == "ledger.contract_settled"
