@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ sys.path.insert(0, str(HERE))
 import asyncpg  # noqa: E402
 import floor  # noqa: E402
 import httpx  # noqa: E402
-from dupcheck import ROOT, database, seed, start_server  # noqa: E402, F401 - ROOT puts the app on the path
+from dupcheck import ROOT, seed, start_server  # noqa: E402, F401 - ROOT puts the app on the path
 
 LIMIT = 50
 DEPTH = 20  # the deep page is page DEPTH + 1
@@ -310,9 +311,41 @@ async def explain(url: str, captured: dict[str, Any]) -> None:
         await conn.close()
 
 
-def measure(url: str, scenarios: list[floor.Scenario], args: argparse.Namespace, cases: dict[uuid.UUID, tuple],
-            label: str) -> dict[str, tuple[floor.WrkResult, floor.WrkResult]]:
-    captured = asyncio.run(floor.capture(url, scenarios, log_kwargs(cases)))
+@dataclass
+class Size:
+    """One database of the run: its number of logs, its users, its pool of cases, its servers."""
+
+    logs: int
+    url: str
+    users: dict[str, tuple[uuid.UUID, uuid.UUID]]
+    cases: dict[uuid.UUID, tuple]
+    scenarios: list[floor.Scenario] = field(default_factory=list)
+    capture_file: str = ""
+    bases: dict[str, str] = field(default_factory=dict)
+    results: dict[str, dict[str, list[floor.WrkResult]]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.logs:,} logs"
+
+
+def prepare(size: Size, args: argparse.Namespace, log_create: bool) -> None:
+    """The size's deep cursor, its scenarios and their capture (written to a file for the baseline)."""
+    floor._users.clear()
+    floor._users.update(size.users)
+    proc, base = start_server("app.main:create_app", {"DATABASE_URL": size.url})
+    try:
+        deep = cursor_at(base, floor.mint("collector1"), DEPTH)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    size.scenarios = [floor.Scenario("worklist, first page", "GET", WORKLIST, "collector1"),
+                      floor.Scenario(f"worklist, page {DEPTH + 1}", "GET", f"{WORKLIST}&cursor={deep}", "collector1")]
+    if log_create:
+        size.scenarios.append(floor.Scenario("log create", "POST", LOG_ROUTE.format(case_id=next(iter(size.cases))),
+                                             "collector1", body="log", expect=201))
+    captured = asyncio.run(floor.capture(size.url, size.scenarios, log_kwargs(size.cases)))
+    print(f"{size.label}:")
     for s in captured:
         s["steps"] = [without_version_check(step) for step in s["steps"]]
         if s["method"] == "POST" and not any(step[0] == "sql" and step[1].startswith("UPDATE collection_case")
@@ -325,48 +358,61 @@ def measure(url: str, scenarios: list[floor.Scenario], args: argparse.Namespace,
                 full = step[0] == "sql" and step[1].startswith("UPDATE")
                 print("      " + (step[1] if full else floor.describe(step)))
     if args.explain:
-        print(f"  worklist first page at {label}:")
-        asyncio.run(explain(url, captured[0]))
+        print(f"  worklist first page at {size.label}:")
+        asyncio.run(explain(size.url, captured[0]))
     log_route = next((s for s in captured if s["method"] == "POST"), None)
     with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as f:
-        pickle.dump({"scenarios": captured, "database_url": url, "pool_max": floor.POOL_MAX, "password": "",
+        pickle.dump({"scenarios": captured, "database_url": size.url, "pool_max": floor.POOL_MAX, "password": "",
                      "password_hash": "", "log_path": log_route["path"] if log_route else None,
                      "log_case": uuid.UUID(log_route["path"].split("/")[-2]) if log_route else None,
-                     "log_cases": cases}, f)
-    env = {"DATABASE_URL": url, "FLOOR_CAPTURE": f.name}
-    recourse, recourse_base = start_server("app.main:create_app", env)
-    bare, bare_base = start_server("scripts.bench.collection_bare:create_app", env)
+                     "log_cases": size.cases}, f)
+    size.capture_file = f.name
+    size.results = {s.name: {"recourse": [], "bare": []} for s in size.scenarios}
+
+
+def measure(sizes: list[Size], args: argparse.Namespace) -> None:
+    """Every size's servers at once; rounds interleaved: per scenario, each size in turn (order
+    alternating by round), Recourse and the baseline in turn (likewise), so the drift of a shared
+    machine falls on all of them."""
+    procs = []
     loads = [os.getloadavg()[0]]
     try:
-        results: dict[str, dict[str, list[floor.WrkResult]]] = {s.name: {"recourse": [], "bare": []}
-                                                               for s in scenarios}
+        for size in sizes:
+            env = {"DATABASE_URL": size.url, "FLOOR_CAPTURE": size.capture_file}
+            for who, factory in (("recourse", "app.main:create_app"),
+                                 ("bare", "scripts.bench.collection_bare:create_app")):
+                proc, size.bases[who] = start_server(factory, env)
+                procs.append(proc)
         for round_no in range(args.rounds):
-            for scenario in scenarios:
-                order = [("recourse", recourse_base), ("bare", bare_base)]
-                for who, base in order if round_no % 2 == 0 else reversed(order):
-                    access = floor.mint(scenario.user)
-                    script = log_lua(access, cases) if scenario.body == "log" else None
-                    results[scenario.name][who].append(
-                        floor.run_wrk(base, scenario, access, args.duration, args.connections, script))
+            for i in range(len(sizes[0].scenarios)):
+                for size in sizes if round_no % 2 == 0 else reversed(sizes):
+                    floor._users.clear()
+                    floor._users.update(size.users)
+                    scenario = size.scenarios[i]
+                    order = ["recourse", "bare"] if (round_no // 2) % 2 == 0 else ["bare", "recourse"]
+                    for who in order:
+                        access = floor.mint(scenario.user)
+                        script = log_lua(access, size.cases) if scenario.body == "log" else None
+                        size.results[scenario.name][who].append(
+                            floor.run_wrk(size.bases[who], scenario, access, args.duration, args.connections, script))
                 loads.append(os.getloadavg()[0])
             print(f"  round {round_no + 1}/{args.rounds} done (load {os.getloadavg()[0]:.1f})", flush=True)
     finally:
-        for proc in (recourse, bare):
+        for proc in procs:
             proc.terminate()
             proc.wait(timeout=20)
-        os.unlink(f.name)
-    out = {}
-    print(f"\n{label}: concurrency {args.connections}, {args.duration}s x {args.rounds} rounds, medians "
-          f"(req/s, p50 ms, p99 ms); load average {min(loads):.1f}-{max(loads):.1f}")
-    print(f"{'scenario':34} {'Recourse':>24} {'bare':>24} {'ratio':>6}  errors")
-    for scenario in scenarios:
-        ours, base = (floor.median_result(results[scenario.name][k]) for k in ("recourse", "bare"))
-        out[scenario.name] = (ours, base)
-        errors = (f"{ours.non_2xx}/{base.non_2xx} non-2xx, "
-                  f"{ours.socket_errors + ours.timeouts}/{base.socket_errors + base.timeouts} socket/timeouts")
-        print(f"{scenario.name:34} {floor.fmt(ours)} {floor.fmt(base)} {ours.rps / base.rps:6.2f}  {errors}",
-              flush=True)
-    return out
+        for size in sizes:
+            os.unlink(size.capture_file)
+    print(f"\nconcurrency {args.connections}, {args.duration}s x {args.rounds} rounds, interleaved, medians "
+          f"(req/s, p50 ms, p99 ms); load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
+    for size in sizes:
+        print(f"{size.label:34} {'Recourse':>24} {'bare':>24} {'ratio':>6}  errors")
+        for scenario in size.scenarios:
+            ours, base = (floor.median_result(size.results[scenario.name][k]) for k in ("recourse", "bare"))
+            errors = (f"{ours.non_2xx}/{base.non_2xx} non-2xx, "
+                      f"{ours.socket_errors + ours.timeouts}/{base.socket_errors + base.timeouts} socket/timeouts")
+            print(f"  {scenario.name:32} {floor.fmt(ours)} {floor.fmt(base)} {ours.rps / base.rps:6.2f}  {errors}",
+                  flush=True)
 
 
 def main() -> int:
@@ -381,8 +427,7 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="the worklist's plans at each size")
     parser.add_argument("--show-capture", action="store_true", help="print each scenario's captured steps")
     parser.add_argument("--no-log-create", action="store_true", help="the worklist only")
-    parser.add_argument("--database-url", help="a scratch database (default: a fresh embedded PostgreSQL)")
-    parser.add_argument("--data-dir", help="an embedded PostgreSQL kept in this folder: a later run with the same "
+    parser.add_argument("--data-dir", help="keep the embedded PostgreSQL in this folder: a later run with the same "
                                            "folder skips what is loaded already (cases; logs up to the size)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -395,49 +440,38 @@ def main() -> int:
     os.environ["JWT_SECRET"] = "bench-secret-" + secrets.token_hex(24)
     os.environ.update({"ENVIRONMENT": "development", "RUN_SCHEDULER": "false", "LOG_LEVEL": "WARNING"})
     import app.domains  # noqa: F401 - every model mapped
+    from app import embedded_db
     from app.cli import migrate
 
     keep: list[object] = []
-    if args.data_dir and not args.database_url:
-        from app import embedded_db
-
-        server, url = embedded_db.start(Path(args.data_dir), cleanup="stop")
-        keep.append(server)
-    else:
-        url = database(args.database_url, keep)
-    os.environ["DATABASE_URL"] = url
-    migrate(url)
-    facts = asyncio.run(load_cases(url, args))
-    cases = asyncio.run(log_cases(url))
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="recourse-bench-")) / "pg"
     log_create = not args.no_log_create and has_log_route()
     if not log_create:
         print("log create: not measured (" + ("--no-log-create" if args.no_log_create else
                                               "no POST /collection-cases/{id}/logs on this branch") + ")")
+    sizes = []
+    for logs in sorted(args.logs):
+        # One database per size in one embedded server (kept with --data-dir, deleted at exit without).
+        server, url = embedded_db.start(data_dir, cleanup="stop" if args.data_dir else "delete",
+                                        database=f"bench_logs_{logs}")
+        keep.append(server)
+        os.environ["DATABASE_URL"] = url
+        migrate(url)
+        facts = asyncio.run(load_cases(url, args))
+        asyncio.run(grow_logs(url, logs, facts["dispatcher"], args.batch))
+        sizes.append(Size(logs, url, dict(floor._users), asyncio.run(log_cases(url))))
+    for size in sizes:
+        prepare(size, args, log_create)
+    measure(sizes, args)
 
-    results: dict[int, dict[str, tuple[floor.WrkResult, floor.WrkResult]]] = {}
-    for size in sorted(args.logs):
-        asyncio.run(grow_logs(url, size, facts["dispatcher"], args.batch))
-        proc, base = start_server("app.main:create_app", {"DATABASE_URL": url})
-        try:
-            deep = cursor_at(base, floor.mint("collector1"), DEPTH)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-        scenarios = [floor.Scenario("worklist, first page", "GET", WORKLIST, "collector1"),
-                     floor.Scenario(f"worklist, page {DEPTH + 1}", "GET", f"{WORKLIST}&cursor={deep}", "collector1")]
-        if log_create:
-            first = next(iter(cases))
-            scenarios.append(floor.Scenario("log create", "POST", LOG_ROUTE.format(case_id=first), "collector1",
-                                            body="log", expect=201))
-        results[size] = measure(url, scenarios, args, cases, f"{size:,} logs")
-
-    small, large = min(results), max(results)
-    if small != large:
-        print(f"\ncost at {large:,} logs over {small:,} logs (p50 ratio; target for the worklist: <= 1.2):")
-        for name in results[small]:
-            (ours_s, bare_s), (ours_l, bare_l) = results[small][name], results[large][name]
-            print(f"  {name:34} Recourse {ours_l.p50 / ours_s.p50:5.2f}  bare (the SQL) {bare_l.p50 / bare_s.p50:5.2f}"
-                  f"   req/s {ours_s.rps:.0f} -> {ours_l.rps:.0f}")
+    small, large = sizes[0], sizes[-1]
+    if small is not large:
+        print(f"\ncost at {large.label} over {small.label} (p50 ratio; target for the worklist: <= 1.2):")
+        for scenario in small.scenarios:
+            ours_s, bare_s = (floor.median_result(small.results[scenario.name][k]) for k in ("recourse", "bare"))
+            ours_l, bare_l = (floor.median_result(large.results[scenario.name][k]) for k in ("recourse", "bare"))
+            print(f"  {scenario.name:32} Recourse {ours_l.p50 / ours_s.p50:5.2f}  bare (the SQL) "
+                  f"{bare_l.p50 / bare_s.p50:5.2f}   req/s {ours_s.rps:.0f} -> {ours_l.rps:.0f}")
     return 0
 
 
