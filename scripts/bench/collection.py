@@ -2,32 +2,37 @@
 logs (issue 12), Recourse beside a bare asyncpg app running the same SQL, in the same run.
 
     .venv/bin/python scripts/bench/collection.py [--cases 100000] [--logs 100000 10000000]
-        [--duration 5] [--rounds 3] [--connections 8] [--explain]
+        [--duration 5] [--rounds 3] [--connections 8] [--explain] [--data-dir DIR]
 
-Needs `wrk` (`apt-get install -y wrk`). Steps:
+(Named `collection.py`, after app/collection: a `collections.py` here would shadow the standard
+library's `collections` for every script in this folder, Python putting the script's folder first
+on sys.path.) Needs `wrk` (`apt-get install -y wrk`). Steps:
 
-1. A fresh embedded PostgreSQL in a temporary directory (or `--database-url`, a scratch
-   database), migrated, the demo organisation and its 200 customers (dupcheck.py's `seed`).
-2. Set-based with generate_series (not through the API), `--cases` open collection cases over the
-   demo group's companies, each with its own active contract and ledger account (DPD 1-200, bucket
-   from the DPD, overdue amounts 1 050-50 060), the customers cycling over the demo's 200:
-   collector1 holds `--collector1` of them (C01), collector2 30 000 (C01), collector3 40 000 (C02),
-   the rest (C03-C09) nobody. Priorities by the documented formula (never contacted).
-3. For each size of `--logs`, ascending: collection logs up to that many (spread over the cases,
-   written by each case's collector or the dispatcher; bulk growth in batches of 1 M with the
-   table's secondary indexes and primary key rebuilt afterwards and the foreign keys' triggers
-   off: the rows are valid by construction), VACUUM ANALYZE; then the scenarios:
+1. A fresh embedded PostgreSQL in a temporary directory (kept in `--data-dir` if given, where a
+   later run skips what is loaded), one database per size of `--logs`, each migrated, with the
+   demo organisation and its 200 customers (dupcheck.py's `seed`).
+2. In each, set-based with generate_series (not through the API), `--cases` open collection cases
+   over the demo group's companies, each with its own active contract and ledger account (DPD
+   1-200, bucket from the DPD, overdue amounts 1 060-50 060), the customers cycling over the
+   demo's 200: collector1 holds `--collector1` of them (C01), collector2 30 000 (C01), collector3
+   40 000 (C02), the rest (C03-C09) nobody. Priorities by the documented formula (never contacted).
+3. Collection logs up to the database's size (spread over the cases, written by each case's
+   collector or the dispatcher; bulk growth in batches of 1 M with the table's secondary indexes
+   and primary key rebuilt afterwards and the foreign keys' triggers off: the rows are valid by
+   construction), VACUUM ANALYZE.
+4. The scenarios, captured per database:
    - the worklist of collector1, `GET /collection-cases?assigned_to=me&limit=50`: the first page
      and page 21 (the cursor walked over HTTP);
    - a log create, `POST /collection-cases/{id}/logs` as collector1, each request a new phone id on
      the next of collector1's cases (one of its customer's contacts, `call`/`no_answer`): only when
-     the route exists (issue 12's log slice).
-   Each over HTTP against Recourse (one uvicorn worker) and against floor_bare.py replaying the SQL
-   Recourse sent for the same request (captured as floor.py does), both driven by the same wrk
-   command, interleaved rounds, medians.
-4. Prints req/s, p50, p99 per scenario and size, Recourse/bare, and the worklist's cost at the
-   largest size over the smallest (target: within 1.2x); `--explain` prints the worklist page's
-   plans at each size (EXPLAIN ANALYZE, BUFFERS).
+     the route exists.
+   Each over HTTP against Recourse (one uvicorn worker per database) and against the bare app
+   (collection_bare.py: floor_bare.py replaying the SQL Recourse sent for the same request,
+   captured as floor.py does), all driven by the same wrk command; rounds interleave the sizes and
+   the two apps (orders alternating), so a shared machine's drift falls on all; medians.
+5. Prints req/s, p50, p99 per scenario and size, Recourse/bare, and each scenario's cost at the
+   largest size over the smallest (target for the worklist: within 1.2x); `--explain` prints the
+   worklist page's plans at each size (EXPLAIN ANALYZE, BUFFERS).
 
 Figures from a machine shared with other work drift; the load average is printed beside them.
 """
