@@ -94,13 +94,16 @@ def install_recorder(engine, recorder: Recorder) -> None:  # noqa: ANN001
     import asyncpg
     from passlib.context import CryptContext
     from sqlalchemy import event
+    from sqlalchemy.engine.interfaces import ExecuteStyle
 
     from app.core import security
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        params = [tuple(p) for p in parameters] if executemany else tuple(parameters or ())
-        recorder.add(("sql", statement, params, executemany))
+        # A batch of "insertmanyvalues" (several rows in one INSERT) is one execute of flat parameters.
+        many = executemany and context is not None and context.execute_style is ExecuteStyle.EXECUTEMANY
+        params = [tuple(p) for p in parameters] if many else tuple(parameters or ())
+        recorder.add(("sql", statement, params, many))
 
     # What asyncpg sends outside prepared statements (BEGIN, COMMIT, ROLLBACK, the pre-ping's ";"),
     # recorded when called: its query logger reports later, through call_soon, out of order.
@@ -172,7 +175,8 @@ def request_kwargs(scenario: Scenario, token: str, access: str | None) -> dict[s
     return {"headers": headers}
 
 
-async def capture(url: str, scenarios: list[Scenario]) -> list[dict[str, Any]]:
+async def capture(url: str, scenarios: list[Scenario], kwargs_for: Any = None) -> list[dict[str, Any]]:
+    """`kwargs_for(scenario, token, access)`: the request's httpx arguments (default `request_kwargs`)."""
     from app.core import db
     from app.main import create_app
 
@@ -189,7 +193,7 @@ async def capture(url: str, scenarios: list[Scenario]) -> list[dict[str, Any]]:
                 token = f"{secrets.randbelow(10**6):06d}{i:08d}"
                 recorder.steps, recorder.on = [], i > 0
                 response = await client.request(scenario.method, scenario.path,
-                                                **request_kwargs(scenario, token, access))
+                                                **(kwargs_for or request_kwargs)(scenario, token, access))
                 recorder.on = False
                 if response.status_code != scenario.expect:
                     raise SystemExit(f"{scenario.name}: {response.status_code} {response.text[:300]}")
@@ -274,9 +278,11 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(base: str, scenario: Scenario, access: str | None, duration: int, connections: int) -> WrkResult:
+def run_wrk(base: str, scenario: Scenario, access: str | None, duration: int, connections: int,
+            script: str | None = None) -> WrkResult:
+    """wrk against `base` + the scenario's path; `script`: the Lua script (default `lua_script`)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(lua_script(scenario, access))
+        f.write(script or lua_script(scenario, access))
     try:
         out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
                               "-s", f.name, base + scenario.path], capture_output=True, text=True, check=True).stdout
