@@ -18,6 +18,7 @@ from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
+from app.requests.router import router as money_requests_router
 
 PLATFORM_PREFIX = "/api/v1"
 MOBILE_PREFIX = "/api/mobile/v1"
@@ -28,7 +29,8 @@ def platform_router() -> APIRouter:
     public, private = build_auth_routers("platform")
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
-                cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router):
+                cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router,
+                money_requests_router):
         router.include_router(sub)
     return router
 
