@@ -228,4 +228,9 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "get_contract_statement": (409,),
     "create_attachment": (415,),  # not a JPEG, PNG, HEIC or PDF by its bytes
     "mobile_create_attachment": (415,),
+    # A money request names its contract in the body or query: 404 out of scope, 409 not active.
+    "get_interest_waiver_form": (404, 409),
+    "create_interest_waiver": (404, 409),
+    "create_settlement_request": (404, 409),
+    "create_gps_fee": (404, 409),
 }

@@ -4,7 +4,6 @@ at once), submit (the flows' figures refreshed) and list (filters by state, comp
 submitter and creation date); plus the waiver form and the settlement's release of documents."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -20,6 +19,7 @@ from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import request_session
 from app.core.scoping import get_readable
+from app.core.types import BusinessDate
 from app.requests import permissions as P
 from app.requests import repository as repo
 from app.requests import service
@@ -63,8 +63,8 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
                             sort: Annotated[SortKey, Depends(sort_param(sorts, "-created_at"))],
                             status: Status | None = None, company_id: uuid.UUID | None = None,
                             contract_id: uuid.UUID | None = None, requester_id: uuid.UUID | None = None,
-                            created_from: Annotated[date | None, Query()] = None,
-                            created_to: Annotated[date | None, Query()] = None) -> Any:
+                            created_from: Annotated[BusinessDate | None, Query()] = None,
+                            created_to: Annotated[BusinessDate | None, Query()] = None) -> Any:
         filters = repo.RequestFilters(status=status, company_id=company_id, contract_id=contract_id,
                                       requester_id=requester_id, created_from=created_from, created_to=created_to)
         rows, cursor = await paginate(session, repo.filtered(principal, model, filters), page, sort, model.id)
