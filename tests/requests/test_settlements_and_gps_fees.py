@@ -16,7 +16,7 @@ RELEASE = {"documents": ["invoice", "certificate_of_conformity"], "recipient": "
 
 
 async def _payoff(client, auth, contract_id) -> str:
-    form = await client.get(f"{WAIVERS}/form", params={"contract_id": str(contract_id)}, headers=auth("clerk1"))
+    form = await client.get(f"/api/v1/contracts/{contract_id}/interest-waiver-form", headers=auth("clerk1"))
     return form.json()["payoff"]
 
 

@@ -19,7 +19,7 @@ async def test_the_seed_example_waivers_go_through_their_amount_tiers(client, au
                                                                        act):
     await request_flows()
     case = await overdue_case(on=date(2026, 12, 31))
-    form = await client.get(f"{WAIVERS}/form", params={"contract_id": str(case.contract_id)}, headers=auth("clerk1"))
+    form = await client.get(f"/api/v1/contracts/{case.contract_id}/interest-waiver-form", headers=auth("clerk1"))
     assert form.status_code == 200, form.text
     assert Decimal(form.json()["unpaid_penalty"]) > Decimal("17500.00"), form.json()
     tiers = {"800.00": ["approver1"], "5000.00": ["approver1", "approver2"],
@@ -36,15 +36,14 @@ async def test_the_seed_example_waivers_go_through_their_amount_tiers(client, au
             waiver = (await client.get(f"{WAIVERS}/{waiver['id']}", headers=auth("clerk1"))).json()
         assert waiver["status"] == "approved", (amount, waiver)
     assert await _waivers_posted(db, case.contract_id) == 3
-    after = await client.get(f"{WAIVERS}/form", params={"contract_id": str(case.contract_id)}, headers=auth("clerk1"))
+    after = await client.get(f"/api/v1/contracts/{case.contract_id}/interest-waiver-form", headers=auth("clerk1"))
     assert Decimal(after.json()["unpaid_penalty"]) == Decimal(form.json()["unpaid_penalty"]) - Decimal("17800.00")
 
 async def test_a_payment_after_submission_makes_the_approval_a_409_that_changes_nothing(
         client, auth, db, overdue_case, request_flows, act):
     await request_flows()
     case = await overdue_case(on=date(2026, 3, 10))
-    penalty = (await client.get(f"{WAIVERS}/form", params={"contract_id": str(case.contract_id)},
-                                headers=auth("clerk1"))).json()["unpaid_penalty"]
+    penalty = (await client.get(f"/api/v1/contracts/{case.contract_id}/interest-waiver-form", headers=auth("clerk1"))).json()["unpaid_penalty"]
     assert Decimal(penalty) > 0
     created = await client.post(WAIVERS, headers=auth("clerk1"), json={
         "contract_id": str(case.contract_id), "amount": penalty, "reason": "全部罚息减免", "submit": True})
