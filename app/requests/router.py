@@ -97,7 +97,8 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
     router.routes.extend(r for r in kit_router.routes if getattr(r, "name", None) in KIT_ROUTES)
 
 
-@router.get("/contracts/{contract_id}/interest-waiver-form", response_model=WaiverFormOut, operation_id="get_interest_waiver_form",
+@router.get("/contracts/{contract_id}/interest-waiver-form", response_model=WaiverFormOut,
+            operation_id="get_interest_waiver_form",
             summary="Interest waiver form: the contract's unpaid penalty now")
 async def waiver_form(session: Session, principal: Requires(P.WAIVER_REQUEST), contract_id: uuid.UUID) -> Any:
     return WaiverFormOut.model_validate(await service.waiver_form(session, principal, contract_id))

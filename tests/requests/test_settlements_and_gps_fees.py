@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.collection.models import CollectionCase
 from app.contracts.models import Contract
 from app.ledger.models import LedgerEntry
-from tests.requests.conftest import GPS_FEES, SETTLEMENTS, WAIVERS
+from tests.requests.conftest import GPS_FEES, SETTLEMENTS
 
 RELEASE = {"documents": ["invoice", "certificate_of_conformity"], "recipient": "张三 (客户法人)",
            "released_on": "2026-03-10"}

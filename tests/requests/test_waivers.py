@@ -43,7 +43,8 @@ async def test_a_payment_after_submission_makes_the_approval_a_409_that_changes_
         client, auth, db, overdue_case, request_flows, act):
     await request_flows()
     case = await overdue_case(on=date(2026, 3, 10))
-    penalty = (await client.get(f"/api/v1/contracts/{case.contract_id}/interest-waiver-form", headers=auth("clerk1"))).json()["unpaid_penalty"]
+    form = f"/api/v1/contracts/{case.contract_id}/interest-waiver-form"
+    penalty = (await client.get(form, headers=auth("clerk1"))).json()["unpaid_penalty"]
     assert Decimal(penalty) > 0
     created = await client.post(WAIVERS, headers=auth("clerk1"), json={
         "contract_id": str(case.contract_id), "amount": penalty, "reason": "全部罚息减免", "submit": True})
