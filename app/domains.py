@@ -34,6 +34,9 @@ from app.ledger import verify as ledger_verify  # noqa: F401 - registers the ver
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401
+from app.requests import approval as money_request_approval  # noqa: F401 - registers the request types
+from app.requests import models as money_request_models  # noqa: F401
+from app.requests import permissions as money_request_permissions  # noqa: F401
 from app.towing import approval as towing_approval  # noqa: F401 - registers the tow request type
 from app.towing import models as towing_models  # noqa: F401
 from app.towing import permissions as towing_permissions  # noqa: F401

@@ -151,6 +151,26 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     ),
     "create_tow_registration": _TOW_REGISTRATION,
     "mobile_create_tow_registration": _TOW_REGISTRATION,
+    "create_interest_waiver": (
+        "Files an interest waiver (利息减免) on a contract in the caller's scope (a collector: a contract of a case "
+        "they hold). `submit: true` creates and submits in one call. Approval posts the waiver; 409 "
+        "`waiver.amount_exceeds_penalty` if the unpaid penalty has fallen below the amount since." + _IDEMPOTENCY,
+        {"submit_now": _example("Created and submitted", {
+            "contract_id": _CONTRACT, "amount": "800.00",
+            "reason": "客户已结清逾期本息, 申请减免罚息", "submit": True})},
+    ),
+    "create_settlement_request": (
+        "Files a settlement request (结清申请); it shows the payoff at submission. Approval needs the payoff to be "
+        "0.00 at that moment (else 409 `settlement.balance_not_zero`)." + _IDEMPOTENCY,
+        {"draft": _example("A draft", {"contract_id": _CONTRACT})},
+    ),
+    "create_gps_fee": (
+        "Files a GPS service fee (purchase or renewal) for a machine of the contract; approval posts it once "
+        "as a `gps_fee` charge." + _IDEMPOTENCY,
+        {"renewal": _example("A yearly renewal", {
+            "contract_id": _CONTRACT, "machine_id": _MACHINE,
+            "kind": "renewal", "period_from": "2026-12-01", "period_to": "2027-11-30", "amount": "1200.00"})},
+    ),
     "create_collection_log": (
         "Logs a contact on a case: the case's collector (or a dispatcher in scope). The phone sends its own UUID "
         "as `id`: uploading it again with the same body answers 200 with the stored log, with another body 409 "
@@ -236,4 +256,9 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "get_contract_statement": (409,),
     "create_attachment": (415,),  # not a JPEG, PNG, HEIC or PDF by its bytes
     "mobile_create_attachment": (415,),
+    # A money request names its contract in the body or query: 404 out of scope, 409 not active.
+    "get_interest_waiver_form": (404, 409),
+    "create_interest_waiver": (404, 409),
+    "create_settlement_request": (404, 409),
+    "create_gps_fee": (404, 409),
 }

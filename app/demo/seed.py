@@ -68,11 +68,12 @@ ROLES = {
     "approver_l2": ("二级审核人", 40, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
-        "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read")),
+        "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read",
+        "request.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
-        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read")),
+        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
@@ -83,11 +84,12 @@ ROLES = {
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
         "approval.read", "approval.submit", "expense.read", "expense.create", "contract.read", "contract.create",
         "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
-        "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload", "tow.read")),
+        "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload", "tow.read",
+        "request.read", "waiver.request", "settlement.request", "gps_fee.request")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register")),
+        "tow.register", "request.read", "waiver.request")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",

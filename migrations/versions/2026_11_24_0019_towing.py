@@ -3,7 +3,7 @@
 Chained after `attachments` (the head on main when written); the lead rechains it at merge.
 
 Revision ID: towing
-Revises: attachments
+Revises: money_requests
 Create Date: 2026-11-24 10:50:00.000000+00:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'towing'
-down_revision: str | Sequence[str] | None = 'attachments'
+down_revision: str | Sequence[str] | None = 'money_requests'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,58 @@
+"""The money requests' queries: every one starts from the caller's scope."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.collection.models import CollectionCase
+from app.contracts.models import Contract
+from app.core.principal import Principal
+from app.core.scoping import readable
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    status: str | None = None
+    company_id: uuid.UUID | None = None
+    contract_id: uuid.UUID | None = None
+    requester_id: uuid.UUID | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+def filtered(principal: Principal, model: Any, filters: RequestFilters) -> Select[Any]:
+    stmt = readable(principal, model)
+    for column, value in ((model.status, filters.status), (model.company_id, filters.company_id),
+                          (model.contract_id, filters.contract_id), (model.requester_id, filters.requester_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.created_from is not None:
+        stmt = stmt.where(model.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(model.created_at < filters.created_to + timedelta(days=1))
+    return stmt
+
+
+def _held_contracts(principal: Principal) -> Select[Any]:
+    """The contracts of the open cases the caller holds as collector."""
+    return select(CollectionCase.contract_id).where(
+        CollectionCase.group_id == principal.group_id, CollectionCase.collector_id == principal.user_id,
+        CollectionCase.state == "open")
+
+
+async def contract_for_request(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract | None:
+    """The contract if the caller's scope covers it or they hold its open case; None otherwise."""
+    in_scope = readable(principal, Contract, Contract.id)
+    stmt = select(Contract).where(Contract.id == contract_id, Contract.group_id == principal.group_id,
+                                  or_(Contract.id.in_(in_scope), Contract.id.in_(_held_contracts(principal))))
+    return await session.scalar(stmt)
+
+
+async def open_case_for_update(session: AsyncSession, contract_id: uuid.UUID) -> CollectionCase | None:
+    stmt = (select(CollectionCase).where(CollectionCase.contract_id == contract_id, CollectionCase.state == "open")
+            .with_for_update())
+    return await session.scalar(stmt)
