@@ -270,3 +270,25 @@ class TransferBody(_In):
     step_id: uuid.UUID | None = StepGuard
 
     _reason = field_validator("reason")(_not_blank)
+
+
+# --- what every request type shows (the request kit's columns) ----------------------------------------
+
+RequestState = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
+
+
+class RequestOutBase(BaseModel):
+    """The fields of a request the kit keeps for every type; a type's output adds its own."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    client_ref: uuid.UUID | None = None
+    company_id: uuid.UUID
+    department_id: uuid.UUID | None
+    requester_id: uuid.UUID
+    status: RequestState
+    approval_id: uuid.UUID | None
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,9 +1,9 @@
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.approvals.schemas import RequestOutBase
 from app.core.types import Money, MultilineText, PositiveMoney, Text
 from app.core.updates import documents_not_null
 from app.expenses.models import ExpenseRequest
@@ -29,20 +29,8 @@ class ExpenseUpdate(BaseModel):
     description: MultilineText(4000) | None = None
 
 
-class ExpenseOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    client_ref: uuid.UUID | None = None
-    company_id: uuid.UUID
-    department_id: uuid.UUID | None
-    requester_id: uuid.UUID
+class ExpenseOut(RequestOutBase):
     title: str
     category: str
     amount: Money
     description: str | None
-    status: Literal["draft", "pending", "approved", "rejected", "withdrawn"]
-    approval_id: uuid.UUID | None
-    submitted_at: datetime | None
-    approved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime

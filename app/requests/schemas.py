@@ -4,30 +4,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.approvals.schemas import RequestOutBase
 from app.core.types import Bool, BusinessDate, Money, MultilineText, PositiveMoney, Text
 from app.core.updates import documents_not_null
 from app.requests.models import GpsFeeRequest, InterestWaiver, SettlementRequest
 
-RequestState = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
 ClientRef = Field(None, description="The client's own id for a record created offline; uploading it again "
                   "returns the existing record (200)")
 SubmitNow = Field(False, description="Create and submit in one call")
 
 
-class _RequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    client_ref: uuid.UUID | None = None
-    company_id: uuid.UUID
-    department_id: uuid.UUID | None
-    requester_id: uuid.UUID
+class _RequestOut(RequestOutBase):
     contract_id: uuid.UUID
-    status: RequestState
-    approval_id: uuid.UUID | None
-    submitted_at: datetime | None
-    approved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
 
 
 # --- interest waivers ---------------------------------------------------------------------------

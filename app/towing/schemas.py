@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.approvals.schemas import RequestOutBase, RequestState
 from app.collection.log_schemas import Latitude, Longitude
 from app.core.types import Bool, Money, MultilineText, PositiveMoney, Text, Timestamp
 from app.core.updates import documents_not_null
@@ -13,7 +14,6 @@ from app.towing.models import TowRequest
 
 ConditionState = Literal["ok", "damaged", "missing"]
 TaskState = Literal["open", "assigned", "registered", "cancelled"]
-RequestState = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
 MAX_PHOTOS = 30
 
 
@@ -46,13 +46,7 @@ class TowRequestUpdate(_In):
     override_reason: MultilineText(2000) | None = None
 
 
-class TowRequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    client_ref: uuid.UUID | None = None
-    company_id: uuid.UUID
-    department_id: uuid.UUID | None
-    requester_id: uuid.UUID
+class TowRequestOut(RequestOutBase):
     contract_id: uuid.UUID
     machine_id: uuid.UUID
     reason: str
@@ -60,12 +54,6 @@ class TowRequestOut(BaseModel):
     latitude: float | None
     longitude: float | None
     override_reason: str | None
-    status: RequestState
-    approval_id: uuid.UUID | None
-    submitted_at: datetime | None
-    approved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class TowTaskAssign(_In):
