@@ -167,3 +167,16 @@ async def open_and_close(session: AsyncSession, day: date, company_ids: Sequence
     opened = await repo.open_cases_for(session, company_ids, day)
     closed = await repo.close_cases_for(session, company_ids, day)
     return {"opened": len(opened), "closed": len(closed)}
+
+
+async def close_settled(session: AsyncSession, actor: Principal | None, contract_id: uuid.UUID, day: date) -> None:
+    """A settlement closes the contract's open case at once (`settled`), not at the next close of
+    business."""
+    case = await repo.lock_open_case(session, contract_id)
+    if case is None:
+        return
+    before = audit.snapshot(case, "state", "outcome", "closed_on")
+    case.state, case.outcome, case.closed_on = "closed", "settled", day
+    await session.flush()
+    audit.record(session, actor, "case.closed", "collection_case", case.id, company_id=case.company_id,
+                 group_id=case.group_id, before=before, after=audit.snapshot(case, "state", "outcome", "closed_on"))

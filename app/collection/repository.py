@@ -117,6 +117,21 @@ async def open_load(session: AsyncSession, collector_ids: Sequence[uuid.UUID]) -
     return {cid: (amount, n) for cid, amount, n in (await session.execute(stmt)).all()}
 
 
+# --- for other areas ----------------------------------------------------------------------------
+
+def contracts_held_by(principal: Principal) -> Select[Any]:
+    """The contracts of the open cases the principal holds as collector (requests they may file)."""
+    return select(CollectionCase.contract_id).where(
+        CollectionCase.group_id == principal.group_id, CollectionCase.collector_id == principal.user_id,
+        CollectionCase.state == OPEN)
+
+
+async def lock_open_case(session: AsyncSession, contract_id: uuid.UUID) -> CollectionCase | None:
+    stmt = select(CollectionCase).where(CollectionCase.contract_id == contract_id,
+                                        CollectionCase.state == OPEN).with_for_update()
+    return await session.scalar(stmt)
+
+
 # --- handover ------------------------------------------------------------------------------------
 
 async def open_case_ids_held_by(session: AsyncSession, group_id: uuid.UUID, collector_id: uuid.UUID

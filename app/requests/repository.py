@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collection.models import CollectionCase
+from app.collection import repository as collection_repo
 from app.contracts.models import Contract
 from app.core.principal import Principal
 from app.core.scoping import readable
@@ -37,22 +37,10 @@ def filtered(principal: Principal, model: Any, filters: RequestFilters) -> Selec
     return stmt
 
 
-def _held_contracts(principal: Principal) -> Select[Any]:
-    """The contracts of the open cases the caller holds as collector."""
-    return select(CollectionCase.contract_id).where(
-        CollectionCase.group_id == principal.group_id, CollectionCase.collector_id == principal.user_id,
-        CollectionCase.state == "open")
-
-
 async def contract_for_request(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract | None:
     """The contract if the caller's scope covers it or they hold its open case; None otherwise."""
     in_scope = readable(principal, Contract, Contract.id)
+    held = collection_repo.contracts_held_by(principal)
     stmt = select(Contract).where(Contract.id == contract_id, Contract.group_id == principal.group_id,
-                                  or_(Contract.id.in_(in_scope), Contract.id.in_(_held_contracts(principal))))
-    return await session.scalar(stmt)
-
-
-async def open_case_for_update(session: AsyncSession, contract_id: uuid.UUID) -> CollectionCase | None:
-    stmt = (select(CollectionCase).where(CollectionCase.contract_id == contract_id, CollectionCase.state == "open")
-            .with_for_update())
+                                  or_(Contract.id.in_(in_scope), Contract.id.in_(held)))
     return await session.scalar(stmt)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import registry
 from app.approvals import requests as kit
+from app.collection import cases as collection_cases
 from app.contracts import repository as contracts_repo
 from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState
@@ -31,7 +32,6 @@ from app.ledger.calendar import business_today
 from app.ledger.errors import WaiverExceedsPenalty
 from app.ledger.models import LedgerAccount
 from app.requests import repository as repo
-from app.requests.cases import close_case_settled
 from app.requests.errors import (
     GpsFeeMachineNotOfContract,
     RequestContractNotActive,
@@ -164,7 +164,8 @@ async def settlement_approved(ctx: registry.EffectContext, request: SettlementRe
     await ctx.session.flush()
     audit.record(ctx.session, ctx.actor, "contract.settle", "contract", contract.id, company_id=contract.company_id,
                  before=before, after=audit.snapshot(contract, "state"))
-    await close_case_settled(ctx.session, ctx.actor, contract, await business_today(ctx.session, contract.company_id))
+    await collection_cases.close_settled(ctx.session, ctx.actor, contract.id,
+                                         await business_today(ctx.session, contract.company_id))
     await towing.cancel_tasks_of_contract(ctx.session, contract.id, reason=f"结清申请 {request.id} 已批准")
 
 
