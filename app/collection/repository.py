@@ -126,6 +126,15 @@ def contracts_held_by(principal: Principal) -> Select[Any]:
         CollectionCase.state == OPEN)
 
 
+async def contract_in_reach(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract | None:
+    """The contract a request may be filed on: the principal's scope covers it, or they hold its
+    open case (a collector's own cases). None otherwise."""
+    stmt = select(Contract).where(Contract.id == contract_id, Contract.group_id == principal.group_id,
+                                  or_(Contract.id.in_(readable(principal, Contract, Contract.id)),
+                                      Contract.id.in_(contracts_held_by(principal))))
+    return await session.scalar(stmt)
+
+
 async def lock_open_case(session: AsyncSession, contract_id: uuid.UUID) -> CollectionCase | None:
     stmt = select(CollectionCase).where(CollectionCase.contract_id == contract_id,
                                         CollectionCase.state == OPEN).with_for_update()

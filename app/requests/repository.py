@@ -5,11 +5,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select
 
-from app.collection import repository as collection_repo
-from app.contracts.models import Contract
 from app.core.principal import Principal
 from app.core.scoping import readable
 
@@ -35,12 +32,3 @@ def filtered(principal: Principal, model: Any, filters: RequestFilters) -> Selec
     if filters.created_to is not None:
         stmt = stmt.where(model.created_at < filters.created_to + timedelta(days=1))
     return stmt
-
-
-async def contract_for_request(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract | None:
-    """The contract if the caller's scope covers it or they hold its open case; None otherwise."""
-    in_scope = readable(principal, Contract, Contract.id)
-    held = collection_repo.contracts_held_by(principal)
-    stmt = select(Contract).where(Contract.id == contract_id, Contract.group_id == principal.group_id,
-                                  or_(Contract.id.in_(in_scope), Contract.id.in_(held)))
-    return await session.scalar(stmt)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals import registry
 from app.approvals import requests as kit
 from app.collection import cases as collection_cases
+from app.collection import repository as collection_repo
 from app.contracts import repository as contracts_repo
 from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState
@@ -31,7 +32,6 @@ from app.ledger import service as ledger
 from app.ledger.calendar import business_today
 from app.ledger.errors import WaiverExceedsPenalty
 from app.ledger.models import LedgerAccount
-from app.requests import repository as repo
 from app.requests.errors import (
     GpsFeeMachineNotOfContract,
     RequestContractNotActive,
@@ -50,7 +50,7 @@ ZERO = Decimal("0.00")
 
 async def contract_of(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract:
     """The contract if the caller's scope covers it, or they hold its open case; 404 otherwise."""
-    contract = await repo.contract_for_request(session, principal, contract_id)
+    contract = await collection_repo.contract_in_reach(session, principal, contract_id)
     if contract is None:
         raise ContractNotFound("The contract does not exist or is not in your scope.")
     return contract

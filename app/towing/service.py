@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import requests as kit
 from app.attachments import service as attachments
-from app.collection.repository import CaseFilters, case_rows
+from app.collection import repository as collection_repo
 from app.contracts import repository as contracts_repo
+from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState
 from app.contracts.service import transition as contract_transition
 from app.core import audit
@@ -62,13 +63,10 @@ def _move(task: TowTask, action: str) -> None:
 
 async def _contract_for(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> Contract:
     """The contract if the caller's scope covers it, or if the caller holds its open case; 404 otherwise."""
-    held = (await session.execute(case_rows(principal, CaseFilters(contract_id=contract_id,
-                                                                   collector_id=principal.user_id)))).first()
-    if held is not None:
-        contract = await contracts_repo.lock_contract(session, contract_id)
-        assert contract is not None  # a case exists only for an existing contract
-        return contract
-    return await contracts_repo.get_contract(session, principal, contract_id)
+    contract = await collection_repo.contract_in_reach(session, principal, contract_id)
+    if contract is None:
+        raise ContractNotFound("The contract does not exist or is not in your scope.")
+    return await contracts_repo.lock_contract(session, contract.id) or contract
 
 
 async def create_request(session: AsyncSession, principal: Principal, data: TowRequestCreate
