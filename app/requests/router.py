@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import requests as kit
 from app.approvals.request_routes import SUBMIT_DOC, Status, request_routes
@@ -17,7 +16,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable
 from app.core.types import BusinessDate
 from app.requests import permissions as P
@@ -38,7 +37,6 @@ from app.requests.schemas import (
     WaiverUpdate,
 )
 
-Session = Annotated[AsyncSession, Depends(request_session)]
 Reader = Requires(P.REQUEST_READ)
 TAGS = ["money-requests"]
 router = api_router(tags=TAGS)

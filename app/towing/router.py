@@ -5,15 +5,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.request_routes import request_routes
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
-from app.core.routing import request_session
+from app.core.routing import Session
 from app.core.scoping import get_readable, get_writable
 from app.core.types import BusinessDate
 from app.towing import permissions as P
@@ -36,8 +35,6 @@ from app.towing.schemas import (
 )
 
 router = api_router(tags=["towing"])
-Session = Annotated[AsyncSession, Depends(request_session)]
-Page_ = Annotated[PageParams, Depends(page_params)]
 TaskId = Annotated[uuid.UUID, Path()]
 CREATED = {"created_at": SortKey("created_at", TowRequest.created_at)}
 TASK_SORTS = {"created_at": SortKey("created_at", TowTask.created_at)}
@@ -51,7 +48,7 @@ router.routes[:] = [r for r in router.routes if getattr(r, "name", None) not in 
 
 @router.get("/tow-requests", response_model=Page[TowRequestOut], operation_id="list_tow_requests",
             summary="List tow requests")
-async def list_tow_requests(session: Session, principal: Requires(P.TOW_READ), page: Page_,
+async def list_tow_requests(session: Session, principal: Requires(P.TOW_READ), page: PageQuery,
                             sort: Annotated[SortKey, Depends(sort_param(CREATED, "-created_at"))],
                             status: RequestState | None = None, company_id: uuid.UUID | None = None,
                             contract_id: uuid.UUID | None = None, requester_id: uuid.UUID | None = None,
@@ -78,7 +75,7 @@ async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST
     return TowRequestOut.model_validate(request)
 
 
-async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page: Page_,
+async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page: PageQuery,
                          sort: Annotated[SortKey, Depends(sort_param(TASK_SORTS, "-created_at"))],
                          state: TaskState | None = None, company_id: uuid.UUID | None = None,
                          contract_id: uuid.UUID | None = None, mine: bool = False) -> Any:
