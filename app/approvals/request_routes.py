@@ -46,8 +46,12 @@ def request_routes(
     id_name: str | None = None,
     sorts: dict[str, SortKey] | None = None,
     create_fields: Callable[[BaseModel], dict[str, Any]] | None = None,
+    omit: frozenset[str] = frozenset(),
 ) -> None:
-    """Add the request routes of `kind` to `router` (operation ids `list_{resource}s`, `create_{resource}`…)."""
+    """Add the request routes of `kind` to `router` (operation ids `list_{resource}s`, `create_{resource}`…).
+
+    `omit` names routes the area writes itself (`"list"`, `"create"`, `"submit"`: extra filters, a
+    check before creating, figures refreshed on submit), keeping the kit's others."""
     model = kind.model
     sorts = {"created_at": SortKey("created_at", model.created_at), **(sorts or {})}
     fields_of = create_fields or (lambda body: body.model_dump(exclude={"client_ref"}))
@@ -70,7 +74,11 @@ def request_routes(
         check_if_match(http, request.version)
         return request
 
-    @router.get(path, response_model=Page[out], operation_id=f"list_{resource}s", summary=f"List {title}s")  # type: ignore[valid-type]
+    def unless(name: str, decorator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return (lambda fn: fn) if name in omit else decorator
+
+    @unless("list", router.get(path, response_model=Page[out], operation_id=f"list_{resource}s",  # type: ignore[valid-type]
+                               summary=f"List {title}s"))
     async def list_requests(session: Session, principal: Reader, page: Annotated[PageParams, Depends(page_params)],
                             sort: Annotated[SortKey, Depends(sort_param(sorts, "-created_at"))],
                             status: Status | None = None, mine: bool = False) -> Any:
@@ -82,9 +90,10 @@ def request_routes(
         rows, cursor = await paginate(session, stmt, page, sort, model.id)
         return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
 
-    @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
-                 summary=f"Create {title}", dependencies=[Idempotent],
-                 responses={200: {"description": "The caller already uploaded this client_ref: their first record"}})
+    @unless("create", router.post(
+        path, response_model=out, status_code=201, operation_id=f"create_{resource}", summary=f"Create {title}",
+        dependencies=[Idempotent],
+        responses={200: {"description": "The caller already uploaded this client_ref: their first record"}}))
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await kit.create(session, principal, kind, fields_of(body),
@@ -109,8 +118,8 @@ def request_routes(
         await kit.delete(session, principal, kind, await for_change(session, principal, request_id, http))
         return Response(status_code=204)
 
-    @router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}", summary=f"Submit {title}",
-                 dependencies=[Idempotent], description=SUBMIT_DOC)
+    @unless("submit", router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}",
+                                  summary=f"Submit {title}", dependencies=[Idempotent], description=SUBMIT_DOC))
     async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
                              response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)

@@ -40,7 +40,7 @@ from app.requests.schemas import (
 Reader = Requires(P.REQUEST_READ)
 TAGS = ["money-requests"]
 router = api_router(tags=TAGS)
-KIT_ROUTES = {"get_request", "update_request", "delete_request", "withdraw_request"}
+OWN_ROUTES = frozenset({"list", "create", "submit"})  # the rest are the kit's
 
 
 def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str, id_name: str,
@@ -88,11 +88,9 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
         check_if_match(http, request.version)
         return shaped(await service.submit(session, principal, kind, request), response)
 
-    # The kit's own routes for the rest, under this router's tags.
-    kit_router = api_router(tags=TAGS)
-    request_routes(kit_router, kind, path=path, resource=resource, id_name=id_name, create=create,
-                   update=update, out=out, read=P.REQUEST_READ, write=write, sorts=sorts)
-    router.routes.extend(r for r in kit_router.routes if getattr(r, "name", None) in KIT_ROUTES)
+    # The kit's own routes for the rest.
+    request_routes(router, kind, path=path, resource=resource, id_name=id_name, create=create, update=update,
+                   out=out, read=P.REQUEST_READ, write=write, sorts=sorts, omit=OWN_ROUTES)
 
 
 @router.get("/contracts/{contract_id}/interest-waiver-form", response_model=WaiverFormOut,

@@ -42,8 +42,8 @@ TASK_SORTS = {"created_at": SortKey("created_at", TowTask.created_at)}
 # The kit's detail, update, delete, submit and withdraw; create (scope of the contract, the machine,
 # submit in one call) and the list (more filters) are towing's own, below.
 request_routes(router, TOW, path="/tow-requests", resource="tow_request", create=TowRequestCreate,
-               update=TowRequestUpdate, out=TowRequestOut, read=P.TOW_READ, write=P.TOW_REQUEST)
-router.routes[:] = [r for r in router.routes if getattr(r, "name", None) not in ("create_request", "list_requests")]
+               update=TowRequestUpdate, out=TowRequestOut, read=P.TOW_READ, write=P.TOW_REQUEST,
+               omit=frozenset({"create", "list"}))
 
 
 @router.get("/tow-requests", response_model=Page[TowRequestOut], operation_id="list_tow_requests",
