@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     dburl.add_argument("--owner", action="store_true", help="the owner's URL (migrations) instead of the app's")
     job = sub.add_parser("run-job", help="run one round of a periodic job now (for cron)")
     job.add_argument("name")
+    run_queue = sub.add_parser("run-queue", help="run the durable queue's jobs (a worker apart from the servers)")
+    run_queue.add_argument("--drain", action="store_true", help="run the jobs due now, then exit")
     args = parser.parse_args(argv)
 
     if args.command == "export-openapi":
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_unlock_user(database_url()[0], args.username, args.group))
     if args.command == "run-job":
         return asyncio.run(_run_job(database_url()[0], args.name))
+    if args.command == "run-queue":
+        return asyncio.run(_run_queue(database_url()[0], args.drain))
     if args.command == "database-url":
         app_url, owner_url, _ = database_urls()
         print(owner_url if args.owner else app_url)
@@ -281,6 +285,21 @@ async def run_unlock_user(session, username: str, group: str | None) -> int:  # 
     await db.commit(session)
     note = "" if user.is_active else " (the account is disabled; re-enable it through the API)"
     print(f"Unlocked {user.username}{note}.")
+    return 0
+
+
+async def _run_queue(url: str, drain: bool) -> int:
+    import app.main  # noqa: F401, PLC0415 - every area registers its queue handlers on import
+    from app.core import db, queue  # noqa: PLC0415
+
+    db.configure_engine(url)
+    try:
+        if drain:
+            print(f"ran {await queue.drain()} job(s)")
+        else:
+            await queue.work_forever()
+    finally:
+        await db.get_engine().dispose()
     return 0
 
 

@@ -26,9 +26,9 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        from app.core import db, jobs  # noqa: PLC0415
+        from app.core import db, jobs, queue  # noqa: PLC0415
 
-        tasks = jobs.start_scheduler() if settings.run_scheduler else []
+        tasks = [*jobs.start_scheduler(), *filter(None, [queue.start_worker()])] if settings.run_scheduler else []
         yield
         for task in tasks:
             task.cancel()

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.domains  # noqa: F401 - registers every table
 from app.core.db import Base, to_async_url
+from app.core.queue import LIBRARY_TABLES
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,9 +19,14 @@ def _url() -> str:
     return to_async_url(url)
 
 
+def include_name(name, type_, parent_names) -> bool:  # noqa: ANN001
+    """Autogenerate leaves alone the tables a library owns (the job queue's)."""
+    return not (type_ == "table" and name in LIBRARY_TABLES)
+
+
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                      transaction_per_migration=True)
+                      transaction_per_migration=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -17,6 +17,7 @@ import app.domains  # noqa: F401
 from app.core.audit import verify_chain
 from app.core.config import PROJECT_ROOT
 from app.core.db import Base, to_async_url
+from app.core.queue import LIBRARY_TABLES
 from tests.contract.conftest import _create_database, _with_database
 
 
@@ -30,10 +31,15 @@ def _alembic(url: str, *steps: tuple[str, str]) -> None:
         getattr(command, action)(cfg, target)
 
 
+def _not_library_owned(name, type_, parent_names) -> bool:  # noqa: ANN001
+    return not (type_ == "table" and name in LIBRARY_TABLES)
+
+
 async def _diff(url: str):
     engine = create_async_engine(to_async_url(url))
     async with engine.connect() as conn:
-        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+        diff = await conn.run_sync(lambda c: compare_metadata(
+            MigrationContext.configure(c, opts={"include_name": _not_library_owned}), Base.metadata))
         tables = set((await conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
     await engine.dispose()

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Periodic jobs (pool sweep, purges) inside the app; turn off where cron runs scripts/run-job.
     run_scheduler: bool = True
+    # The durable queue (core.queue): a job whose worker stopped beating this long is re-picked.
+    queue_heartbeat_seconds: float = Field(30, gt=0)
     db_pool_size: int = 10
     db_max_overflow: int = 10
     # Server processes for `serve` (each its own event loop and pool); default one per CPU core.
