@@ -126,7 +126,8 @@ def current() -> Gateway | None:
 
 def _from_settings() -> Gateway | None:
     settings = get_settings()
-    token = settings.device_gateway_token.get_secret_value() if settings.device_gateway_token else "simulator"
+    secret = settings.device_gateway_token
+    token = secret.get_secret_value() if secret else simulator.SIMULATOR_TOKEN
     if settings.device_gateway is None and settings.environment == "production":
         return None
     url = settings.device_gateway_url

@@ -39,6 +39,7 @@ from starlette.routing import Route
 
 from app.devices.signing import signed_headers
 
+SIMULATOR_TOKEN = "simulator"  # noqa: S105 - the simulator's bearer token, not a secret
 COMMAND_TYPES = {"engineStop": "locked", "engineResume": "unlocked"}
 
 
@@ -206,7 +207,7 @@ def _now_iso() -> str:
 
 
 def start_in_thread(*, callback_url: str | None, key: bytes, ack_seconds: float,
-                    token: str | None = "simulator", host: str = "127.0.0.1") -> str:
+                    token: str | None = SIMULATOR_TOKEN, host: str = "127.0.0.1") -> str:
     """Serve a simulator on a free loopback port in a daemon thread; its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callback-url", default=os.environ.get(
         "DEVICE_CALLBACK_URL", "http://127.0.0.1:8000/api/v1/device-gateway/callbacks"))
     parser.add_argument("--ack-seconds", type=float, default=2.0)
-    parser.add_argument("--token", default=os.environ.get("DEVICE_GATEWAY_TOKEN", "simulator"))
+    parser.add_argument("--token", default=os.environ.get("DEVICE_GATEWAY_TOKEN", SIMULATOR_TOKEN))
     args = parser.parse_args(argv)
     key = os.environ.get("DEVICE_CALLBACK_SECRET", "").encode() or b"recourse-development-device-callback-key"
     simulator = Simulator(callback_url=args.callback_url, key=key, ack_seconds=args.ack_seconds, token=args.token)
