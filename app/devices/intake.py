@@ -40,9 +40,9 @@ class CommandResult(_Event):
 
 class PositionReport(_Event):
     type: Literal["position"]
-    latitude: Annotated[Decimal, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[Decimal, Field(ge=-180, le=180)] | None = None
-    speed_kmh: Annotated[Decimal, Field(ge=0, le=1000)] | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    speed_kmh: Annotated[float, Field(ge=0, le=1000)] | None = None
 
 
 Callback = Annotated[CommandResult | PositionReport, Field(discriminator="type")]
@@ -56,6 +56,10 @@ def _parse(body: bytes) -> CommandResult | PositionReport:
         raise GatewayCallbackInvalid("The callback is not a command result or a position report.",
                                      errors=[{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
                                              for e in error.errors()[:10]]) from error
+
+
+def _decimal(value: float | None, places: str) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal(places))
 
 
 def _answer(event: BaseModel) -> dict[str, Any]:
@@ -75,9 +79,10 @@ async def receive(session: AsyncSession, body: bytes, timestamp: str | None, giv
     if isinstance(event, CommandResult):
         outcome = await service.command_result(session, event.command_id, event.result, event.detail, _answer(event))
     else:
-        released = await service.position_report(session, event.device_id, latitude=event.latitude,
-                                                 longitude=event.longitude, speed_kmh=event.speed_kmh,
-                                                 at=event.at or utcnow())
+        released = await service.position_report(
+            session, event.device_id, latitude=_decimal(event.latitude, "0.000001"),
+            longitude=_decimal(event.longitude, "0.000001"), speed_kmh=_decimal(event.speed_kmh, "0.1"),
+            at=event.at or utcnow())
         for command in released:
             await delivery.schedule(session, command)
         outcome = f"released {len(released)}"

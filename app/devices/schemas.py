@@ -1,5 +1,6 @@
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,7 +10,19 @@ from app.core.types import Bool, Money, MultilineText
 from app.core.updates import documents_not_null
 from app.devices.models import LockRequest, UnlockRequest
 
-CommandState = Literal["queued", "waiting_safe", "sent", "acknowledged", "failed", "expired", "cancelled"]
+
+class CommandState(StrEnum):
+    """Where a device command stands; one named type for generated clients."""
+
+    QUEUED = "queued"
+    WAITING_SAFE = "waiting_safe"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
 CommandAction = Literal["lock", "unlock"]
 LockState = Literal["unlocked", "locked"]
 
@@ -66,7 +79,7 @@ class UnlockRequestOut(_MachineRequestOut):
     payment_date: date | None
 
 
-class PaymentOut(BaseModel):
+class LatestPaymentOut(BaseModel):
     entry_id: uuid.UUID
     amount: Money
     value_date: date
@@ -90,7 +103,7 @@ class UnlockFormOut(BaseModel):
 
     contract_id: uuid.UUID
     contract_state: str
-    latest_payment: PaymentOut | None
+    latest_payment: LatestPaymentOut | None
     machines: list[FormMachineOut]
 
 
