@@ -18,6 +18,7 @@ from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
+from app.devices.demo import seed_debt_requests
 from app.ledger.demo import seed_ledger
 from app.org.models import Company, Department, Group, Role, User, UserRole
 
@@ -182,4 +183,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_contracts(session, org)
     await seed_ledger(session, org)
     await seed_collections(session, org)
+    await seed_debt_requests(session, org)
     return True
