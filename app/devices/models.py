@@ -28,6 +28,11 @@ REQUEST_KINDS = ("lock_request", "unlock_request")
 EVENT_KINDS = ("command_result", "position")
 
 
+def _table_args(name: str) -> tuple[Any, ...]:
+    return request_table_args(name, Index(f"ix_{name}_contract_id", "contract_id"),
+                              Index(f"ix_{name}_company_id_created_at_id", "company_id", "created_at", "id"))
+
+
 class _MachineRequest(RequestMixin):
     contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
     machine_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("machine.id"))
@@ -39,9 +44,7 @@ class LockRequest(_MachineRequest, Base):
     """锁机申请: stop a machine's engine remotely. The pending-promise hold applies."""
 
     __tablename__ = "lock_request"
-    __table_args__ = request_table_args(
-        "lock_request", Index("ix_lock_request_contract_id", "contract_id"),
-        Index("ix_lock_request_company_id_created_at_id", "company_id", "created_at", "id"))
+    __table_args__ = _table_args("lock_request")
 
     override_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -51,9 +54,7 @@ class UnlockRequest(_MachineRequest, Base):
     """开机申请: release a locked machine, usually after a payment (the latest one, as the form showed it)."""
 
     __tablename__ = "unlock_request"
-    __table_args__ = request_table_args(
-        "unlock_request", Index("ix_unlock_request_contract_id", "contract_id"),
-        Index("ix_unlock_request_company_id_created_at_id", "company_id", "created_at", "id"))
+    __table_args__ = _table_args("unlock_request")
 
     payment_entry_id: Mapped[uuid.UUID | None] = mapped_column()
     payment_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))

@@ -2,8 +2,7 @@
 gateway's callbacks, expiry) are unscoped on purpose: they act for an approval already given."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
@@ -13,36 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.principal import Principal
 from app.core.scoping import readable
 from app.devices.models import OPEN, UNSENT, DeviceCommand, DeviceCommandTransition, DeviceGatewayEvent
+from app.requests import repository as requests_repo
+from app.requests.repository import RequestFilters
 
 
-@dataclass(frozen=True)
-class RequestFilters:
-    status: str | None = None
-    company_id: uuid.UUID | None = None
-    contract_id: uuid.UUID | None = None
-    machine_id: uuid.UUID | None = None
-    requester_id: uuid.UUID | None = None
-    created_from: date | None = None
-    created_to: date | None = None
-    mine: bool = False
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, UTC)
-
-
-def filtered_requests(principal: Principal, model: Any, f: RequestFilters) -> Select[Any]:
-    conditions = [
-        f.status is None or model.status == f.status,
-        f.company_id is None or model.company_id == f.company_id,
-        f.contract_id is None or model.contract_id == f.contract_id,
-        f.machine_id is None or model.machine_id == f.machine_id,
-        f.requester_id is None or model.requester_id == f.requester_id,
-        not f.mine or model.requester_id == principal.user_id,
-        f.created_from is None or model.created_at >= _midnight(f.created_from),
-        f.created_to is None or model.created_at < _midnight(f.created_to) + timedelta(days=1),
-    ]
-    return readable(principal, model).where(*(c for c in conditions if c is not True))
+def filtered_requests(principal: Principal, model: Any, filters: RequestFilters, *, machine_id: uuid.UUID | None,
+                      mine: bool) -> Select[Any]:
+    """The money requests' filters (state, company, contract, submitter, dates), and the machine, and mine."""
+    stmt = requests_repo.filtered(principal, model, filters)
+    if machine_id is not None:
+        stmt = stmt.where(model.machine_id == machine_id)
+    return stmt.where(model.requester_id == principal.user_id) if mine else stmt
 
 
 def filtered_commands(principal: Principal, *, state: str | None, action: str | None,

@@ -65,9 +65,9 @@ def device_request_routes(target: APIRouter, kind: kit.RequestKind[Any], action:
                             created_to: Annotated[BusinessDate | None, Query(description="On or before")] = None,
                             mine: bool = False) -> Any:
         filters = repo.RequestFilters(status=status, company_id=company_id, contract_id=contract_id,
-                                      machine_id=machine_id, requester_id=requester_id, created_from=created_from,
-                                      created_to=created_to, mine=mine)
-        rows, cursor = await paginate(session, repo.filtered_requests(principal, model, filters), page, sort, model.id)
+                                      requester_id=requester_id, created_from=created_from, created_to=created_to)
+        stmt = repo.filtered_requests(principal, model, filters, machine_id=machine_id, mine=mine)
+        rows, cursor = await paginate(session, stmt, page, sort, model.id)
         return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
 
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
