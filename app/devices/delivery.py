@@ -17,8 +17,11 @@ JOB = "device.send"
 
 
 async def schedule(session: AsyncSession, command: DeviceCommand) -> None:
-    """Queue the command's delivery in the caller's transaction (one job per command at a time)."""
-    await queue.enqueue(session, JOB, {"command_id": str(command.id)}, dedupe_key=f"{JOB}:{command.id}")
+    """Queue the command's delivery in the caller's transaction: one job per command and state change
+    (keyed by its version, so a lock released after waiting is queued even while the job that held it
+    back is still being marked done)."""
+    await queue.enqueue(session, JOB, {"command_id": str(command.id)},
+                        dedupe_key=f"{JOB}:{command.id}:{command.version}")
 
 
 @queue.handler(JOB, max_attempts=12, backoff_seconds=5, max_backoff_seconds=3600)
