@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn  # noqa: PLC0415
 
         workers = serve_workers(args.workers)
+        # Where a gateway simulator started in-process (no gateway configured) posts its callbacks.
+        callback_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104 - a comparison
+        os.environ.setdefault("DEVICE_CALLBACK_URL", f"http://{callback_host}:{args.port}/api/v1/device-gateway/callbacks")
+        get_settings.cache_clear()
         print_banner(args.host, args.port)
         print(f"  {workers} worker process(es)\n", flush=True)
         # The database was started, migrated and seeded once, above; workers only serve.

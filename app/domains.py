@@ -23,6 +23,11 @@ from app.core.principal import register_principal_resolver
 from app.customers import handover as customer_handover  # noqa: F401 - registers handover hooks
 from app.customers import models as customer_models  # noqa: F401
 from app.customers import permissions as customer_permissions  # noqa: F401
+from app.devices import approval as device_approval  # noqa: F401 - registers the lock and unlock request types
+from app.devices import delivery as device_delivery  # noqa: F401 - registers the device.send queue handler
+from app.devices import jobs as device_jobs  # noqa: F401 - registers the device-command-expiry job
+from app.devices import models as device_models  # noqa: F401
+from app.devices import permissions as device_permissions  # noqa: F401
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
 from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401

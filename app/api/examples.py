@@ -49,6 +49,27 @@ _TOW_REGISTRATION: tuple[str, dict[str, dict[str, Any]]] = (
         "photo_ids": ["0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0031"], "cost": "3500.00"})},
 )
 
+_LOCK_REQUEST = (
+    "Creates a lock request (锁机申请) for a machine with a GPS device of an active contract whose scope covers "
+    "the caller, or whose open case the caller holds (404 otherwise); `submit: true` submits it in the same call. "
+    "While a promise to pay is pending on the contract, submitting needs `override_reason` (409 `promise.hold`). "
+    "On approval a device command is queued (`GET /device-commands?request_id=…`); the machine is `locked` only "
+    "when the device acknowledges." + _IDEMPOTENCY,
+    {"draft": _example("A draft", {"contract_id": _CONTRACT, "machine_id": _MACHINE,
+                                    "reason": "连续三期未还款, 客户失联"}),
+     "override": _example("Submitted at once, overriding a pending promise", {
+         "contract_id": _CONTRACT, "machine_id": _MACHINE, "reason": "承诺多次未兑现",
+         "override_reason": "客户正在转移设备", "submit": True})},
+)
+_UNLOCK_REQUEST = (
+    "Creates an unlock request (开机申请) for a machine with a GPS device of a contract in reach (active, "
+    "repossessed or settled); the request keeps the contract's latest payment, as "
+    "`GET /contracts/{contract_id}/unlock-request-form` shows it. On approval a device command is queued."
+    + _IDEMPOTENCY,
+    {"submitted": _example("After a payment, submitted at once", {
+        "contract_id": _CONTRACT, "machine_id": _MACHINE, "reason": "客户已补缴两期欠款", "submit": True})},
+)
+
 # operation id → (description, {example name: example}); the examples go under the JSON (or form) body.
 CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "create_attachment": _UPLOAD,
@@ -150,6 +171,10 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
              "override_reason": "客户已转移设备, 需立即拖回", "submit": True})},
     ),
     "create_tow_registration": _TOW_REGISTRATION,
+    "create_lock_request": _LOCK_REQUEST,
+    "mobile_create_lock_request": _LOCK_REQUEST,
+    "create_unlock_request": _UNLOCK_REQUEST,
+    "mobile_create_unlock_request": _UNLOCK_REQUEST,
     "mobile_create_tow_registration": _TOW_REGISTRATION,
     "create_interest_waiver": (
         "Files an interest waiver (利息减免) on a contract in the caller's scope (a collector: a contract of a case "

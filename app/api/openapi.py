@@ -76,6 +76,10 @@ TAG_DESCRIPTIONS = {
     "towing": "Repossession (拖机): tow requests on the approval engine (the pending-promise hold applies), the tow "
               "tasks their approval opens, assignment, and the registration of the towed machine (charges the "
               "cost, repossesses the contract).",
+    "devices": "Remote lock and unlock (锁机 / 开机): the requests on the approval engine (the pending-promise hold "
+               "applies to a lock), the device commands their approval queues (queued → sent → acknowledged | "
+               "failed | expired; waiting_safe while the machine moves; cancelled when superseded) and the GPS "
+               "gateway's signed callback.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
     "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "

@@ -12,6 +12,9 @@ from app.collection.logs_router import ROUTERS as COLLECTION_LOG_ROUTERS
 from app.collection.router import ROUTERS as COLLECTION_ROUTERS
 from app.contracts.router import ROUTERS as CONTRACT_ROUTERS
 from app.customers.router import router as customers_router
+from app.devices.router import callback_router as device_callback_router
+from app.devices.router import mobile_router as devices_mobile_router
+from app.devices.router import router as devices_router
 from app.expenses.router import router as expenses_router
 from app.ledger.cob_router import router as cob_router
 from app.ledger.read_router import router as ledger_read_router
@@ -32,7 +35,7 @@ def platform_router() -> APIRouter:
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
                 cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router,
-                towing_router, money_requests_router):
+                towing_router, money_requests_router, devices_router, device_callback_router):
         router.include_router(sub)
     return router
 
@@ -45,4 +48,5 @@ def mobile_router() -> APIRouter:
     router.include_router(approvals_mobile_router)
     router.include_router(attachments_mobile_router)
     router.include_router(towing_mobile_router)
+    router.include_router(devices_mobile_router)
     return router

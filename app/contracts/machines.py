@@ -1,7 +1,10 @@
 """Machine rules: registration in a company the caller sees, serial number and GPS device id unique in
-the group. Lock state and positions are not edited here (device commands and the gateway, later)."""
+the group. Lock state and positions are never edited by hand: `set_lock_state` is called by an
+acknowledged device command and `record_position` by the gateway's position reports (app/devices)."""
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,3 +69,24 @@ async def _flush_racing(session: AsyncSession) -> None:
             await session.flush()
     except IntegrityError as exc:
         raise _racing_duplicate() from exc
+
+
+async def set_lock_state(session: AsyncSession, machine: Machine, state: str, at: datetime, *,
+                         command_id: uuid.UUID) -> None:
+    """The device acknowledged a lock or unlock: the machine's lock state follows (audited)."""
+    before = audit.snapshot(machine, "lock_state")
+    machine.lock_state, machine.lock_state_at = state, at
+    await session.flush()
+    audit.record(session, None, "machine.lock_state", "machine", machine.id, company_id=machine.company_id,
+                 group_id=machine.group_id, before=before, after={"lock_state": state, "command_id": command_id})
+
+
+def record_position(machine: Machine, *, latitude: Decimal | None, longitude: Decimal | None,
+                    speed_kmh: Decimal | None, at: datetime) -> bool:
+    """A position report; an older report than the one kept is ignored (reports arrive out of order).
+    True when applied."""
+    if machine.last_position_at is not None and at < machine.last_position_at:
+        return False
+    machine.last_latitude, machine.last_longitude = latitude, longitude
+    machine.last_speed_kmh, machine.last_position_at = speed_kmh, at
+    return True

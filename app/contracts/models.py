@@ -73,9 +73,10 @@ class Machine(UUIDPk, Timestamps, Versioned, Base):
     # The contract it is financed under now (a draft or later; released when that is cancelled).
     contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"),
                                                           index=True)
-    # Changed only by acknowledged device commands (a later issue).
+    # Changed only by acknowledged device commands (app/devices), through machines.set_lock_state.
     lock_state: Mapped[str] = mapped_column(String(10), default="unlocked")
-    # Filled by the device gateway (a later issue).
+    lock_state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Filled by the device gateway's position reports (app/devices), through machines.record_position.
     last_latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     last_longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     last_speed_kmh: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))

@@ -55,6 +55,19 @@ async def get_machine(session: AsyncSession, principal: Principal, machine_id: u
     return await get_readable(session, principal, Machine, machine_id, for_update=for_update, code=MachineNotFound.code)
 
 
+async def lock_machine(session: AsyncSession, machine_id: uuid.UUID) -> Machine | None:
+    """Unscoped, row-locked: for a device command already authorised (its request was approved)."""
+    stmt = select(Machine).where(Machine.id == machine_id).with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def lock_machines_with_device(session: AsyncSession, device_id: str) -> list[Machine]:
+    """Unscoped, row-locked in id order: the machines carrying a GPS device (a gateway's position report)."""
+    stmt = (select(Machine).where(Machine.gps_device_id == device_id).order_by(Machine.id).with_for_update()
+            .execution_options(populate_existing=True))
+    return list((await session.execute(stmt)).scalars())
+
+
 async def machine_value_taken(session: AsyncSession, group_id: uuid.UUID, column: Any, value: str,
                               exclude_id: uuid.UUID | None) -> bool:
     cond = [Machine.group_id == group_id, column == value]
@@ -155,6 +168,12 @@ def filtered_contracts(principal: Principal, filters: ContractFilters) -> Select
             select(ContractMachine.contract_id).join(Machine, Machine.id == ContractMachine.machine_id)
             .where(Machine.group_id == principal.group_id, Machine.serial_number == filters.machine_serial)))
     return stmt
+
+
+def readable_contract_ids(principal: Principal) -> Select[Any]:
+    """The ids of the contracts the principal may read: for other areas' scope conditions (a device
+    command is seen by whoever sees its contract)."""
+    return readable(principal, Contract, Contract.id)
 
 
 async def get_contract(session: AsyncSession, principal: Principal, contract_id: uuid.UUID, *,

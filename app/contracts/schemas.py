@@ -79,7 +79,9 @@ class MachineOut(BaseModel):
     certificate_number: str | None
     gps_device_id: str | None
     contract_id: uuid.UUID | None
-    lock_state: Literal["unlocked", "locked"]
+    lock_state: Literal["unlocked", "locked"] = Field(description="Changed only when the device acknowledges a "
+                                                                  "lock or unlock command")
+    lock_state_at: datetime | None
     last_latitude: Decimal | None = Field(description="Filled by the device gateway")
     last_longitude: Decimal | None
     last_speed_kmh: Decimal | None

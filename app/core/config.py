@@ -84,6 +84,23 @@ class Settings(BaseSettings):
     # Server processes for `serve` (each its own event loop and pool); default one per CPU core.
     web_workers: int | None = Field(None, ge=1)
 
+    # Remote lock/unlock (app/devices). DEVICE_GATEWAY picks the provider: `traccar` (URL + token) or
+    # `simulator` (DEVICE_GATEWAY_URL of a running scripts/device-simulator, else one started in-process
+    # on a loopback port). Unset: the simulator outside production, no gateway in production.
+    device_gateway: Literal["traccar", "simulator"] | None = None
+    device_gateway_url: str | None = None
+    device_gateway_token: SecretStr | None = None
+    device_gateway_timeout_seconds: float = Field(10.0, gt=0)
+    # Signs the gateway's callbacks (HMAC-SHA256 over timestamp + raw body); shared with the provider.
+    device_callback_secret: SecretStr | None = None
+    # Where the in-process simulator posts its callbacks (`serve` sets it from its host and port).
+    device_callback_url: str | None = None
+    device_simulator_ack_seconds: float = Field(2.0, ge=0)
+    # A command not acknowledged within this time expires and its requester is told.
+    device_command_ttl_hours: float = Field(24, gt=0)
+    # A lock waits while the machine's last reported speed is above this (km/h).
+    device_max_lock_speed_kmh: Decimal = Field(Decimal("5"), ge=0)
+
     @model_validator(mode="after")
     def _secrets_required_in_production(self) -> "Settings":
         if self.jwt_algorithm not in ("HS256", "RS256"):
@@ -102,6 +119,22 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.audit_hmac_key is None:
             raise ValueError("AUDIT_HMAC_KEY is required in production")
         return self
+
+    @model_validator(mode="after")
+    def _device_gateway_rules(self) -> "Settings":
+        if self.device_gateway == "traccar" and not (self.device_gateway_url and self.device_gateway_token):
+            raise ValueError("DEVICE_GATEWAY=traccar needs DEVICE_GATEWAY_URL and DEVICE_GATEWAY_TOKEN")
+        if self.environment == "production" and self.device_gateway is not None:
+            secret = self.device_callback_secret
+            if secret is None or len(secret.get_secret_value().encode()) < 32:
+                raise ValueError("DEVICE_CALLBACK_SECRET (>= 32 bytes) is required with a gateway in production")
+        return self
+
+    def device_callback_key(self) -> bytes:
+        if self.device_callback_secret is not None:
+            return self.device_callback_secret.get_secret_value().encode()
+        # Development and tests only (production refuses to start a gateway without one).
+        return b"recourse-development-device-callback-key"
 
     def audit_key(self) -> bytes:
         if self.audit_hmac_key is not None:

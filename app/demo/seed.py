@@ -18,6 +18,7 @@ from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
+from app.devices.demo import seed_debt_requests
 from app.ledger.demo import seed_ledger
 from app.org.models import Company, Department, Group, Role, User, UserRole
 
@@ -69,27 +70,29 @@ ROLES = {
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
         "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read",
-        "request.read")),
+        "request.read", "device.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
-        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read")),
+        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read",
+        "device.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
         "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
-        "attachment.upload", "tow.read", "tow.dispatch")),
+        "attachment.upload", "tow.read", "tow.dispatch", "device.read")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
         "approval.read", "approval.submit", "expense.read", "expense.create", "contract.read", "contract.create",
         "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
         "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload", "tow.read",
-        "request.read", "waiver.request", "settlement.request", "gps_fee.request")),
+        "request.read", "waiver.request", "settlement.request", "gps_fee.request", "device.read",
+        "unlock.request")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register", "request.read", "waiver.request")),
+        "tow.register", "request.read", "waiver.request", "device.read", "lock.request", "unlock.request")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
@@ -180,4 +183,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_contracts(session, org)
     await seed_ledger(session, org)
     await seed_collections(session, org)
+    await seed_debt_requests(session, org)
     return True

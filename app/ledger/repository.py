@@ -128,3 +128,13 @@ async def set_business_date_override(session: AsyncSession, group_id: uuid.UUID,
     await session.execute(delete(BusinessDateOverride).where(BusinessDateOverride.group_id == group_id))
     if day is not None:
         await session.execute(insert(BusinessDateOverride).values(group_id=group_id, business_date=day))
+
+
+async def latest_payment(session: AsyncSession, contract_id: uuid.UUID) -> LedgerEntry | None:
+    """The contract's latest payment that stands (not reversed): what an unlock request's form shows."""
+    reversed_ids = select(LedgerEntry.reverses_id).where(LedgerEntry.contract_id == contract_id,
+                                                         LedgerEntry.reverses_id.is_not(None))
+    stmt = (select(LedgerEntry).where(LedgerEntry.contract_id == contract_id, LedgerEntry.kind == "payment",
+                                      LedgerEntry.id.not_in(reversed_ids))
+            .order_by(LedgerEntry.seq.desc()).limit(1))
+    return await session.scalar(stmt)

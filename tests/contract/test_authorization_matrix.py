@@ -17,6 +17,9 @@ from app.main import create_app
 
 PUBLIC = {f"{surface}/{path}" for surface in ("/api/v1", "/api/mobile/v1")
           for path in ("auth/token", "auth/refresh", "openapi.json", "docs")}
+# The GPS gateway's callback has no bearer token: its HMAC signature authenticates it
+# (tests/devices/test_callbacks.py refuses forged, stale and replayed ones with 401).
+PUBLIC |= {"/api/v1/device-gateway/callbacks"}
 USERS = ["admin", "leader", "dispatcher", "collector1", "collector3", "approver1", "approver2", "sales1", "clerk1",
          "investigator1", "other-admin"]
 

@@ -14,6 +14,10 @@ from app.api.examples import CREATE_OPERATIONS, EXTRA_PROBLEMS
 from app.api.openapi import TAG_DESCRIPTIONS
 from app.core.config import PROJECT_ROOT
 
+# Operations without a bearer token: the token endpoints, and the GPS gateway's callback (its HMAC
+# signature authenticates it; tests/devices/test_callbacks.py).
+PUBLIC_PATHS = ("/auth/token", "/auth/refresh", "/device-gateway/callbacks")
+
 PROBLEM = "application/problem+json"
 DOCS = {name: json.loads((PROJECT_ROOT / "openapi" / name).read_text()) for name in ("v1.json", "mobile-v1.json")}
 
@@ -55,12 +59,12 @@ def test_problems_are_per_operation():
         if "{" not in path and "requestBody" not in op:
             assert "404" not in statuses, where
         secured = op.get("security") != []
-        assert ("401" in statuses) == secured or path.endswith(("/auth/token", "/auth/refresh")), where
+        assert ("401" in statuses) == secured or path.endswith(PUBLIC_PATHS), where
 
 
 def test_public_operations_say_so():
     for name, path, method, op in operations():
-        if path.endswith(("/auth/token", "/auth/refresh")):
+        if path.endswith(PUBLIC_PATHS):
             assert op["security"] == [], f"{name} {path}"
         else:
             assert op["security"] == [{"OAuth2PasswordBearer": []}], f"{name} {method} {path}"
