@@ -78,18 +78,19 @@ ROLES = {
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
         "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
-        "attachment.upload", "tow.read", "tow.dispatch")),
+        "attachment.upload", "tow.read", "tow.dispatch", "message.read", "message.send")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
         "approval.read", "approval.submit", "expense.read", "expense.create", "contract.read", "contract.create",
         "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
         "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload", "tow.read",
-        "request.read", "waiver.request", "settlement.request", "gps_fee.request")),
+        "request.read", "waiver.request", "settlement.request", "gps_fee.request", "message.read",
+        "message.opt_out")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register", "request.read", "waiver.request")),
+        "tow.register", "request.read", "waiver.request", "message.read", "message.send")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
