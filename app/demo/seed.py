@@ -19,7 +19,9 @@ from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
 from app.ledger.demo import seed_ledger
+from app.messages.demo import seed_messages
 from app.org.models import Company, Department, Group, Role, User, UserRole
+from app.webhooks.demo import seed_webhooks
 
 DEMO_PASSWORD = "Demo@12345"
 
@@ -181,4 +183,6 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_contracts(session, org)
     await seed_ledger(session, org)
     await seed_collections(session, org)
+    await seed_messages(session, org)
+    await seed_webhooks(session, org)  # after the history: only new events go out
     return True

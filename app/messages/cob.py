@@ -7,6 +7,7 @@ Registered after collections' hook (app/domains.py imports this later), so today
 judged promises exist when it runs."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
@@ -16,15 +17,14 @@ from app.ledger.cob import on_day_closed
 from app.messages import delivery
 from app.messages import repository as repo
 
+KINDS = {"reminders": "payment_reminder", "overdue_notices": "overdue_notice",
+         "broken_promise_notices": "promise_broken", "settlement_confirmations": "settlement_confirmation"}
+
 
 @on_day_closed
 async def day_closed(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID],
                      contract_ids: Sequence[uuid.UUID] = ()) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for name, queue_them in (("reminders", repo.queue_reminders), ("overdue_notices", repo.queue_overdue_notices),
-                             ("broken_promise_notices", repo.queue_broken_promise_notices),
-                             ("settlement_confirmations", repo.queue_settlement_confirmations)):
-        queued = await queue_them(session, day, company_ids)
-        await delivery.enqueue(session, queued)
-        counts[name] = len(queued)
-    return counts
+    queued = await repo.queue_day(session, day, company_ids)  # one statement
+    await delivery.enqueue(session, [(message_id, company_id) for message_id, company_id, _ in queued])
+    counts = Counter(kind for _, _, kind in queued)
+    return {name: counts[kind] for name, kind in KINDS.items()}

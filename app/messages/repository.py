@@ -7,7 +7,22 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, String, Uuid, case, cast, delete, exists, func, literal, null, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Uuid,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,8 +102,8 @@ async def opt_in(session: AsyncSession, customer_id: uuid.UUID) -> bool:
 
 def _render(text: Any, src: Any) -> Any:
     """Placeholders replaced in SQL, as `service.render` does in Python."""
-    values = {"customer_name": Customer.name, "contract_number": Contract.number,
-              "amount": cast(src.c.amount, String), "due_date": cast(src.c.due_date, String)}
+    values = {"customer_name": Customer.name, "contract_number": Contract.number, "amount": src.c.amount,
+              "due_date": src.c.due_date}
     for name in PLACEHOLDERS:
         text = func.replace(text, "{" + name + "}", func.coalesce(values[name], ""))
     return text
@@ -99,30 +114,13 @@ def _open_case(contract_id: Any) -> Any:
             .limit(1).scalar_subquery())
 
 
-async def _queue_from(session: AsyncSession, kind: str, source: Select[Any], *where_template: Any,
-                      days_before: bool = False) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """One message per row of `source` (contract_id, case_id, amount, due_date, key) and active
-    template of `kind` of its group, to customers who did not opt out and have a number or an
-    address for the channel. Returns (message id, company id) of those new."""
-    src = source.subquery("src")
-    t = MessageTemplate
-    recipient = case((t.channel == "sms", Customer.phones[1]), else_=Customer.email)
-    rows = (select(func.gen_random_uuid(), Contract.group_id, Contract.company_id, Contract.customer_id,
-                   src.c.contract_id, src.c.case_id, literal(kind), t.channel, recipient, _render(t.subject, src),
-                   _render(t.body, src), literal("queued"), src.c.key + ":" + t.channel)
-            .select_from(src)
-            .join(Contract, Contract.id == src.c.contract_id)
-            .join(Customer, Customer.id == Contract.customer_id)
-            .join(t, (t.group_id == Contract.group_id) & (t.kind == kind) & t.active.is_(True))
-            .where(~exists().where(MessageOptOut.customer_id == Contract.customer_id), recipient.is_not(None),
-                   *where_template))
-    if days_before:
-        rows = rows.where(src.c.due_date == src.c.day + t.days_before)
-    stmt = (insert(Message).from_select(
-        ["id", "group_id", "company_id", "customer_id", "contract_id", "case_id", "kind", "channel", "recipient",
-         "subject", "body", "state", "dedupe_key"], rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Message.id, Message.company_id))
-    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+def _source(kind: str, contract_id: Any, case_id: Any, amount: Any, due_date: Any, key: Any,
+            lead_days: Any = None) -> Any:
+    """A row of what the close of business may send: `lead_days`, for reminders, is how many days
+    ahead the due date is (matched with the template's `days_before`)."""
+    return (literal(kind, String(30)).label("kind"), contract_id.label("contract_id"), case_id.label("case_id"),
+            cast(amount, String).label("amount"), cast(due_date, String).label("due_date"), key.label("key"),
+            (cast(null(), Integer) if lead_days is None else lead_days).label("lead_days"))
 
 
 def _key(prefix: str, *parts: Any) -> Any:
@@ -132,50 +130,68 @@ def _key(prefix: str, *parts: Any) -> Any:
     return out
 
 
-async def queue_reminders(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """A reminder per unpaid instalment falling due `days_before` (the template's) after `day`."""
+def _reminders(day: date, company_ids: list[uuid.UUID]) -> Select[Any]:
+    """Unpaid instalments falling due within the horizon (the template says how many days ahead)."""
     i = LedgerItem
     unpaid = (i.principal_due - i.principal_paid + i.interest_due - i.interest_paid - i.interest_waived
               + i.fee_due - i.fee_paid)
-    source = (select(i.contract_id.label("contract_id"), _open_case(i.contract_id).label("case_id"),
-                     unpaid.label("amount"), i.due_date.label("due_date"), literal(day, Date).label("day"),
-                     _key("reminder", i.contract_id, i.instalment_number).label("key"))
-              .join(LedgerAccount, LedgerAccount.contract_id == i.contract_id)
-              .where(i.kind == "instalment", i.due_date > day,
-                     i.due_date <= day + timedelta(days=REMINDER_HORIZON_DAYS), unpaid > 0,
-                     LedgerAccount.settled.is_(False), LedgerAccount.company_id.in_(list(company_ids))))
-    return await _queue_from(session, "payment_reminder", source, days_before=True)
+    return (select(*_source("payment_reminder", i.contract_id, _open_case(i.contract_id), unpaid, i.due_date,
+                            _key("reminder", i.contract_id, i.instalment_number), i.due_date - day))
+            .join(LedgerAccount, LedgerAccount.contract_id == i.contract_id)
+            .where(i.kind == "instalment", i.due_date > day, i.due_date <= day + timedelta(days=REMINDER_HORIZON_DAYS),
+                   unpaid > 0, LedgerAccount.settled.is_(False), LedgerAccount.company_id.in_(company_ids)))
 
 
-async def queue_overdue_notices(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """An overdue notice per case opened on `day`."""
+def _overdue_notices(day: date, company_ids: list[uuid.UUID]) -> Select[Any]:
+    """Cases opened on `day`."""
     c, a = CollectionCase, LedgerAccount
-    source = (select(c.contract_id.label("contract_id"), c.id.label("case_id"), a.overdue_amount.label("amount"),
-                     a.overdue_since.label("due_date"), _key("overdue", c.id).label("key"))
-              .join(a, a.contract_id == c.contract_id)
-              .where(c.opened_on == day, c.company_id.in_(list(company_ids))))
-    return await _queue_from(session, "overdue_notice", source)
+    return (select(*_source("overdue_notice", c.contract_id, c.id, a.overdue_amount, a.overdue_since,
+                            _key("overdue", c.id)))
+            .join(a, a.contract_id == c.contract_id).where(c.opened_on == day, c.company_id.in_(company_ids)))
 
 
-async def queue_broken_promise_notices(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]
-                                       ) -> list[Any]:
+def _broken_promises(day: date, company_ids: list[uuid.UUID]) -> Select[Any]:
     p = PromiseToPay
-    source = (select(p.contract_id.label("contract_id"), p.case_id.label("case_id"), p.amount.label("amount"),
-                     p.promised_date.label("due_date"), _key("promise-broken", p.id).label("key"))
-              .where(p.state == "broken", p.judged_on == day, p.company_id.in_(list(company_ids))))
-    return await _queue_from(session, "promise_broken", source)
+    return (select(*_source("promise_broken", p.contract_id, p.case_id, p.amount, p.promised_date,
+                            _key("promise-broken", p.id)))
+            .where(p.state == "broken", p.judged_on == day, p.company_id.in_(company_ids)))
 
 
-async def queue_settlement_confirmations(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]
-                                         ) -> list[Any]:
-    """A confirmation per contract settled (and not reversed) with a value date in the last week."""
+def _settlements(day: date, company_ids: list[uuid.UUID]) -> Select[Any]:
+    """Contracts settled (and not reversed: the account says settled) with a value date in the last week."""
     e, a = LedgerEntry, LedgerAccount
-    source = (select(e.contract_id.label("contract_id"), cast(null(), Uuid).label("case_id"), a.payoff.label("amount"),
-                     e.value_date.label("due_date"), _key("settled", e.contract_id).label("key"))
-              .join(a, a.contract_id == e.contract_id)
-              .where(e.kind == EntryKind.SETTLEMENT, a.settled.is_(True), e.value_date <= day,
-                     e.value_date > day - timedelta(days=7), a.company_id.in_(list(company_ids))))
-    return await _queue_from(session, "settlement_confirmation", source)
+    return (select(*_source("settlement_confirmation", e.contract_id, cast(null(), Uuid), a.payoff, e.value_date,
+                            _key("settled", e.contract_id)))
+            .join(a, a.contract_id == e.contract_id)
+            .where(e.kind == EntryKind.SETTLEMENT, a.settled.is_(True), e.value_date <= day,
+                   e.value_date > day - timedelta(days=7), a.company_id.in_(company_ids)))
+
+
+async def queue_day(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]
+                    ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """One statement: a message per row of the day's sources and active template of its kind of its
+    group, to customers who did not opt out and have a number or an address for the channel; once
+    each (`dedupe_key`). Returns (message id, company id, kind) of those new."""
+    companies = list(company_ids)
+    src = union_all(*(part(day, companies) for part in (_reminders, _overdue_notices, _broken_promises,
+                                                           _settlements))).subquery("src")
+    t = MessageTemplate
+    recipient = case((t.channel == "sms", Customer.phones[1]), else_=Customer.email)
+    rows = (select(func.gen_random_uuid(), Contract.group_id, Contract.company_id, Contract.customer_id,
+                   src.c.contract_id, src.c.case_id, src.c.kind, t.channel, recipient, _render(t.subject, src),
+                   _render(t.body, src), literal("queued"), src.c.key + ":" + t.channel)
+            .select_from(src)
+            .join(Contract, Contract.id == src.c.contract_id)
+            .join(Customer, Customer.id == Contract.customer_id)
+            .join(t, (t.group_id == Contract.group_id) & (t.kind == src.c.kind) & t.active.is_(True))
+            .where(~exists().where(MessageOptOut.customer_id == Contract.customer_id), recipient.is_not(None),
+                   or_(src.c.lead_days.is_(None), src.c.lead_days == t.days_before)))
+    stmt = (insert(Message).from_select(
+        ["id", "group_id", "company_id", "customer_id", "contract_id", "case_id", "kind", "channel", "recipient",
+         "subject", "body", "state", "dedupe_key"], rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Message.id, Message.company_id, Message.kind))
+    return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
 
 # --- the case timeline --------------------------------------------------------------------------
