@@ -68,6 +68,12 @@ async def lock_message(session: AsyncSession, message_id: uuid.UUID) -> Message 
     return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
 
 
+async def add_template(session: AsyncSession, template: MessageTemplate) -> MessageTemplate:
+    session.add(template)
+    await session.flush()  # the unique (group, kind, channel) is checked before: a race answers 409
+    return template
+
+
 async def add_message(session: AsyncSession, values: dict[str, Any]) -> Message:
     message = Message(**values)
     session.add(message)

@@ -55,9 +55,8 @@ def shaped(message: Message) -> MessageOut:
 async def create_template(session: AsyncSession, principal: Principal, data: TemplateCreate) -> MessageTemplate:
     if await repo.template_taken(session, principal.group_id, data.kind, data.channel):
         raise MessageTemplateExists(f"A {data.channel} template for {data.kind} exists: change it instead")
-    template = MessageTemplate(id=uuid.uuid4(), group_id=principal.group_id, **data.model_dump())
-    session.add(template)
-    await session.flush()
+    template = await repo.add_template(session, MessageTemplate(id=uuid.uuid4(), group_id=principal.group_id,
+                                                                **data.model_dump()))
     audit.record(session, principal, "message_template.created", "message_template", template.id,
                  group_id=template.group_id, after=audit.snapshot(template, *TEMPLATE_FIELDS))
     return template

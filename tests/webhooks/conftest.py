@@ -10,17 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.core.config import get_settings
-from tests.collection.conftest import (  # noqa: F401 - the collections' and ledger's fixtures
-    EXAMPLE_TERMS,
-    act,
-    approval_of,
-    business_date,
-    flows,
-    make_flow,
-    new_contract,
-    overdue_case,
-    shipped,
-)
+from tests.messages.conftest import *  # noqa: F403 - the collections' and ledger's fixtures
 
 
 @dataclass
