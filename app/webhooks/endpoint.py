@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from app.core.config import get_settings
 from app.webhooks.errors import WebhookUrlRefused
 
+RESOLVE_SECONDS = 5  # a name that does not resolve in time is refused, not waited for
+
 
 def _address_allowed(address: str, *, loopback: bool) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -36,8 +38,10 @@ async def check_url(url: str) -> None:
     if parts.username or parts.password:
         raise WebhookUrlRefused("The URL may not carry credentials")
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port or 443,
+                                                                 type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, TimeoutError):
         raise WebhookUrlRefused(f"The host {parts.hostname} does not resolve") from None
     addresses = {str(info[4][0]) for info in infos}
     if not addresses or not all(_address_allowed(a, loopback=loopback) for a in addresses):

@@ -62,5 +62,5 @@ class WebhookDelivery(UUIDPk, Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    redelivery_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("webhook_delivery.id"))
+    redelivery_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("webhook_delivery.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=text("now()"))

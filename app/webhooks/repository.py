@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, insert, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -85,3 +85,13 @@ async def lane_heads(session: AsyncSession, subscription_id: uuid.UUID) -> list[
     return list((await session.execute(stmt)).scalars())
 
 
+
+
+async def purge(session: AsyncSession, before: Any) -> tuple[int, int]:
+    """Deliveries no longer pending and created before `before`, then events before it that no
+    delivery names any more (a disabled subscription's pending deliveries keep theirs)."""
+    d = WebhookDelivery
+    deliveries = await session.execute(delete(d).where(d.created_at < before, d.state != "pending"))
+    e = IntegrationEvent
+    events_ = await session.execute(delete(e).where(e.occurred_at < before, ~exists().where(d.event_id == e.id)))
+    return deliveries.rowcount or 0, events_.rowcount or 0

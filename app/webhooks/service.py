@@ -28,6 +28,7 @@ from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.events import IntegrationEvent, on_published
+from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.updates import apply_changes, changes_of
 from app.notifications.service import notify
@@ -42,6 +43,7 @@ RETRY_FOR = timedelta(days=3)
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 6 * 3600
 PREVIOUS_SECRET_KEPT = timedelta(days=1)
+RETENTION = timedelta(days=30)
 AUDITED = ("url", "description", "event_types", "active", "disabled_at", "disabled_reason")
 
 
@@ -197,6 +199,13 @@ async def _give_up(session: AsyncSession, delivery: WebhookDelivery, sub: Webhoo
                  title="Webhook 订阅已停用 / A webhook subscription was disabled",
                  body=f"{sub.url}: {sub.disabled_reason}", entity_type="webhook_subscription", entity_id=sub.id,
                  dedupe_key=f"webhook-disabled:{sub.id}:{delivery.id}")
+
+
+@periodic("webhooks-purge", every_seconds=6 * 3600)
+async def purge_job(session: AsyncSession) -> dict[str, int]:
+    """Keep `RETENTION` of delivery log and events (what is still pending stays)."""
+    deliveries, events_ = await repo.purge(session, utcnow() - RETENTION)
+    return {"deliveries": deliveries, "events": events_}
 
 
 @queue.handler(DELIVER, max_attempts=8, backoff_seconds=30, max_backoff_seconds=3600)

@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.CheckConstraint("state IN ('pending', 'delivered', 'failed')", name=op.f('ck_webhook_delivery_state_valid')),
     sa.ForeignKeyConstraint(['event_id'], ['integration_event.id'], name=op.f('fk_webhook_delivery_event_id_integration_event')),
-    sa.ForeignKeyConstraint(['redelivery_of_id'], ['webhook_delivery.id'], name=op.f('fk_webhook_delivery_redelivery_of_id_webhook_delivery')),
+    sa.ForeignKeyConstraint(['redelivery_of_id'], ['webhook_delivery.id'], name=op.f('fk_webhook_delivery_redelivery_of_id_webhook_delivery'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscription.id'], name=op.f('fk_webhook_delivery_subscription_id_webhook_subscription'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery')),
     sa.UniqueConstraint('seq', name=op.f('uq_webhook_delivery_seq'))

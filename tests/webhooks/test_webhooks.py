@@ -10,10 +10,12 @@ from standardwebhooks import Webhook
 
 from app.core import events, queue
 from app.core.config import get_settings
+from app.core.events import IntegrationEvent
 from app.notifications.models import Notification
 from app.webhooks.endpoint import check_url
 from app.webhooks.errors import WebhookUrlRefused
 from app.webhooks.models import WebhookDelivery, WebhookSubscription
+from app.webhooks.service import purge_job
 
 SUBS = "/api/v1/webhook-subscriptions"
 
@@ -181,3 +183,20 @@ async def test_an_event_of_a_type_not_subscribed_is_not_delivered(client, auth, 
     await _publish(db, org, "contract-a")
     await queue.drain(db)
     assert receiver.requests == []
+
+
+async def test_the_purge_keeps_thirty_days_and_what_is_pending(client, auth, db, org, receiver):
+    sub = await _subscribe(client, auth, receiver.url)
+    [delivered] = await _publish(db, org, "contract-a")
+    await queue.drain(db)
+    receiver.failures[(pending := (await _publish(db, org, "contract-b"))[0])] = 1
+    await queue.drain(db)
+    old = func.now() - timedelta(days=31)
+    await db.execute(update(WebhookDelivery).where(WebhookDelivery.subscription_id == uuid.UUID(sub["id"]))
+                     .values(created_at=old))
+    await db.execute(update(IntegrationEvent).where(IntegrationEvent.id.in_([uuid.UUID(delivered),
+                                                                              uuid.UUID(pending)]))
+                     .values(occurred_at=old))
+    counts = await purge_job(db)
+    assert counts["deliveries"] >= 1 and counts["events"] >= 1
+    assert [d["event_id"] for d in await _deliveries(client, auth, sub["id"])] == [pending]
