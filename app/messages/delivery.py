@@ -18,7 +18,6 @@ from app.core import queue
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.messages import repository as repo
-from app.messages.models import Message
 from app.org import repository as org_repo
 
 log = logging.getLogger("recourse.messages")
@@ -79,14 +78,12 @@ async def enqueue(session: AsyncSession, messages: list[tuple[uuid.UUID, uuid.UU
         return
     zones = await org_repo.company_zones(session, {company_id for _, company_id in messages})
     now = utcnow()
-    for message_id, company_id in messages:
-        wait = quiet_wait(now, zones[company_id][1])
+    waits = {company_id: quiet_wait(now, zone) for company_id, (_, zone) in zones.items()}
+    for company_id, wait in waits.items():
         if wait is not None:
-            message = await session.get(Message, message_id)
-            if message is not None:
-                message.not_before = now + wait
-        await queue.enqueue(session, SEND, {"message_id": str(message_id)}, delay=wait)
-    await session.flush()
+            await repo.hold_until(session, [m for m, c in messages if c == company_id], now + wait)
+    for message_id, company_id in messages:
+        await queue.enqueue(session, SEND, {"message_id": str(message_id)}, delay=waits[company_id])
 
 
 @queue.handler(SEND, max_attempts=8, backoff_seconds=60, max_backoff_seconds=3600)

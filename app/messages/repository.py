@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,6 +80,11 @@ async def add_message(session: AsyncSession, values: dict[str, Any]) -> Message:
     session.add(message)
     await session.flush()
     return message
+
+
+async def hold_until(session: AsyncSession, message_ids: list[uuid.UUID], at: Any) -> None:
+    await session.execute(update(Message).where(Message.id.in_(message_ids)).values(not_before=at)
+                          .execution_options(synchronize_session="fetch"))
 
 
 async def recipients_of(session: AsyncSession, customer_id: uuid.UUID) -> tuple[str | None, str | None]:
