@@ -18,7 +18,7 @@ from app.contracts import approval as contract_approval  # noqa: F401 - register
 from app.contracts import handover as contract_handover  # noqa: F401 - registers the draft handover hook
 from app.contracts import models as contract_models  # noqa: F401
 from app.contracts import permissions as contract_permissions  # noqa: F401
-from app.core import audit, idempotency  # noqa: F401
+from app.core import audit, events, idempotency  # noqa: F401
 from app.core.principal import register_principal_resolver
 from app.customers import handover as customer_handover  # noqa: F401 - registers handover hooks
 from app.customers import models as customer_models  # noqa: F401
@@ -36,6 +36,11 @@ from app.ledger import cob_models as ledger_cob_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.ledger import permissions as ledger_permissions  # noqa: F401
 from app.ledger import verify as ledger_verify  # noqa: F401 - registers the verify-ledger job
+from app.messages import cob as message_cob  # noqa: F401 - registers the close-of-business messages
+from app.messages import delivery as message_delivery  # noqa: F401 - registers the message.send job
+from app.messages import models as message_models  # noqa: F401
+from app.messages import permissions as message_permissions  # noqa: F401
+from app.messages import timeline as message_timeline  # noqa: F401 - adds messages to the case timeline
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401
@@ -46,5 +51,8 @@ from app.towing import approval as towing_approval  # noqa: F401 - registers the
 from app.towing import models as towing_models  # noqa: F401
 from app.towing import permissions as towing_permissions  # noqa: F401
 from app.towing import service as towing_service  # noqa: F401 - registers the tow_registration reader
+from app.webhooks import models as webhook_models  # noqa: F401
+from app.webhooks import permissions as webhook_permissions  # noqa: F401
+from app.webhooks import service as webhook_service  # noqa: F401 - registers the fan-out and webhook.deliver
 
 register_principal_resolver(principal_from_access_token)

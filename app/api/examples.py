@@ -189,6 +189,22 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "0.00 at that moment (else 409 `settlement.balance_not_zero`)." + _IDEMPOTENCY,
         {"draft": _example("A draft", {"contract_id": _CONTRACT})},
     ),
+    "create_webhook_subscription": (
+        "Subscribes an https URL (public addresses only: 422 `webhook.url_refused` otherwise) to integration "
+        "events. The answer holds the Standard Webhooks signing secret (`whsec_...`), shown this once. Deliveries "
+        "are at least once, in order per contract, retried for 3 days." + _IDEMPOTENCY,
+        {"erp": _example("The ERP follows money and contracts", {
+            "url": "https://erp.example.com/recourse/events", "description": "ERP 收款同步",
+            "event_types": ["payment.recorded", "payment.reversed", "contract.shipped", "contract.settled"]})},
+    ),
+    "create_message_template": (
+        "Creates the group's template for one kind of message on one channel (409 `message_template.exists` if "
+        "there is one: change it). Placeholders: {customer_name} {contract_number} {amount} {due_date}."
+        + _IDEMPOTENCY,
+        {"reminder": _example("An SMS three days before an instalment falls due", {
+            "kind": "payment_reminder", "channel": "sms", "days_before": 3,
+            "body": "【华东机械】{customer_name}, 合同{contract_number}本期应还{amount}元将于{due_date}到期。"})},
+    ),
     "create_gps_fee": (
         "Files a GPS service fee (purchase or renewal) for a machine of the contract; approval posts it once "
         "as a `gps_fee` charge." + _IDEMPOTENCY,

@@ -81,6 +81,11 @@ TAG_DESCRIPTIONS = {
                "failed | expired; waiting_safe while the machine moves; cancelled when superseded) and the GPS "
                "gateway's signed callback.",
     "notifications": "The caller's notifications.",
+    "webhooks": "Integration events for ERP, BI and messaging systems: subscriptions (Standard Webhooks signatures, "
+                "a secret shown once, rotatable), the delivery log and redelivery. Delivered at least once, in "
+                "order per contract, retried for 3 days.",
+    "messages": "Messages to customers (短信中心, e-mail): templates, the message log, sending from a case, "
+                "opt-out. Sent by the close of business or by hand; never between 21:00 and 08:00 local time.",
     "audit": "The audit trail.",
     "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "
                          "and running it now.",

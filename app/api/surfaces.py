@@ -19,11 +19,13 @@ from app.expenses.router import router as expenses_router
 from app.ledger.cob_router import router as cob_router
 from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
+from app.messages.router import router as messages_router
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
 from app.requests.router import router as money_requests_router
 from app.towing.router import mobile_router as towing_mobile_router
 from app.towing.router import router as towing_router
+from app.webhooks.router import router as webhooks_router
 
 PLATFORM_PREFIX = "/api/v1"
 MOBILE_PREFIX = "/api/mobile/v1"
@@ -35,7 +37,8 @@ def platform_router() -> APIRouter:
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
                 cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router,
-                towing_router, money_requests_router, devices_router, device_callback_router):
+                towing_router, money_requests_router, devices_router, device_callback_router, webhooks_router,
+                messages_router):
         router.include_router(sub)
     return router
 

@@ -47,7 +47,7 @@ from app.approvals.models import (
     StepStatus,
 )
 from app.approvals.permissions import APPROVAL_APPROVE
-from app.core import audit
+from app.core import audit, events
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import NotFound
@@ -245,6 +245,7 @@ async def _advance(session: AsyncSession, actor: Principal, instance: ApprovalIn
     await _apply_final_effect(session, actor, instance, comment)
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.approved",
                  title=f"审批通过: {instance.title}", entity_type="approval", entity_id=instance.id)
+    await _publish_completed(session, instance)
 
 
 async def _apply_final_effect(session: AsyncSession, actor: Principal, instance: ApprovalInstance,
@@ -254,6 +255,15 @@ async def _apply_final_effect(session: AsyncSession, actor: Principal, instance:
         raise ApprovalEffectAlreadyApplied("The approval's effect was already applied.")
     instance.effect_applied_at = utcnow()
     await registry.get(instance.request_type).on_approved(registry.EffectContext(session, actor, instance, comment))
+
+
+async def _publish_completed(session: AsyncSession, instance: ApprovalInstance) -> None:
+    """`approval.completed`, ordered per request (a resubmitted request completes again)."""
+    await events.publish(session, "approval.completed", {
+        "approval_id": instance.id, "request_type": instance.request_type, "request_id": instance.request_id,
+        "status": instance.status, "title": instance.title, "round": instance.round,
+        "decided_at": instance.decided_at or utcnow()},
+        group_id=instance.group_id, company_id=instance.company_id, ordering_key=instance.request_id)
 
 
 def _state(instance: ApprovalInstance) -> dict[str, Any]:
@@ -447,6 +457,7 @@ async def reject(session: AsyncSession, actor: Principal, instance: ApprovalInst
     _set_status(instance, ActionKind.REJECT, InstanceStatus.REJECTED)
     await repo.close_round(session, instance)
     await registry.get(instance.request_type).on_rejected(registry.EffectContext(session, actor, instance, reason))
+    await _publish_completed(session, instance)
     await notify(session, group_id=instance.group_id, user_ids=[instance.submitter_id], kind="approval.rejected",
                  title=f"审批被拒绝: {instance.title}", body=reason, entity_type="approval", entity_id=instance.id)
     await session.flush()

@@ -26,7 +26,7 @@ from app.collection.schemas import (
     OverdueOut,
     PromiseSummary,
 )
-from app.core import audit
+from app.core import audit, events
 from app.core.db import utcnow
 from app.core.principal import Principal
 from app.customers import repository as customers_repo
@@ -110,6 +110,8 @@ async def _move(session: AsyncSession, principal: Principal | None, cases: Seque
                      case.id, company_id=case.company_id, group_id=case.group_id,
                      before={"collector_id": change.from_collector_id}, after={"collector_id": collector_id,
                                                                                "reason": reason})
+    if moved:
+        await events.publish_from(session, "collection_case.assigned", repo.case_event_rows([c.id for c in moved]))
     if collector_id and moved:
         await notify(session, group_id=moved[0].group_id, user_ids=[collector_id], kind="case_assigned",
                      title=f"{len(moved)} 个催收案件分派给您", entity_type="collection_case",
@@ -166,6 +168,10 @@ async def open_and_close(session: AsyncSession, day: date, company_ids: Sequence
     close the cases of contracts cured or settled. Set-based."""
     opened = await repo.open_cases_for(session, company_ids, day)
     closed = await repo.close_cases_for(session, company_ids, day)
+    if opened:
+        await events.publish_from(session, "collection_case.opened", repo.case_event_rows(opened))
+    if closed:
+        await events.publish_from(session, "collection_case.closed", repo.case_event_rows([i for i, _ in closed]))
     return {"opened": len(opened), "closed": len(closed)}
 
 
@@ -180,3 +186,4 @@ async def close_settled(session: AsyncSession, actor: Principal | None, contract
     await session.flush()
     audit.record(session, actor, "case.closed", "collection_case", case.id, company_id=case.company_id,
                  group_id=case.group_id, before=before, after=audit.snapshot(case, "state", "outcome", "closed_on"))
+    await events.publish_from(session, "collection_case.closed", repo.case_event_rows([case.id]))

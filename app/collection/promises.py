@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.collection import log_queries as q
 from app.collection import permissions as P
 from app.collection.errors import PromiseHold
+from app.collection.repository import promise_event_rows
+from app.core import events
 from app.notifications.service import notify
 from app.org import repository as org_repo
 
@@ -31,6 +33,8 @@ async def judge_promises(session: AsyncSession, day: date, contract_ids: Sequenc
     {"kept": n, "broken": m}."""
     judged = await q.judge(session, day, contract_ids, company_ids)
     broken = [j for j in judged if j.state == "broken"]
+    if broken:
+        await events.publish_from(session, "promise.broken", promise_event_rows([j.id for j in broken]))
     dispatchers: dict[uuid.UUID, list[uuid.UUID]] = {}
     by_company: dict[tuple[uuid.UUID, uuid.UUID], list[q.Judged]] = defaultdict(list)
     for j in broken:

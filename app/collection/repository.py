@@ -2,12 +2,12 @@
 timeline, and the close of business's set-based statements."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import Select, String, cast, exists, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collection.models import CaseAssignment, CollectionCase, CollectionLog, CollectionPolicy, PromiseToPay
@@ -158,7 +158,42 @@ async def move_cases(session: AsyncSession, case_ids: Sequence[uuid.UUID], colle
             version=CollectionCase.version + 1, updated_at=at))
 
 
+# --- integration events (core.events.publish_from sources) ----------------------------------------
+
+def case_event_rows(case_ids: Sequence[uuid.UUID]) -> Select[Any]:
+    """One row per case: what `collection_case.*` events carry, ordered per contract."""
+    c = CollectionCase
+    return (select(c.group_id.label("group_id"), c.company_id.label("company_id"),
+                   cast(c.contract_id, String).label("ordering_key"),
+                   func.jsonb_build_object("case_id", c.id, "contract_id", c.contract_id, "customer_id", c.customer_id,
+                                           "state", c.state, "outcome", c.outcome, "opened_on", c.opened_on,
+                                           "closed_on", c.closed_on, "collector_id", c.collector_id).label("data"))
+            .where(c.id.in_(list(case_ids))).order_by(c.contract_id, c.id))
+
+
+def promise_event_rows(promise_ids: Sequence[uuid.UUID]) -> Select[Any]:
+    p = PromiseToPay
+    return (select(p.group_id.label("group_id"), p.company_id.label("company_id"),
+                   cast(p.contract_id, String).label("ordering_key"),
+                   func.jsonb_build_object("promise_id", p.id, "case_id", p.case_id, "contract_id", p.contract_id,
+                                           "collector_id", p.collector_id, "amount", cast(p.amount, String),
+                                           "amount_paid", cast(p.amount_paid, String),
+                                           "promised_date", p.promised_date, "state", p.state).label("data"))
+            .where(p.id.in_(list(promise_ids))).order_by(p.contract_id, p.id))
+
+
 # --- the timeline --------------------------------------------------------------------------------
+
+# Areas whose records belong on a case's timeline (messages to the customer) add a part here, so
+# collections does not import them: `part(case)` selects (at, kind, id, detail) like those below.
+TimelinePart = Callable[[CollectionCase], Select[Any]]
+_TIMELINE_PARTS: list[TimelinePart] = []
+
+
+def register_timeline_part(part: TimelinePart) -> TimelinePart:
+    _TIMELINE_PARTS.append(part)
+    return part
+
 
 def timeline(case: CollectionCase) -> Select[Any]:
     """What happened on the case and its contract, one row per event: (at, kind, id, detail). Payments
@@ -187,6 +222,7 @@ def timeline(case: CollectionCase) -> Select[Any]:
                                       "method", LedgerEntry.method),
               LedgerEntry, LedgerEntry.contract_id == case.contract_id, LedgerEntry.kind == EntryKind.PAYMENT,
               LedgerEntry.value_date >= case.opened_on),
+        *(part(case) for part in _TIMELINE_PARTS),
     ).subquery("timeline")
     return select(parts)
 

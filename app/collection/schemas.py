@@ -133,6 +133,7 @@ class AssignmentHistoryOut(BaseModel):
 
 class TimelineEvent(BaseModel):
     at: datetime
-    kind: Literal["assignment", "log", "promise", "payment"]
+    kind: Literal["assignment", "log", "promise", "payment", "message"] = Field(
+        description="`message`: an SMS or e-mail to the customer (messages area)")
     id: uuid.UUID
     detail: dict[str, Any]

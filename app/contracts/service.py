@@ -26,7 +26,7 @@ from app.contracts.errors import (
 )
 from app.contracts.models import Contract, ContractState, Investigation, Machine
 from app.contracts.schemas import ContractCreate, ContractUpdate, TermsIn
-from app.core import audit, client_ids
+from app.core import audit, client_ids, events
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
@@ -308,6 +308,10 @@ async def on_approved(ctx: registry.EffectContext, contract: Contract) -> None:
         audit.record(session, ctx.actor, "investigation.created", "investigation", investigation.id,
                      company_id=contract.company_id, after=audit.snapshot(investigation))
     await session.flush()
+    await events.publish(session, "contract.approved", {
+        "contract_id": contract.id, "contract_number": contract.number, "customer_id": contract.customer_id,
+        "signed_date": contract.signed_date, "financed": contract.financed, "sale_kind": contract.sale_kind},
+        group_id=contract.group_id, company_id=contract.company_id, ordering_key=contract.id)
 
 
 def shipment_date_allowed(contract: Contract, shipment_date: date) -> None:

@@ -13,7 +13,7 @@ from app.contracts import repository as repo
 from app.contracts.models import Contract, ShipmentRequest
 from app.contracts.schemas import ShipmentRequestIn
 from app.contracts.service import schedule_of, shipment_date_allowed, transition
-from app.core import audit
+from app.core import audit, events
 from app.core.principal import Principal
 from app.ledger import service as ledger
 from app.ledger.calendar import business_today
@@ -70,6 +70,10 @@ async def on_approved(ctx: registry.EffectContext, request: ShipmentRequest) -> 
     await ctx.session.flush()
     audit.record(ctx.session, ctx.actor, "contract.ship", "contract", contract.id, company_id=contract.company_id,
                  before=before, after=audit.snapshot(contract, "state", "shipment_date"))
+    await events.publish(ctx.session, "contract.shipped", {
+        "contract_id": contract.id, "contract_number": contract.number, "customer_id": contract.customer_id,
+        "shipment_date": shipped, "financed": contract.financed},
+        group_id=contract.group_id, company_id=contract.company_id, ordering_key=contract.id)
 
 
 async def on_refused(ctx: registry.EffectContext, request: ShipmentRequest) -> None:

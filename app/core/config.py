@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     # The durable queue (core.queue): a job whose worker stopped beating this long is re-picked.
     queue_heartbeat_seconds: float = Field(30, gt=0)
+    # Webhooks: plain http to loopback addresses is refused unless this is on (tests, local work).
+    webhooks_allow_loopback: bool = False
+    webhook_timeout_seconds: float = Field(10, gt=0, le=60)
+    # Messages to customers: "console" logs SMS instead of sending them (the default until a
+    # provider's adapter is configured); e-mail goes through SMTP when SMTP_HOST is set.
+    sms_provider: Literal["console"] = "console"
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_sender: str = "noreply@recourse.example"
     db_pool_size: int = 10
     db_max_overflow: int = 10
     # Server processes for `serve` (each its own event loop and pool); default one per CPU core.

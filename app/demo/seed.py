@@ -20,7 +20,9 @@ from app.core.security import hash_password
 from app.customers.demo import seed_customers
 from app.devices.demo import seed_debt_requests
 from app.ledger.demo import seed_ledger
+from app.messages.demo import seed_messages
 from app.org.models import Company, Department, Group, Role, User, UserRole
+from app.webhooks.demo import seed_webhooks
 
 DEMO_PASSWORD = "Demo@12345"
 
@@ -80,7 +82,7 @@ ROLES = {
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
         "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
-        "attachment.upload", "tow.read", "tow.dispatch", "device.read")),
+        "attachment.upload", "tow.read", "tow.dispatch", "device.read", "message.read", "message.send")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
@@ -88,11 +90,12 @@ ROLES = {
         "contract.update", "machine.read", "machine.manage", "investigation.read", "shipment.read",
         "shipment.request", "ledger.read", "payment.record", "charge.post", "attachment.upload", "tow.read",
         "request.read", "waiver.request", "settlement.request", "gps_fee.request", "device.read",
-        "unlock.request")),
+        "unlock.request", "message.read", "message.opt_out")),
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register", "request.read", "waiver.request", "device.read", "lock.request", "unlock.request")),
+        "tow.register", "request.read", "waiver.request", "device.read", "lock.request", "unlock.request",
+        "message.read", "message.send")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
         "contact.read", "contact.create", "contact.update", "approval.read", "approval.submit", "expense.read",
@@ -184,4 +187,6 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_ledger(session, org)
     await seed_collections(session, org)
     await seed_debt_requests(session, org)
+    await seed_messages(session, org)
+    await seed_webhooks(session, org)  # after the history: only new events go out
     return True

@@ -27,7 +27,7 @@ from app.contracts import machines as machine_rules
 from app.contracts import repository as contracts_repo
 from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState, Machine
-from app.core import audit
+from app.core import audit, events
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.principal import Principal
@@ -214,6 +214,7 @@ async def sent(session: AsyncSession, command: DeviceCommand, accepted: Accepted
 
 async def failed(session: AsyncSession, command: DeviceCommand, reason: str, answer: Any = None) -> None:
     await _moved(session, command, "fail", answer=answer or {"reason": reason}, note=reason)
+    await _publish(session, command, "device_command.failed", reason=reason)
     await _tell_requester(session, command, "device_command.failed", "设备指令失败 / Device command failed", reason)
 
 
@@ -222,6 +223,15 @@ async def gave_up(session: AsyncSession, command_id: uuid.UUID, reason: str) -> 
     command = await repo.lock_command(session, command_id)
     if command is not None and command.state == "queued":
         await failed(session, command, f"delivery gave up: {reason}")
+
+
+async def _publish(session: AsyncSession, command: DeviceCommand, event_type: str, **extra: Any) -> None:
+    """An integration event, in order with the contract's other events (ordered by contract)."""
+    await events.publish(session, event_type, {
+        "command_id": command.id, "contract_id": command.contract_id, "machine_id": command.machine_id,
+        "action": command.action, "state": command.state, "device_id": command.device_id,
+        "finished_at": command.finished_at, **extra,
+    }, group_id=command.group_id, company_id=command.company_id, ordering_key=command.contract_id)
 
 
 async def _tell_requester(session: AsyncSession, command: DeviceCommand, kind: str, title: str, body: str) -> None:
@@ -244,6 +254,7 @@ async def command_result(session: AsyncSession, command_id: uuid.UUID, result: s
     if result == "acknowledged":
         machine = await contracts_repo.lock_machine(session, command.machine_id)
         await _moved(session, command, "acknowledge", answer=answer, note=detail)
+        await _publish(session, command, "device_command.acknowledged")
         if machine is not None:
             await machine_rules.set_lock_state(session, machine, LOCK_STATE_AFTER[command.action],
                                                command.finished_at or utcnow(), command_id=command.id)

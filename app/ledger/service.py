@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import Contract
-from app.core import audit
+from app.core import audit, events
 from app.core.principal import Principal
 from app.customers import service as customers
 from app.ledger import entries as ledger_entries
@@ -143,6 +143,16 @@ async def _append(session: AsyncSession, principal: Principal | None, contract: 
     return Recorded(entry, [a for a in state.allocations if a.credit_id == fact.id], state)
 
 
+async def _publish(session: AsyncSession, event_type: str, contract: Contract, recorded: Recorded,
+                   **extra: object) -> None:
+    """The integration event of a fact, in its transaction (ordered per contract)."""
+    entry = recorded.entry
+    await events.publish(session, event_type, {
+        "contract_id": contract.id, "contract_number": contract.number, "customer_id": contract.customer_id,
+        "entry_id": entry.id, "amount": entry.amount, "value_date": entry.value_date, **extra},
+        group_id=contract.group_id, company_id=contract.company_id, ordering_key=contract.id)
+
+
 def _audit(session: AsyncSession, principal: Principal | None, action: str, contract: Contract,
            recorded: Recorded) -> None:
     audit.record(session, principal, action, "ledger_entry", recorded.entry.id, company_id=contract.company_id,
@@ -186,6 +196,7 @@ async def record_payment(session: AsyncSession, principal: Principal, contract: 
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.PAYMENT, amount=amount,
                              value_date=value_date, method=method, reference=reference, payer=payer, reason=notes)
     _audit(session, principal, "payment.recorded", contract, recorded)
+    await _publish(session, "payment.recorded", contract, recorded, method=method, reference=reference)
     # A payment within the salesperson's protection makes the customer theirs for good (domain.md).
     await customers.secure_customer(session, contract.customer_id, owner_id=contract.owner_id,
                                     reason="payment_received", principal=principal)
@@ -199,6 +210,7 @@ async def post_charge(session: AsyncSession, principal: Principal | None, contra
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.CHARGE, component="fee",
                              amount=amount, value_date=due_date, charge_kind=kind, reason=description)
     _audit(session, principal, "charge.posted", contract, recorded)
+    await _publish(session, "charge.posted", contract, recorded, charge_kind=kind)
     return recorded
 
 
@@ -225,6 +237,7 @@ async def settle(session: AsyncSession, principal: Principal | None, contract: C
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.SETTLEMENT, amount=written_off,
                              value_date=value_date, reason=reason)
     _audit(session, principal, "contract.settlement_posted", contract, recorded)
+    await _publish(session, "contract.settled", contract, recorded)
     return recorded
 
 
@@ -239,6 +252,9 @@ async def reverse_entry(session: AsyncSession, principal: Principal, contract: C
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.REVERSAL, amount=ZERO,
                              value_date=today, reverses_id=target.id, reason=reason)
     _audit(session, principal, f"{target.kind}.reversed", contract, recorded)
+    if target.kind == EntryKind.PAYMENT:
+        await _publish(session, "payment.reversed", contract, recorded, reversed_entry_id=target.id,
+                       reversed_amount=target.amount, reason=reason)
     return recorded
 
 

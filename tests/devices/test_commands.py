@@ -8,9 +8,19 @@ from sqlalchemy import select, text
 
 from app.core import queue
 from app.core.db import utcnow
+from app.core.events import IntegrationEvent
 from app.devices import gateway, service
 from app.devices.models import DeviceCommand
 from app.notifications.models import Notification
+
+
+async def _device_events(db, contract_id) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The contract's device_command.* integration events, in order: (type, command id)."""
+    rows = await db.execute(select(IntegrationEvent.event_type, IntegrationEvent.data)
+                            .where(IntegrationEvent.ordering_key == str(contract_id),
+                                   IntegrationEvent.event_type.like("device_command.%"))
+                            .order_by(IntegrationEvent.seq))
+    return [(event_type, data["command_id"]) for event_type, data in rows]
 
 
 async def test_a_lock_is_queued_sent_and_acknowledged_and_only_then_the_machine_is_locked(
@@ -34,6 +44,7 @@ async def test_a_lock_is_queued_sent_and_acknowledged_and_only_then_the_machine_
     assert detail["transitions"][2]["answer"]["result"] == "acknowledged"
     assert await lock_state(mc.machine_id) == "locked"
     assert len(sim.deliveries(command["id"])) == 1
+    assert await _device_events(db, mc.contract_id) == [("device_command.acknowledged", command["id"])]
 
 
 async def test_a_refused_or_expired_command_leaves_the_lock_state_and_tells_the_requester(
@@ -47,6 +58,7 @@ async def test_a_refused_or_expired_command_leaves_the_lock_state_and_tells_the_
     assert (await deliver(answer)).json()["outcome"] == "failed"
     assert (await command_of(refused["id"]))["state"] == "failed"
     assert await lock_state(mc.machine_id) == "unlocked"
+    assert await _device_events(db, mc.contract_id) == [("device_command.failed", refused["id"])]
 
     sim.device(mc.device_id, reject=False, online=False)
     late = await approved(mc)

@@ -1,0 +1,5 @@
+"""The error classes of messages, declared as data in `errors.toml` beside this file."""
+
+from app.core.errors import error_catalogue
+
+globals().update(error_catalogue(__name__))
