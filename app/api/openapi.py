@@ -76,6 +76,9 @@ TAG_DESCRIPTIONS = {
     "towing": "Repossession (拖机): tow requests on the approval engine (the pending-promise hold applies), the tow "
               "tasks their approval opens, assignment, and the registration of the towed machine (charges the "
               "cost, repossesses the contract).",
+    "reports": "Management reports (报表分析) within the caller's scope: aging, roll rates from month-end "
+               "snapshots, collector performance, the promises morning list, sales; JSON for charts, aging and "
+               "roll rates also as .xlsx with a native chart.",
     "notifications": "The caller's notifications.",
     "audit": "The audit trail.",
     "close-of-business": "The business date (set by hand outside production) and the close of business: its runs, "

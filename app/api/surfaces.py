@@ -18,6 +18,7 @@ from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
+from app.reports.router import router as reports_router
 from app.requests.router import router as money_requests_router
 from app.towing.router import mobile_router as towing_mobile_router
 from app.towing.router import router as towing_router
@@ -32,7 +33,7 @@ def platform_router() -> APIRouter:
     for sub in (public, private, org_router, audit_router, notifications_router, customers_router,
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
                 cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router,
-                towing_router, money_requests_router):
+                towing_router, money_requests_router, reports_router):
         router.include_router(sub)
     return router
 

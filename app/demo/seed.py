@@ -20,6 +20,7 @@ from app.core.security import hash_password
 from app.customers.demo import seed_customers
 from app.ledger.demo import seed_ledger
 from app.org.models import Company, Department, Group, Role, User, UserRole
+from app.reports.demo import seed_reports
 
 DEMO_PASSWORD = "Demo@12345"
 
@@ -69,16 +70,16 @@ ROLES = {
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
         "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read",
-        "request.read")),
+        "request.read", "report.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
-        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read")),
+        "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read", "report.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
         "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
-        "attachment.upload", "tow.read", "tow.dispatch")),
+        "attachment.upload", "tow.read", "tow.dispatch", "report.read")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
@@ -180,4 +181,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_contracts(session, org)
     await seed_ledger(session, org)
     await seed_collections(session, org)
+    await seed_reports(session, org)
     return True
