@@ -1,7 +1,7 @@
 """Reports' tests read one generated history: the demo's (customers, contracts, ledger histories from
 a seeded random generator, collection cases, logs and promises, month-end snapshots), seeded once
-per module inside a transaction that is rolled back at the end; each test runs in a savepoint of
-it (so a test may add to it) and the app reads it through the usual session provider."""
+for the package inside a transaction rolled back at the end; each test runs in a savepoint of it
+(so a test may add to it) and the app reads it through the usual session provider."""
 
 from collections.abc import AsyncIterator
 
@@ -15,7 +15,7 @@ from app.ledger.demo import seed_ledger
 from app.reports.demo import seed_reports
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def seeded(engine, org) -> AsyncIterator[object]:
     async with engine.connect() as conn:
         outer = await conn.begin()
