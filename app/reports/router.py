@@ -2,7 +2,7 @@
 .xlsx with a native chart (`?format=xlsx` or `Accept: <xlsx>`). Each needs `report.read` and is
 limited to the caller's data scope. Thin: parse, call one service function, shape."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query, Request, Response
 
@@ -13,20 +13,28 @@ from app.core.spreadsheet import XLSX_MEDIA_TYPE
 from app.core.types import BusinessDate
 from app.reports import service, xlsx
 from app.reports.permissions import REPORT_READ
-from app.reports.schemas import AgingBy, AgingOut, CollectorPerformanceOut, PromisesOut, RollRatesOut, SalesOut
+from app.reports.schemas import (
+    AgingBy,
+    AgingOut,
+    CollectorPerformanceOut,
+    PromisesOut,
+    ReportFormat,
+    RollRatesOut,
+    SalesOut,
+)
 
 router = api_router(tags=["reports"])
 Reader = Requires(REPORT_READ)
 From = Annotated[BusinessDate | None, Query(alias="from", description="First day, YYYY-MM-DD")]
 To = Annotated[BusinessDate | None, Query(alias="to", description="Last day, YYYY-MM-DD")]
-Format = Annotated[Literal["json", "xlsx"] | None, Query(
+Format = Annotated[ReportFormat | None, Query(
     alias="format", description="xlsx for a workbook with a chart; default: by the Accept header, else JSON")]
 XLSX_RESPONSE = {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The report (JSON, or .xlsx with a chart)"}}
 XLSX_NOTE = " JSON, or an .xlsx workbook with a native chart with `?format=xlsx` or `Accept: " + XLSX_MEDIA_TYPE + "`."
 
 
-def _wants_xlsx(request: Request, fmt: str | None) -> bool:
-    return fmt == "xlsx" or (fmt is None and XLSX_MEDIA_TYPE in request.headers.get("accept", ""))
+def _wants_xlsx(request: Request, fmt: ReportFormat | None) -> bool:
+    return fmt == ReportFormat.XLSX or (fmt is None and XLSX_MEDIA_TYPE in request.headers.get("accept", ""))
 
 
 def _file(content: bytes, filename: str) -> Response:

@@ -3,6 +3,7 @@
 
 import uuid
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,13 @@ from app.ledger.read_schemas import BucketName
 AgingBy = Literal["company", "collector", "salesperson"]
 ToBucket = Literal["current", "M1", "M2", "M3", "M4+", "closed"]
 PromiseKind = Literal["due_today", "broken_yesterday"]
+
+
+class ReportFormat(StrEnum):
+    """A report as JSON, or as an .xlsx workbook with a chart."""
+
+    JSON = "json"
+    XLSX = "xlsx"
 
 
 class AgingRow(BaseModel):
