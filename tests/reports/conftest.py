@@ -39,10 +39,7 @@ async def seeded(engine, org) -> AsyncIterator[object]:
 async def db(seeded) -> AsyncIterator[AsyncSession]:
     """The session of a test: a savepoint inside the seeded module's transaction."""
     nested = await seeded.begin_nested()
-    session = AsyncSession(bind=seeded, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    async with AsyncSession(bind=seeded, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
         yield session
-    finally:
-        await session.close()
-        if nested.is_active:
-            await nested.rollback()
+    if nested.is_active:
+        await nested.rollback()
