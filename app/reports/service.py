@@ -82,9 +82,9 @@ async def _names(session: AsyncSession, user_ids: Iterable[Any]) -> dict[Any, st
 async def _zones(session: AsyncSession, principal: Principal) -> dict[str, list[Any]]:
     """The group's companies by time zone (a report's local dates)."""
     zones: dict[str, list[Any]] = defaultdict(list)
-    for company_id, (group_id, tz) in (await org_repo.company_zones(session)).items():
-        if group_id == principal.group_id:
-            zones[tz.key].append(company_id)
+    companies = await org_repo.company_codes(session, principal.group_id)
+    for company_id, (_, tz) in (await org_repo.company_zones(session, companies)).items():
+        zones[tz.key].append(company_id)
     return zones
 
 
