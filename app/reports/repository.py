@@ -12,7 +12,7 @@ Batch writes (the month-end snapshot) insert from the ledger's own SELECT (`ledg
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Date, and_, case, cast, exists, extract, func, literal, or_, select
@@ -132,15 +132,18 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
             .where(c.collector_id.is_not(None), c.opened_on <= end, or_(c.closed_on.is_(None), c.closed_on >= start))
             .cte("held"))
 
+    # Only logs from the period's first day on count (its contacts, and the first contact of the
+    # cases assigned in it): a day's margin covers every zone, the local date decides.
     log = CollectionLog
     log_day = local_date(log.occurred_at, log.company_id, zones)
     in_period = and_(log_day >= start, log_day <= end)
+    since = datetime.combine(start, time.min, UTC) - timedelta(days=1)
     logs = (select(log.case_id, func.count().filter(in_period).label("contacts"),
                    func.count().filter(and_(in_period, log.action == "call")).label("calls"),
                    func.count().filter(and_(in_period, log.action == "visit")).label("visits"),
                    func.min(log.occurred_at).filter(log.occurred_at >= held.c.assigned_at).label("first_contact"))
             .join(held, and_(held.c.id == log.case_id, held.c.collector_id == log.author_id))
-            .where(log.voided_at.is_(None)).group_by(log.case_id).subquery("logs"))
+            .where(log.voided_at.is_(None), log.occurred_at >= since).group_by(log.case_id).subquery("logs"))
 
     p = PromiseToPay
     promises = (select(p.case_id, func.count().filter(p.created_on.between(start, end)).label("made"),
@@ -164,6 +167,7 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
                      .join(e, and_(e.contract_id == held.c.contract_id, e.value_date <= assigned_on))
                      .where(_standing(e)).group_by(held.c.id).subquery("at_assignment"))
 
+    assigned_in_period = local_date(held.c.assigned_at, held.c.company_id, zones).between(start, end)
     days_to_contact = extract("epoch", logs.c.first_contact - held.c.assigned_at) / 86400
     stmt = (select(held.c.collector_id, func.count().label("cases_held"),
                    func.count().filter(logs.c.contacts > 0).label("cases_contacted"),
@@ -174,7 +178,7 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
                    func.coalesce(func.sum(promises.c.broken), 0).label("promises_broken"),
                    func.coalesce(func.sum(collected.c.collected), 0).label("collected"),
                    func.coalesce(func.sum(at_assignment.c.overdue), 0).label("overdue_at_assignment"),
-                   func.avg(days_to_contact).label("days_to_first_contact"))
+                   func.avg(days_to_contact).filter(assigned_in_period).label("days_to_first_contact"))
             .select_from(held)
             .outerjoin(logs, logs.c.case_id == held.c.id)
             .outerjoin(promises, promises.c.case_id == held.c.id)

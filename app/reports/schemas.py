@@ -98,8 +98,8 @@ class CollectorRow(BaseModel):
     overdue_at_assignment: Money = Field(description="Per case: amounts due before the day it was assigned, less "
                                          "credits through that day (ledger entries that stand)")
     recovery_rate: float | None = Field(description="collected ÷ overdue at assignment")
-    days_to_first_contact: float | None = Field(description="Average days from assignment to their first log on "
-                                                "the case")
+    days_to_first_contact: float | None = Field(description="Over the held cases assigned in the period: average "
+                                                "days from the assignment to their first log on the case")
 
 
 class CollectorPerformanceOut(BaseModel):

@@ -137,7 +137,7 @@ async def _performance(db, org, start: date, end: date) -> dict[uuid.UUID, dict[
         row["calls"] += sum(g.action == "call" for g in in_period)
         row["visits"] += sum(g.action == "visit" for g in in_period)
         first = min((g.occurred_at for g in mine if g.occurred_at >= c.assigned_at), default=None)
-        if first is not None:
+        if first is not None and start <= c.assigned_at.astimezone(zones[c.company_id]).date() <= end:
             days[c.collector_id].append((first - c.assigned_at).total_seconds() / 86400)
         ours = [p for p in promises if p.case_id == c.id and p.collector_id == c.collector_id]
         row["promises_made"] += sum(start <= p.created_on <= end for p in ours)
