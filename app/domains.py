@@ -44,6 +44,9 @@ from app.messages import timeline as message_timeline  # noqa: F401 - adds messa
 from app.notifications import models as notification_models  # noqa: F401
 from app.org import models as org_models  # noqa: F401
 from app.org import permissions as org_permissions  # noqa: F401
+from app.reports import cob as reports_cob  # noqa: F401 - registers the month-end snapshot
+from app.reports import models as report_models  # noqa: F401
+from app.reports import permissions as report_permissions  # noqa: F401
 from app.requests import approval as money_request_approval  # noqa: F401 - registers the request types
 from app.requests import models as money_request_models  # noqa: F401
 from app.requests import permissions as money_request_permissions  # noqa: F401

@@ -80,6 +80,9 @@ TAG_DESCRIPTIONS = {
                "applies to a lock), the device commands their approval queues (queued → sent → acknowledged | "
                "failed | expired; waiting_safe while the machine moves; cancelled when superseded) and the GPS "
                "gateway's signed callback.",
+    "reports": "Management reports (报表分析) within the caller's scope: aging, roll rates from month-end "
+               "snapshots, collector performance, the promises morning list, sales; JSON for charts, aging and "
+               "roll rates also as .xlsx with a native chart.",
     "notifications": "The caller's notifications.",
     "webhooks": "Integration events for ERP, BI and messaging systems: subscriptions (Standard Webhooks signatures, "
                 "a secret shown once, rotatable), the delivery log and redelivery. Delivered at least once, in "

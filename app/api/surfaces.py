@@ -22,6 +22,7 @@ from app.ledger.router import ROUTERS as LEDGER_ROUTERS
 from app.messages.router import router as messages_router
 from app.notifications.router import router as notifications_router
 from app.org.router import router as org_router
+from app.reports.router import router as reports_router
 from app.requests.router import router as money_requests_router
 from app.towing.router import mobile_router as towing_mobile_router
 from app.towing.router import router as towing_router
@@ -38,7 +39,7 @@ def platform_router() -> APIRouter:
                 approvals_router, expenses_router, *CONTRACT_ROUTERS, *LEDGER_ROUTERS, ledger_read_router,
                 cob_router, *COLLECTION_ROUTERS, *COLLECTION_LOG_ROUTERS, attachments_router,
                 towing_router, money_requests_router, devices_router, device_callback_router, webhooks_router,
-                messages_router):
+                messages_router, reports_router):
         router.include_router(sub)
     return router
 

@@ -128,6 +128,8 @@ class PromiseToPay(UUIDPk, Base):
         Index("ix_promise_to_pay_pending_date", "promised_date", postgresql_where=text("state = 'pending'")),
         Index("ix_promise_to_pay_case_id", "case_id"),
         Index("ix_promise_to_pay_contract_pending", "contract_id", postgresql_where=text("state = 'pending'")),
+        # The dispatcher's morning list (reports): the promises due on a day, whatever their state.
+        Index("ix_promise_to_pay_promised_date", "promised_date"),
     )
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))

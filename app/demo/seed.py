@@ -22,6 +22,7 @@ from app.devices.demo import seed_debt_requests
 from app.ledger.demo import seed_ledger
 from app.messages.demo import seed_messages
 from app.org.models import Company, Department, Group, Role, User, UserRole
+from app.reports.demo import seed_reports
 from app.webhooks.demo import seed_webhooks
 
 DEMO_PASSWORD = "Demo@12345"
@@ -72,17 +73,17 @@ ROLES = {
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
         "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read",
-        "request.read", "device.read")),
+        "request.read", "device.read", "report.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "customer.assign", "expense.read", "contract.read", "machine.read",
         "investigation.read", "shipment.read", "ledger.read", "case.read", "tow.read", "request.read",
-        "device.read")),
+        "device.read", "report.read")),
     "dispatcher": ("催收派工", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "approval.read", "approval.submit",
         "expense.read", "expense.create", "contract.read", "machine.read", "investigation.read",
         "investigation.dispatch", "shipment.read", "ledger.read", "case.read", "case.dispatch", "log.void",
-        "attachment.upload", "tow.read", "tow.dispatch", "device.read", "message.read", "message.send")),
+        "attachment.upload", "tow.read", "tow.dispatch", "device.read", "message.read", "message.send", "report.read")),
     "clerk": ("内勤", 20, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "customer.create", "customer.update",
         "contact.read", "contact.create", "contact.update", "customer.import", "customer.export",
@@ -188,5 +189,6 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_collections(session, org)
     await seed_debt_requests(session, org)
     await seed_messages(session, org)
+    await seed_reports(session, org)
     await seed_webhooks(session, org)  # after the history: only new events go out
     return True

@@ -8,7 +8,6 @@ only a payoff on a day after the account's `as_of` and a statement replay the co
 (`entries.replay`, one contract).
 """
 
-import io
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from app.contracts import repository as contracts_repo
 from app.contracts.models import Contract
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import Principal
-from app.core.spreadsheet import inert
+from app.core.spreadsheet import append_rows, workbook_bytes
 from app.ledger import entries as ledger_entries
 from app.ledger import repository as repo
 from app.ledger import rules
@@ -226,7 +225,6 @@ KIND_LABELS = {"instalment_due": "应收到期", "charge": "费用", "penalty": 
                "settlement": "结清", "reversal": "冲正"}
 COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "fee": "费用", "penalty": "罚息"}
 STATEMENT_HEADERS = ["起息日", "序号", "类型", "科目", "期次", "说明", "金额", "借方", "贷方", "余额"]
-MONEY_FORMAT = "#,##0.00"
 
 
 def _line_row(line: StatementLine) -> list[Any]:
@@ -245,16 +243,7 @@ async def statement_xlsx(session: AsyncSession, principal: Principal, contract_i
     wb = Workbook()
     ws = wb.active
     ws.title = "对账单"
-    for row in (["合同号", contract.number], ["期间", out.from_, out.to], ["期初余额", out.opening_balance], [],
-                STATEMENT_HEADERS, *(_line_row(line) for line in out.lines), [],
-                ["借方合计", out.total_debit], ["贷方合计", out.total_credit], ["期末余额", out.closing_balance]):
-        ws.append([inert(c) for c in row])
-    for cells in ws.iter_rows():
-        for cell in cells:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = MONEY_FORMAT
-            elif isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), f"statement-{contract.number}-{out.from_}-{out.to}.xlsx"
+    append_rows(ws, (["合同号", contract.number], ["期间", out.from_, out.to], ["期初余额", out.opening_balance], [],
+                     STATEMENT_HEADERS, *(_line_row(line) for line in out.lines), [],
+                     ["借方合计", out.total_debit], ["贷方合计", out.total_credit], ["期末余额", out.closing_balance]))
+    return workbook_bytes(wb), f"statement-{contract.number}-{out.from_}-{out.to}.xlsx"

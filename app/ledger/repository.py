@@ -121,6 +121,18 @@ async def items_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) ->
     return list((await session.execute(stmt)).scalars())
 
 
+# --- for reports (app/reports) ------------------------------------------------------------------
+
+def open_accounts_figures(company_ids: Sequence[uuid.UUID], posted_from: date) -> Any:
+    """The open accounts of these companies posted through `posted_from` or later, as (contract,
+    group, company, as_of, dpd, bucket, outstanding principal, overdue amount): a SELECT the month-end
+    snapshot inserts from in one statement."""
+    a = LedgerAccount
+    return (select(a.contract_id, a.group_id, a.company_id, a.as_of, a.dpd, a.bucket, a.outstanding_principal,
+                   a.overdue_amount)
+            .where(a.company_id.in_(list(company_ids)), a.as_of >= posted_from, a.settled.is_(False)))
+
+
 # --- the demo's histories (app/ledger/demo.py) ------------------------------------------------
 
 async def set_business_date_override(session: AsyncSession, group_id: uuid.UUID, day: date | None) -> None:

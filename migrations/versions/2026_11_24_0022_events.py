@@ -1,10 +1,10 @@
 """events: integration events (the outbox), webhook subscriptions and deliveries, message
 templates, customers' opt-out and the message log (issue 15)
 
-Chained after `job_queue` (the head on main when written); the lead rechains it at merge.
+Chained after `devices` at merge.
 
 Revision ID: events
-Revises: job_queue
+Revises: devices
 Create Date: 2026-11-24 12:28:45.336619+00:00
 """
 from collections.abc import Sequence
