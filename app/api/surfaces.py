@@ -13,6 +13,7 @@ from app.collection.router import ROUTERS as COLLECTION_ROUTERS
 from app.contracts.router import ROUTERS as CONTRACT_ROUTERS
 from app.customers.router import router as customers_router
 from app.expenses.router import router as expenses_router
+from app.field.router import router as field_router
 from app.ledger.cob_router import router as cob_router
 from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
@@ -45,4 +46,5 @@ def mobile_router() -> APIRouter:
     router.include_router(approvals_mobile_router)
     router.include_router(attachments_mobile_router)
     router.include_router(towing_mobile_router)
+    router.include_router(field_router)
     return router
