@@ -31,13 +31,17 @@ _MARK = text("SELECT pg_current_snapshot()::text AS snapshot, "
 
 # What the cursor (snapshot `s`, sequence `q`) has not delivered: rows past `q`, and rows of
 # transactions `s` could not see (still running when the cursor was cut, committed since; their
-# sequence numbers may be older than `q`). Below the snapshot's xmin everything was visible.
+# sequence numbers may be older than `q`). Below the snapshot's xmin everything was visible. The
+# reading transaction's own writes count as seen (a snapshot never lists its own xid as visible,
+# though its statements see those rows); a read-only sync has no xid and the clause is void.
 # Index-backed: (user_id, seq) and (user_id, xid), one bitmap OR.
 _PENDING = text("""
 SELECT seq, kind, entity_id FROM sync_change
 WHERE user_id = :user_id
-  AND (seq > :seq OR (xid >= pg_snapshot_xmin(CAST(:snapshot AS pg_snapshot))::text::bigint
-                      AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(:snapshot AS pg_snapshot))))
+  AND (seq > :seq
+       OR (xid >= pg_snapshot_xmin(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
+           AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:snapshot AS text) AS pg_snapshot))
+           AND xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint))
 ORDER BY seq
 LIMIT :limit""")
 
