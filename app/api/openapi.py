@@ -173,7 +173,7 @@ def route_facts(route: APIRoute) -> RouteFacts:
         permissions=tuple(sorted({p for c in calls for p in getattr(c, "required_permissions", ())})),
         idempotent=idempotency in calls,
         if_match=bool({etag.check_if_match, etag.matched} & reached.functions),
-        etag=bool({etag.set_etag, etag.tagged, etag.set_location} & reached.functions),
+        etag=bool({etag.set_etag, etag.tagged, etag.set_location, etag.set_content_etag} & reached.functions),
         location="location" in reached.strings or etag.set_location in reached.functions,
         path_params=any(d.path_params for d in _dependants(route.dependant)),
         body=route.body_field is not None,

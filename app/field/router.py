@@ -116,7 +116,6 @@ SyncCursor = Annotated[Text(8192) | None, Query(
 
 
 @router.get("/sync", response_model=SyncOut, operation_id="sync",
-            responses={410: {"description": "The cursor expired: sync again without a cursor (a full snapshot)"}},
             summary="What changed for me since the cursor: upserts and tombstones, in bounded pages")
 async def get_sync(session: Session, principal: Requires(), cursor: SyncCursor = None) -> Any:
     return await sync.sync(session, principal, cursor)
