@@ -18,6 +18,7 @@ from app.core.permissions import CATALOGUE
 from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
+from app.field.demo import seed_field
 from app.ledger.demo import seed_ledger
 from app.org.models import Company, Department, Group, Role, User, UserRole
 
@@ -180,4 +181,5 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_contracts(session, org)
     await seed_ledger(session, org)
     await seed_collections(session, org)
+    await seed_field(session, org)
     return True
