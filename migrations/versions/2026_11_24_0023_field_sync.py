@@ -29,6 +29,21 @@ depends_on: str | Sequence[str] | None = None
 
 XID = "pg_current_xact_id()::text::bigint"
 
+
+def _to_collectors(what: str, where: str, *, source: str = "collection_case c", declare: str = "",
+                   prelude: str = "") -> str:
+    """A trigger body recording `what` (kind, id) for the collector of each open case `where` picks."""
+    return f"""
+{declare}
+BEGIN
+    {prelude}
+    INSERT INTO sync_change (user_id, kind, entity_id, xid)
+    SELECT DISTINCT c.collector_id, {what}, {XID} FROM {source}
+    WHERE {where} AND c.state = 'open' AND c.collector_id IS NOT NULL;
+    RETURN NULL;
+END"""
+
+
 FUNCTIONS = {
     # A generic owner-tracking trigger: the row's owner before and after the write.
     "sync_track_owner": f"""
@@ -66,53 +81,24 @@ BEGIN
     RETURN NULL;
 END""",
     # The money figures a case shows (DPD, bucket, overdue) live on the contract's account.
-    "sync_track_account": f"""
-BEGIN
-    INSERT INTO sync_change (user_id, kind, entity_id, xid)
-    SELECT c.collector_id, 'case', c.id, {XID} FROM collection_case c
-    WHERE c.contract_id = NEW.contract_id AND c.state = 'open' AND c.collector_id IS NOT NULL;
-    RETURN NULL;
-END""",
+    "sync_track_account": _to_collectors("'case', c.id", "c.contract_id = NEW.contract_id"),
     # The case shows its active promise's state.
-    "sync_track_promise": f"""
-BEGIN
-    INSERT INTO sync_change (user_id, kind, entity_id, xid)
-    SELECT c.collector_id, 'case', c.id, {XID} FROM collection_case c
-    WHERE c.id = NEW.case_id AND c.state = 'open' AND c.collector_id IS NOT NULL;
-    RETURN NULL;
-END""",
+    "sync_track_promise": _to_collectors("'case', c.id", "c.id = NEW.case_id"),
     # A customer (and its contacts, shown with it) belongs to the collectors of its open cases.
-    "sync_track_customer": f"""
-DECLARE linked uuid;
-BEGIN
-    IF TG_OP = 'DELETE' THEN linked := OLD.customer_id; ELSE linked := NEW.customer_id; END IF;
-    INSERT INTO sync_change (user_id, kind, entity_id, xid)
-    SELECT DISTINCT c.collector_id, 'customer', c.customer_id, {XID} FROM collection_case c
-    WHERE c.customer_id = linked AND c.state = 'open' AND c.collector_id IS NOT NULL;
-    RETURN NULL;
-END""",
-    "sync_track_customer_self": f"""
-BEGIN
-    INSERT INTO sync_change (user_id, kind, entity_id, xid)
-    SELECT DISTINCT c.collector_id, 'customer', c.customer_id, {XID} FROM collection_case c
-    WHERE c.customer_id = NEW.id AND c.state = 'open' AND c.collector_id IS NOT NULL;
-    RETURN NULL;
-END""",
-    "sync_track_contact": f"""
-BEGIN
-    INSERT INTO sync_change (user_id, kind, entity_id, xid)
-    SELECT DISTINCT c.collector_id, 'customer', c.customer_id, {XID}
-    FROM customer_contact l JOIN collection_case c ON c.customer_id = l.customer_id
-    WHERE l.contact_id = NEW.id AND c.state = 'open' AND c.collector_id IS NOT NULL;
-    RETURN NULL;
-END""",
+    "sync_track_customer": _to_collectors(
+        "'customer', c.customer_id", "c.customer_id = linked", declare="DECLARE linked uuid;",
+        prelude="IF TG_OP = 'DELETE' THEN linked := OLD.customer_id; ELSE linked := NEW.customer_id; END IF;"),
+    "sync_track_customer_self": _to_collectors("'customer', c.customer_id", "c.customer_id = NEW.id"),
+    "sync_track_contact": _to_collectors(
+        "'customer', c.customer_id", "l.contact_id = NEW.id",
+        source="customer_contact l JOIN collection_case c ON c.customer_id = l.customer_id"),
 }
 
 # (table, trigger events, function, arguments)
 TRIGGERS = (
     ("collection_case", "INSERT OR UPDATE", "sync_track_case", ""),
     ("collection_log", "INSERT OR UPDATE", "sync_track_log", ""),
-    ("ledger_account", "UPDATE OF dpd, bucket, overdue_amount", "sync_track_account", ""),
+    ("ledger_account", "UPDATE OF dpd, bucket, overdue_amount", "sync_track_account", ""),  # WHEN below
     ("promise_to_pay", "INSERT OR UPDATE", "sync_track_promise", ""),
     ("customer", "UPDATE", "sync_track_customer_self", ""),
     ("contact", "UPDATE", "sync_track_contact", ""),
@@ -126,6 +112,10 @@ TRIGGERS = (
      "'approval', 'user_id', 'instance_id'"),
     ("notification", "INSERT OR UPDATE", "sync_track_owner", "'notification', 'user_id', 'id'"),
 )
+
+# The close of business rewrites every account: record a change only when what a case shows moved.
+WHEN = {"ledger_account": "WHEN (OLD.dpd IS DISTINCT FROM NEW.dpd OR OLD.bucket IS DISTINCT FROM NEW.bucket "
+                          "OR OLD.overdue_amount IS DISTINCT FROM NEW.overdue_amount) "}
 
 
 def upgrade() -> None:
@@ -146,7 +136,8 @@ def upgrade() -> None:
     for name, body in FUNCTIONS.items():
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
     for table, events, function, args in TRIGGERS:
-        op.execute(f"CREATE TRIGGER sync_track AFTER {events} ON {table} FOR EACH ROW "
+        when = WHEN.get(table, "")
+        op.execute(f"CREATE TRIGGER sync_track AFTER {events} ON {table} FOR EACH ROW {when}"
                    f"EXECUTE FUNCTION {function}({args})")
 
 

@@ -2,7 +2,6 @@
 committed by a transaction that began before the cursor and committed after it still arrives (two
 real connections); an expired cursor answers 410; pages are bounded."""
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -178,4 +177,15 @@ async def test_a_write_records_its_changes_in_its_own_transaction(db, org):
     row = (await db.execute(select(SyncChange).order_by(SyncChange.seq.desc()).limit(1))).scalar_one()
     own = await db.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
     assert row.kind == "notification" and row.user_id == org.users["collector1"].id and row.xid == own
-    await asyncio.sleep(0)
+
+
+async def test_the_purge_drops_changes_past_the_retention_period_only(db, org):
+    user = org.users["collector1"].id
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    for entity, age in ((old, 32), (recent, 29)):
+        db.add(SyncChange(user_id=user, kind="notification", entity_id=entity, xid=1,
+                          changed_at=utcnow() - timedelta(days=age)))
+    await db.flush()
+    await field_sync.purge_changes(db)
+    left = set((await db.scalars(select(SyncChange.entity_id).where(SyncChange.entity_id.in_([old, recent])))).all())
+    assert left == {recent}
