@@ -3,11 +3,11 @@ worklist is collections' (my open cases by priority), a log is collections' offl
 request is its area's create-and-submit."""
 
 import uuid
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.collection import cases as collection_cases
 from app.collection import logs as collection_logs
 from app.collection import repository as collection_repo
 from app.collection.errors import CaseNotFound
@@ -30,7 +30,7 @@ async def case_detail(session: AsyncSession, principal: Principal, case_id: uuid
     if row is None:
         raise CaseNotFound(f"No case {case_id}")
     case = row.CollectionCase
-    contacts = await views.collection_cases.contact_cards(session, principal, [row])
+    contacts = await collection_cases.contact_cards(session, principal, [row])
     contract = await collection_repo.contract_in_reach(session, principal, case.contract_id)
     if contract is None:  # pragma: no cover - a readable case's contract is in reach
         raise CaseNotFound(f"No case {case_id}")
@@ -53,7 +53,3 @@ async def create_request(session: AsyncSession, principal: Principal, path: str,
                          body: BaseModel) -> tuple[FieldRequest, bool]:
     request, created = await create_and_submit(session, principal, path, body)
     return views.request_out(await repo.my_request(session, principal, request.id)), created
-
-
-def requests_statement(principal: Principal) -> Any:
-    return repo.my_requests(principal)
