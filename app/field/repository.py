@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, literal, null, or_, select, text, union_all
+from sqlalchemy import Select, delete, literal, null, or_, select, text, tuple_, union_all
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,12 +128,12 @@ def my_notifications(principal: Principal, since: datetime | None) -> Select[Any
     return stmt
 
 
-def restricted(stmt: Select[Any], id_column: Any, *, ids: Sequence[uuid.UUID] | None, after: uuid.UUID | None,
-               limit: int) -> Select[Any]:
-    """`stmt` narrowed to `ids` (an incremental page), or to the next `limit` rows after `after` in
-    id order (a snapshot page)."""
+def restricted(stmt: Select[Any], keys: Sequence[Any], *, ids: Sequence[uuid.UUID] | None,
+               after: tuple[Any, ...] | None, limit: int) -> Select[Any]:
+    """`stmt` narrowed to `ids` (an incremental page; the last key is the id), or to the next
+    `limit` rows after `after` in `keys` order (a snapshot page, along the index those keys end)."""
     if ids is not None:
-        return stmt.where(id_column.in_(list(ids)))
+        return stmt.where(keys[-1].in_(list(ids)))
     if after is not None:
-        stmt = stmt.where(id_column > after)
-    return stmt.order_by(id_column).limit(limit)
+        stmt = stmt.where(tuple_(*keys) > tuple_(*after))
+    return stmt.order_by(*keys).limit(limit)

@@ -49,19 +49,19 @@ CURSOR_SORT = "field-sync"
 @dataclass(frozen=True)
 class Position:
     """A cursor: the snapshot and sequence number it was cut at, when, and within a full snapshot
-    the kind (index in KINDS) and id it stopped after (kind -1: the snapshot is complete)."""
+    the kind (index in KINDS) and the key it stopped after (kind -1: the snapshot is complete)."""
 
     user_id: uuid.UUID
     snapshot: str
     seq: int
     issued_at: datetime
     kind: int = -1
-    after: uuid.UUID | None = None
+    after: str = ""  # the kind's key of the last record sent, as `Kind.key_text` writes it
 
 
 def encode(p: Position) -> str:
     return encode_cursor(CURSOR_SORT, [p.user_id, p.snapshot, p.seq, p.issued_at, p.kind,
-                                       "" if p.after is None else str(p.after)])
+                                       p.after])
 
 
 def decode(cursor: str, user_id: uuid.UUID) -> Position:
@@ -69,9 +69,15 @@ def decode(cursor: str, user_id: uuid.UUID) -> Position:
     owner, snapshot, seq, issued_at, kind, after = values
     if owner != user_id or not (isinstance(snapshot, str) and isinstance(seq, int) and isinstance(kind, int)
                                 and isinstance(issued_at, datetime) and isinstance(after, str)):
-        raise InvalidInput("The cursor is not valid for this sync.", code="pagination.invalid_cursor",
-                           errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
-    return Position(owner, snapshot, seq, issued_at, kind, uuid.UUID(after) if after else None)
+        raise _invalid()
+    if not -1 <= kind < len(KINDS):
+        raise _invalid()
+    return Position(owner, snapshot, seq, issued_at, kind, after)
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput("The cursor is not valid for this sync.", code="pagination.invalid_cursor",
+                        errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
 
 
 # --- the kinds of records the phone keeps -----------------------------------------------------------
@@ -79,10 +85,10 @@ def decode(cursor: str, user_id: uuid.UUID) -> Position:
 @dataclass(frozen=True)
 class Fetch:
     """Which of my records to read: those among `ids` (a changes page), or the next `limit` after
-    `after` in id order (a snapshot page); a snapshot's history kinds go back to `since`."""
+    `after` in the kind's key order (a snapshot page); a snapshot's history kinds go back to `since`."""
 
     ids: Sequence[uuid.UUID] | None
-    after: uuid.UUID | None
+    after: tuple[Any, ...] | None
     limit: int
     since: datetime | None
 
@@ -90,8 +96,9 @@ class Fetch:
 Fetcher = Callable[[AsyncSession, Principal, Fetch], Awaitable[list[Any]]]
 
 
-def _narrow(stmt: Any, id_column: Any, f: Fetch) -> Any:
-    return repo.restricted(stmt, id_column, ids=f.ids, after=f.after, limit=f.limit)
+def _narrow(stmt: Any, keys: Any, f: Fetch) -> Any:
+    return repo.restricted(stmt, keys if isinstance(keys, tuple) else (keys,), ids=f.ids, after=f.after,
+                           limit=f.limit)
 
 
 async def _cases(session: AsyncSession, principal: Principal, f: Fetch) -> list[Any]:
@@ -106,7 +113,8 @@ async def _customers(session: AsyncSession, principal: Principal, f: Fetch) -> l
 
 async def _logs(session: AsyncSession, principal: Principal, f: Fetch) -> list[Any]:
     since = None if f.ids is not None else f.since
-    logs = list(await session.scalars(_narrow(repo.my_logs(principal, since), CollectionLog.id, f)))
+    keys = (CollectionLog.occurred_at, CollectionLog.id)  # along ix_collection_log_author_id_occurred_at
+    logs = list(await session.scalars(_narrow(repo.my_logs(principal, since), keys, f)))
     return await views.logs_out(session, logs)
 
 
@@ -128,7 +136,8 @@ async def _approvals(session: AsyncSession, principal: Principal, f: Fetch) -> l
 
 async def _notifications(session: AsyncSession, principal: Principal, f: Fetch) -> list[Any]:
     since = None if f.ids is not None else f.since
-    items = await session.scalars(_narrow(repo.my_notifications(principal, since), Notification.id, f))
+    keys = (Notification.created_at, Notification.id)  # along ix_notification_user_id_created_at
+    items = await session.scalars(_narrow(repo.my_notifications(principal, since), keys, f))
     return [NotificationOut.model_validate(n) for n in items]
 
 
@@ -137,6 +146,22 @@ class Kind:
     name: str  # the key in SyncChanges
     changes: Callable[[], frozenset[str]]  # the change kinds its triggers write
     fetch: Fetcher
+    # A snapshot pages a kind along an index: by id, or (for the long histories) by (time, id).
+    timed: str | None = None  # the item's time attribute
+
+    def key_text(self, item: Any) -> str:
+        return f"{getattr(item, self.timed).isoformat()}|{item.id}" if self.timed else str(item.id)
+
+    def key(self, text: str) -> tuple[Any, ...] | None:
+        if not text:
+            return None
+        try:
+            if self.timed:
+                at, _, ident = text.partition("|")
+                return datetime.fromisoformat(at), uuid.UUID(ident)
+            return (uuid.UUID(text),)
+        except ValueError as exc:
+            raise _invalid() from exc
 
 
 def _written(*kinds: str) -> Callable[[], frozenset[str]]:
@@ -146,12 +171,12 @@ def _written(*kinds: str) -> Callable[[], frozenset[str]]:
 KINDS: tuple[Kind, ...] = (
     Kind("cases", _written("case"), _cases),
     Kind("customers", _written("customer"), _customers),
-    Kind("logs", _written("log"), _logs),
+    Kind("logs", _written("log"), _logs, timed="occurred_at"),
     # Every field request kind's table (lock and unlock join when registered).
     Kind("requests", lambda: frozenset(e.table for e in FIELD_REQUESTS.values()), _requests),
     Kind("tow_tasks", _written("tow_task"), _tow_tasks),
     Kind("approvals", _written("approval"), _approvals),
-    Kind("notifications", _written("notification"), _notifications),
+    Kind("notifications", _written("notification"), _notifications, timed="created_at"),
 )
 
 
@@ -187,16 +212,16 @@ async def _snapshot_page(session: AsyncSession, principal: Principal, position: 
     index, after = position.kind, position.after
     while index < len(KINDS):
         kind = KINDS[index]
-        items = await kind.fetch(session, principal, Fetch(None, after, remaining + 1, since))
+        items = await kind.fetch(session, principal, Fetch(None, kind.key(after), remaining + 1, since))
         if len(items) > remaining:
             items = items[:remaining]
             _put(changes, kind, items, [])
-            following = replace(position, kind=index, after=items[-1].id if items else after)
+            following = replace(position, kind=index, after=kind.key_text(items[-1]) if items else after)
             return SyncOut(changes=changes, cursor=encode(following), has_more=True, mode="snapshot")
         _put(changes, kind, items, [])
         remaining -= len(items)
-        index, after = index + 1, None
-    return SyncOut(changes=changes, cursor=encode(replace(position, kind=-1, after=None)), has_more=False,
+        index, after = index + 1, ""
+    return SyncOut(changes=changes, cursor=encode(replace(position, kind=-1, after="")), has_more=False,
                    mode="snapshot")
 
 

@@ -84,6 +84,13 @@ async def test_pages_are_bounded_and_a_sync_costs_a_bounded_number_of_queries(cl
                                                                              monkeypatch, count_queries):
     snapshot = await sync()
     cases = [await open_case() for _ in range(3)]
+    logs = set()
+    for minutes, case in enumerate(cases):  # within the snapshot's window of recent logs
+        recent = (utcnow() - timedelta(minutes=minutes + 1)).isoformat()
+        logged = await client.post(f"{MOBILE}/cases/{case.id}/logs", headers=auth("collector1"),
+                                   json=log_body(occurred_at=recent))
+        assert logged.status_code == 201, logged.text
+        logs.add(logged.json()["id"])
     monkeypatch.setattr(field_sync, "get_settings", lambda: _Settings(page=2))
     pages, cursor, seen = 0, snapshot["cursor"], set()
     while True:
@@ -95,15 +102,16 @@ async def test_pages_are_bounded_and_a_sync_costs_a_bounded_number_of_queries(cl
         if not page["has_more"]:
             break
     assert seen == {str(c.id) for c in cases} and pages >= 3
-    full, fresh = set(), None
+    full, full_logs, fresh = set(), [], None
     while True:
         page = await sync(cursor=fresh)
         assert page["mode"] == "snapshot"
         full |= _ids(page, "cases")
+        full_logs += [log["id"] for log in page["changes"]["logs"]["upserted"]]  # paged by (occurred_at, id)
         fresh = page["cursor"]
         if not page["has_more"]:
             break
-    assert full == seen
+    assert full == seen and sorted(full_logs) == sorted(logs)
 
 
 class _Settings:
