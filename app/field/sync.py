@@ -28,14 +28,13 @@ from app.approvals.models import ApprovalInstance
 from app.collection.models import CollectionCase, CollectionLog
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import InvalidInput
 from app.core.jobs import periodic
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.principal import Principal
 from app.customers.models import Customer
 from app.field import repository as repo
 from app.field import views
-from app.field.errors import SyncCursorExpired
+from app.field.errors import SyncCursorExpired, SyncCursorInvalid
 from app.field.requests import FIELD_REQUESTS
 from app.field.schemas import Changes, FieldApproval, SyncChanges, SyncOut
 from app.notifications.models import Notification
@@ -75,9 +74,9 @@ def decode(cursor: str, user_id: uuid.UUID) -> Position:
     return Position(owner, snapshot, seq, issued_at, kind, after)
 
 
-def _invalid() -> InvalidInput:
-    return InvalidInput("The cursor is not valid for this sync.", code="pagination.invalid_cursor",
-                        errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
+def _invalid() -> SyncCursorInvalid:
+    return SyncCursorInvalid("The cursor is not valid for this sync.",
+                             errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
 
 
 # --- the kinds of records the phone keeps -----------------------------------------------------------
