@@ -6,8 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, literal, null, or_, select, text, tuple_, union_all
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import (
+    Select,
+    Uuid,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import repository as approvals_repo
@@ -82,12 +98,17 @@ def my_logs(principal: Principal, since: datetime | None) -> Select[Any]:
 
 
 async def last_logs(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CollectionLog]:
-    """Each case's latest standing log (one index walk per case on (case_id, occurred_at, id))."""
+    """Each case's latest standing log: one probe per case down (case_id, occurred_at, id), LIMIT 1
+    (a DISTINCT ON would read every log of the cases)."""
     if not case_ids:
         return {}
-    stmt = (select(CollectionLog).ext(distinct_on(CollectionLog.case_id))
-            .where(CollectionLog.case_id.in_(list(case_ids)), CollectionLog.voided_at.is_(None))
-            .order_by(CollectionLog.case_id, CollectionLog.occurred_at.desc(), CollectionLog.id.desc()))
+    ids = cast(bindparam("case_ids", list(case_ids), type_=ARRAY(Uuid)), ARRAY(Uuid))
+    cases = func.unnest(ids).table_valued(column("case_id", Uuid)).render_derived("cases")
+    latest = (select(CollectionLog.id).where(CollectionLog.case_id == cases.c.case_id,
+                                             CollectionLog.voided_at.is_(None))
+              .order_by(CollectionLog.occurred_at.desc(), CollectionLog.id.desc()).limit(1).lateral("latest"))
+    stmt = select(CollectionLog).where(CollectionLog.id.in_(select(latest.c.id).select_from(cases).join(latest,
+                                                                                                       true())))
     return {log.case_id: log for log in (await session.scalars(stmt))}
 
 
