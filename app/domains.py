@@ -31,6 +31,8 @@ from app.devices import permissions as device_permissions  # noqa: F401
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
 from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401
+from app.field import models as field_models  # noqa: F401
+from app.field import sync as field_sync  # noqa: F401 - registers the change-log purge job
 from app.ledger import cob as ledger_cob  # noqa: F401 - registers the close-of-business job
 from app.ledger import cob_models as ledger_cob_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401

@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 import app.domains  # noqa: F401 - every registration, before the routers are built
 from app.api import ops
 from app.api.openapi import SURFACES, build_document
-from app.api.surfaces import mobile_router, platform_router
+from app.api.surfaces import MOBILE_PREFIX, mobile_router, platform_router
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
-from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, WeakNetworkMiddleware
 
 VERSION = "1.0.0"
 
@@ -43,6 +43,7 @@ def create_app() -> FastAPI:
     app.include_router(mobile_router())
     app.include_router(ops.router)
     # Outermost first: the request id must exist before anything else runs or fails.
+    app.add_middleware(WeakNetworkMiddleware, prefix=MOBILE_PREFIX)  # 304 and gzip for the phones
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
 

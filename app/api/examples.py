@@ -229,6 +229,53 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
              "attachment_ids": ["0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0022"],
              "promise": {"amount": "20000.00", "date": "2026-11-30"}})},
     ),
+    "create_field_log": (
+        "Logs a contact on one of my cases from the phone, as `create_collection_log` on the platform: the phone's "
+        "own UUID as `id`, so an upload retried after a lost answer returns the stored log (200); another body "
+        "under the same id is a 409 `log.conflicting_retry`." + _IDEMPOTENCY,
+        {"call": _example("A call that reached nobody", {
+            "id": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0030", "contact_id": _CONTACT, "action": "call",
+            "result": "no_answer", "occurred_at": "2026-11-24T09:30:00+08:00"})},
+    ),
+    "create_field_request_interest_waiver": (
+        "Files an interest waiver (利息减免) on the contract of one of my cases and submits it in one call (404 when "
+        "the contract is not in reach; 409 `approval.no_flow` without a flow). `client_ref` is the phone's own "
+        "UUID: sent again, it answers 200 with the request it created." + _IDEMPOTENCY,
+        {"waiver": _example("A waiver of part of the penalty", {
+            "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0031", "contract_id": _CONTRACT, "amount": "800.00",
+            "reason": "客户已结清逾期本息, 申请减免罚息"})},
+    ),
+    "create_field_request_tow": (
+        "Files a tow request (拖机申请) for a machine of the contract of one of my cases and submits it (409 "
+        "`promise.hold` while a promise is pending, unless `override_reason`). `client_ref` as for waivers."
+        + _IDEMPOTENCY,
+        {"tow": _example("A tow request from the site", {
+            "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0032", "contract_id": _CONTRACT, "machine_id": _MACHINE,
+            "reason": "连续三期未还款, 客户失联", "location": "江苏省常州市武进区某工地", "latitude": 31.81,
+            "longitude": 119.97})},
+    ),
+    "create_field_request_settlement": (
+        "Files a settlement request (结清申请) and submits it; approval needs the payoff at 0.00. `client_ref` as "
+        "for waivers." + _IDEMPOTENCY,
+        {"settlement": _example("A settlement request", {
+            "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0033", "contract_id": _CONTRACT,
+            "notes": "客户已一次性付清"})},
+    ),
+    "create_field_request_lock": (
+        "Files a lock request (锁机申请) for a machine with a GPS device of the contract of one of my cases and "
+        "submits it (409 `promise.hold` while a promise is pending, unless `override_reason`); on approval a device command "
+        "is queued. `client_ref` as for waivers." + _IDEMPOTENCY,
+        {"lock": _example("A lock request from the field", {
+            "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0034", "contract_id": _CONTRACT, "machine_id": _MACHINE,
+            "reason": "失联三周, 设备仍在工地作业"})},
+    ),
+    "create_field_request_unlock": (
+        "Files an unlock request (开机申请), usually after a payment (the request keeps the latest payment), and "
+        "submits it. `client_ref` as for waivers." + _IDEMPOTENCY,
+        {"unlock": _example("An unlock after a payment", {
+            "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0035", "contract_id": _CONTRACT, "machine_id": _MACHINE,
+            "reason": "客户已还清逾期款"})},
+    ),
     "create_machine": (
         "Registers a machine of a company the caller sees (default: their own). The serial number (机号) and the "
         "GPS device id are unique in the group (409 `machine.duplicate_serial_number`, "
@@ -302,4 +349,11 @@ EXTRA_PROBLEMS: dict[str, tuple[int, ...]] = {
     "create_interest_waiver": (404, 409),
     "create_settlement_request": (404, 409),
     "create_gps_fee": (404, 409),
+    "create_field_request_interest_waiver": (404, 409),
+    "create_field_request_tow": (404, 409),
+    "create_field_request_settlement": (404, 409),
+    "create_field_request_lock": (404, 409),
+    "create_field_request_unlock": (404, 409),
+    "create_field_log": (404, 409),
+    "sync": (410,),  # sync.cursor_expired: start over with a full snapshot
 }

@@ -55,6 +55,8 @@ TAG_DESCRIPTIONS = {
     "pool": "The public pool's rules per company.",
     "approvals": "Approval flows (configuration) and approval instances: inbox, approve, reject, urge…",
     "expenses": "Expense requests: draft, submit for approval, withdraw.",
+    "field": "The collector's phone: the worklist, cases and logs, requests filed and submitted in one call with "
+             "the phone's own UUID, notifications, and the offline sync (upserts and tombstones since a cursor).",
     "money-requests": "Requests on a contract's money: interest waivers (利息减免), settlement requests (结清申请, "
                       "with the release of the invoice and 合格证) and GPS service fees, approved on the engine.",
     "machines": "The financed machines: identification, GPS box, lock state and last position.",
@@ -183,7 +185,7 @@ def route_facts(route: APIRoute) -> RouteFacts:
         permissions=tuple(sorted({p for c in calls for p in getattr(c, "required_permissions", ())})),
         idempotent=idempotency in calls,
         if_match=bool({etag.check_if_match, etag.matched} & reached.functions),
-        etag=bool({etag.set_etag, etag.tagged, etag.set_location} & reached.functions),
+        etag=bool({etag.set_etag, etag.tagged, etag.set_location, etag.set_content_etag} & reached.functions),
         location="location" in reached.strings or etag.set_location in reached.functions,
         path_params=any(d.path_params for d in _dependants(route.dependant)),
         body=route.body_field is not None,

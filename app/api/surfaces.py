@@ -16,6 +16,7 @@ from app.devices.router import callback_router as device_callback_router
 from app.devices.router import mobile_router as devices_mobile_router
 from app.devices.router import router as devices_router
 from app.expenses.router import router as expenses_router
+from app.field.router import router as field_router
 from app.ledger.cob_router import router as cob_router
 from app.ledger.read_router import router as ledger_read_router
 from app.ledger.router import ROUTERS as LEDGER_ROUTERS
@@ -53,4 +54,5 @@ def mobile_router() -> APIRouter:
     router.include_router(attachments_mobile_router)
     router.include_router(towing_mobile_router)
     router.include_router(devices_mobile_router)
+    router.include_router(field_router)
     return router

@@ -43,6 +43,8 @@ class CollectionCase(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_collection_case_company_id_priority", "company_id", "priority", "id"),
         Index("ix_collection_case_group_id_priority", "group_id", "priority", "id"),
         Index("ix_collection_case_contract_id", "contract_id"),
+        # The field sync's triggers: the collectors of a customer's open cases (migration field_sync).
+        Index("ix_collection_case_customer_id_open", "customer_id", postgresql_where=text("state = 'open'")),
     )
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     principal_cache_size: int = Field(4096, ge=1)
     idempotency_ttl_hours: int = 24
     urge_interval_seconds: int = 3600
+    # The field sync: how long tombstones are kept (an older cursor answers 410 and the phone starts
+    # over with a full snapshot), and the most records one sync page carries.
+    sync_retention_days: int = Field(30, ge=1)
+    sync_page_size: int = Field(500, ge=10, le=5000)
 
     max_json_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024

@@ -1,9 +1,11 @@
 """ETag / If-Match for single resources backed by a `version` column."""
 
+import hashlib
 import re
 from typing import Protocol, TypeVar
 
 from fastapi import Request, Response
+from pydantic import BaseModel
 
 from app.core.errors import InvalidInput, PreconditionFailed
 
@@ -67,3 +69,20 @@ def matched(request: Request, obj: V) -> V:
     """`obj`, once the client's If-Match names its current version (412 otherwise)."""
     check_if_match(request, obj.version)
     return obj
+
+
+def set_content_etag(response: Response, body: BaseModel) -> None:
+    """The ETag of what a response shows, for a read assembled from several records (a case with its
+    account and promise): any change of what the client sees changes it, so `If-None-Match` can
+    answer 304 safely."""
+    digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32]
+    response.headers["ETag"] = f'W/"{digest}"'
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """Whether an `If-None-Match` header names `etag` (weak comparison, RFC 9110 13.1.2)."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag.removeprefix("W/") in {c.strip().removeprefix("W/") for c in header.split(",")}

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 import asyncpg.exceptions as pg_errors
 from fastapi import HTTPException
 from sqlalchemy import exc as sa_errors
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.config import get_settings
 from app.core.errors import PROBLEM_MEDIA_TYPE, STATUS_TITLES
+from app.core.etag import none_match
 from app.core.i18n import current_language, negotiate, pick
 from app.core.requestctx import request_id_var
 
@@ -242,3 +244,45 @@ async def _send_problem(send: Send, scope: Scope, status: int, code: str, detail
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class WeakNetworkMiddleware:
+    """For paths under `prefix` (the phones' surface): a GET whose `If-None-Match` names the ETag of
+    the response answers 304 without the body, and bodies over `minimum_size` are gzipped when the
+    client accepts it. The handler still runs (the ETag is the response's); what is saved is the
+    bytes over a weak network."""
+
+    def __init__(self, app: ASGIApp, prefix: str, minimum_size: int = 1024) -> None:
+        self.app, self.prefix = app, prefix
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        wanted = _header(scope, b"if-none-match") if scope["method"] in ("GET", "HEAD") else None
+        if wanted is None:
+            await self.gzip(scope, receive, send)
+            return
+        not_modified = False
+
+        async def conditional(message: Message) -> None:
+            nonlocal not_modified
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                etag = next((v.decode("latin-1") for k, v in headers if k.lower() == b"etag"), None)
+                if message["status"] == 200 and etag is not None and none_match(wanted, etag):
+                    not_modified = True
+                    kept = [(k, v) for k, v in headers if k.lower() not in _ENTITY_HEADERS]
+                    message = {**message, "status": 304, "headers": kept}
+            elif message["type"] == "http.response.body" and not_modified:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.gzip(scope, receive, conditional)
+
+
+# A 304 carries no body: nothing describing one (RFC 9110 15.4.5).
+_ENTITY_HEADERS = {b"content-length", b"content-type", b"content-encoding"}

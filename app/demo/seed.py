@@ -19,6 +19,7 @@ from app.core.principal import ScopeKind
 from app.core.security import hash_password
 from app.customers.demo import seed_customers
 from app.devices.demo import seed_debt_requests
+from app.field.demo import seed_field
 from app.ledger.demo import seed_ledger
 from app.messages.demo import seed_messages
 from app.org.models import Company, Department, Group, Role, User, UserRole
@@ -188,6 +189,7 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_ledger(session, org)
     await seed_collections(session, org)
     await seed_debt_requests(session, org)
+    await seed_field(session, org)  # its flows only where the debt requests' defaults left none
     await seed_messages(session, org)
     await seed_reports(session, org)
     await seed_webhooks(session, org)  # after the history: only new events go out

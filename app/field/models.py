@@ -1,0 +1,37 @@
+"""The field sync's change log: one row per (user, record) a write touched, written by triggers
+(migration `field_sync`) so that no write path can forget it.
+
+`xid` is the writing transaction's id (`pg_current_xact_id()`, the 64-bit xid8, stored as bigint):
+a sync cursor carries the snapshot it was cut at, and the next sync returns the rows that snapshot
+could not see (transactions still running then commit later with older sequence numbers) plus the
+rows past the cursor's sequence number. See app/field/sync.py."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
+
+from app.core.db import Base
+
+
+class SyncChange(Base):
+    """A record (`kind`, `entity_id`) changed in a way `user_id`'s phone may need to know: it is
+    theirs now, or was theirs before the write. Whether the phone gets an upsert or a tombstone is
+    decided when it syncs, from the record's state then; so the row says nothing else."""
+
+    __tablename__ = "sync_change"
+    __table_args__ = (
+        Index("ix_sync_change_user_id_seq", "user_id", "seq"),
+        Index("ix_sync_change_user_id_xid", "user_id", "xid"),
+        Index("ix_sync_change_changed_at", "changed_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    # No foreign key: a trigger writes this on hot paths, and a user is never deleted (only locked).
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    xid: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
