@@ -263,8 +263,8 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     ),
     "create_field_request_lock": (
         "Files a lock request (锁机申请) for a machine with a GPS device of the contract of one of my cases and "
-        "submits it (409 `promise.hold` while a promise is pending, unless `override_reason`); on approval a device command "
-        "is queued. `client_ref` as for waivers." + _IDEMPOTENCY,
+        "submits it (409 `promise.hold` while a promise is pending, unless `override_reason`); on approval a device "
+        "command is queued. `client_ref` as for waivers." + _IDEMPOTENCY,
         {"lock": _example("A lock request from the field", {
             "client_ref": "0b6c0e8e-4c1d-4c55-9a53-5b0f2a1c0034", "contract_id": _CONTRACT, "machine_id": _MACHINE,
             "reason": "失联三周, 设备仍在工地作业"})},
