@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     # The durable queue (core.queue): a job whose worker stopped beating this long is re-picked.
     queue_heartbeat_seconds: float = Field(30, gt=0)
+    queue_log_retention_days: int = Field(14, ge=1)
     # Webhooks: plain http to loopback addresses is refused unless this is on (tests, local work).
     webhooks_allow_loopback: bool = False
     webhook_timeout_seconds: float = Field(10, gt=0, le=60)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
 from app.core.config import get_settings
+from app.core.jobs import periodic
 
 log = logging.getLogger("recourse.queue")
 
@@ -269,3 +270,17 @@ async def _drain_in(session: AsyncSession) -> int:
         await session.execute(_FINISHED if delay is None else _RETRY_LATER,
                               {"id": job.id} if delay is None else {"id": job.id, "delay": delay})
     return _runs - before
+
+
+_PURGE_LOG = text("DELETE FROM pgqueuer_log WHERE created < now() - make_interval(days => :days)")
+_PURGE_STATISTICS = text("DELETE FROM pgqueuer_statistics WHERE created < now() - make_interval(days => :days)")
+
+
+@periodic("queue-log-purge", every_seconds=6 * 3600)
+async def purge_log(session: AsyncSession) -> dict[str, int]:
+    """pgqueuer keeps a row per job state change (`pgqueuer_log`) and per-second statistics: without
+    this they grow with every job ever run. Jobs themselves leave the queue table when done."""
+    days = get_settings().queue_log_retention_days
+    log_rows = (await session.execute(_PURGE_LOG, {"days": days})).rowcount
+    statistics = (await session.execute(_PURGE_STATISTICS, {"days": days})).rowcount
+    return {"log": log_rows or 0, "statistics": statistics or 0}

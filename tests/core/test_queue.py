@@ -177,3 +177,14 @@ async def test_a_job_left_picked_by_a_dead_worker_is_run_by_the_next(engine):
     await queue.drain(heartbeat_timeout=timedelta(seconds=1))
     assert _runs_of(key) == [1]
     assert await _committed(lambda s: _queued(s, key)) == 0
+
+
+async def test_the_queue_log_keeps_only_its_retention(db):
+    await db.execute(text(
+        "INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) VALUES "
+        "(-1, 'successful', 0, 'test.record', now() - interval '30 days'), "
+        "(-2, 'successful', 0, 'test.record', now())"))
+    purged = await queue.purge_log(db)
+    assert purged["log"] >= 1
+    left = (await db.execute(text("SELECT job_id FROM pgqueuer_log WHERE job_id IN (-1, -2)"))).scalars().all()
+    assert left == [-2]
