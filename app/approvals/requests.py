@@ -221,22 +221,30 @@ def _ensure_requester(actor: Principal, kind: RequestKind[Any], request: Request
         raise Forbidden("Only the requester may change or submit this request.", code=f"{kind.name}.not_requester")
 
 
-def new_request(kind: RequestKind[R], actor: Principal, fields: dict[str, Any]) -> R:
-    """A draft owned by the caller, in their company and department."""
-    return kind.model(group_id=actor.group_id, company_id=actor.company_id, department_id=actor.department_id,
-                      requester_id=actor.user_id, status=RequestStatus.DRAFT, **fields)
+def new_request(kind: RequestKind[R], actor: Principal, fields: dict[str, Any],
+                company_id: uuid.UUID | None = None) -> R:
+    """A draft owned by the caller, in their department and in `company_id` (a request about a
+    contract belongs to the contract's company, which decides who approves and sees it) or else
+    their own company."""
+    return kind.model(group_id=actor.group_id, company_id=company_id or actor.company_id,
+                      department_id=actor.department_id, requester_id=actor.user_id, status=RequestStatus.DRAFT,
+                      **fields)
 
 
 async def create(session: AsyncSession, actor: Principal, kind: RequestKind[R], fields: dict[str, Any],
-                 *, client_ref: uuid.UUID | None = None) -> tuple[R, bool]:
+                 *, client_ref: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
+                 and_submit: bool = False) -> tuple[R, bool]:
     """A new draft (True), or the caller's own earlier upload of `client_ref` (False). Anybody
-    else's use of the same reference is invisible (app/core/client_ids.py)."""
+    else's use of the same reference is invisible (app/core/client_ids.py). With `and_submit`, a
+    new draft is submitted at once (created and submitted in one call)."""
     request, created = await client_ids.create_once(
         session, kind.model, creator=kind.model.requester_id, creator_id=actor.user_id, client_ref=client_ref,
-        build=lambda: new_request(kind, actor, fields))
+        build=lambda: new_request(kind, actor, fields, company_id))
     if created:
         audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
                      company_id=request.company_id, after=audit.snapshot(request))
+        if and_submit:
+            await submit(session, actor, kind, request)
     return request, created
 
 

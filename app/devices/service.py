@@ -111,13 +111,8 @@ async def create_request(session: AsyncSession, principal: Principal, kind: kit.
         if payment is not None:
             fields.update(payment_entry_id=payment.id, payment_amount=payment.amount,
                           payment_date=payment.value_date)
-    request, created = await kit.create(session, principal, kind, fields, client_ref=data.client_ref)
-    if created:
-        request.company_id = contract.company_id  # the contract's company decides who approves and sees it
-        await session.flush()
-        if data.submit:
-            await kit.submit(session, principal, kind, request)
-    return request, created
+    return await kit.create(session, principal, kind, fields, client_ref=data.client_ref,
+                            company_id=contract.company_id, and_submit=data.submit)
 
 
 # --- the command's moves -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from app.contracts import repository as contracts_repo
 from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState
 from app.contracts.service import transition
-from app.core import audit, client_ids
+from app.core import audit
 from app.core.db import utcnow
 from app.core.principal import Principal
 from app.ledger import repository as ledger_repo
@@ -102,21 +102,8 @@ async def create(session: AsyncSession, actor: Principal, kind: kit.RequestKind[
     await _checked(session, contract, fields, kind.model)
     if kind.model is InterestWaiver:
         fields.update(unpaid_penalty=account.unpaid_penalty, dpd=account.dpd, bucket=account.bucket)
-
-    def build() -> Any:
-        return kind.model(group_id=contract.group_id, company_id=contract.company_id,
-                          department_id=actor.department_id, requester_id=actor.user_id,
-                          status=kit.RequestStatus.DRAFT, **fields)
-
-    request, created = await client_ids.create_once(session, kind.model, creator=kind.model.requester_id,
-                                                    creator_id=actor.user_id, client_ref=data.client_ref,  # type: ignore[attr-defined]
-                                                    build=build)
-    if created:
-        audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
-                     company_id=request.company_id, after=audit.snapshot(request))
-        if data.submit:  # type: ignore[attr-defined]
-            await kit.submit(session, actor, kind, request)
-    return request, created
+    return await kit.create(session, actor, kind, fields, client_ref=data.client_ref,  # type: ignore[attr-defined]
+                            company_id=contract.company_id, and_submit=data.submit)  # type: ignore[attr-defined]
 
 
 async def submit(session: AsyncSession, actor: Principal, kind: kit.RequestKind[Any],

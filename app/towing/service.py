@@ -80,13 +80,8 @@ async def create_request(session: AsyncSession, principal: Principal, data: TowR
         raise TowMachineNotOfContract(f"The machine {data.machine_id} is not one of contract {contract.number}'s.")
     fields: dict[str, Any] = data.model_dump(exclude={"client_ref", "submit"})
     fields.update(latitude=_coordinate(data.latitude), longitude=_coordinate(data.longitude))
-    request, created = await kit.create(session, principal, TOW, fields, client_ref=data.client_ref)
-    if created:
-        request.company_id = contract.company_id  # the contract's company decides who approves and sees it
-        await session.flush()
-        if data.submit:
-            await kit.submit(session, principal, TOW, request)
-    return request, created
+    return await kit.create(session, principal, TOW, fields, client_ref=data.client_ref,
+                            company_id=contract.company_id, and_submit=data.submit)
 
 
 async def assign(session: AsyncSession, principal: Principal, task: TowTask, data: TowTaskAssign) -> TowTask:
