@@ -22,6 +22,7 @@ from app.collection.log_schemas import LogCreate
 from app.collection.models import CollectionCase
 from app.collection.schemas import CaseAssignIn
 from app.contracts.models import Contract
+from app.core.db import utcnow
 from app.customers import repository as customers_repo
 from app.ledger import repository as repo_ledger
 from app.ledger import service as ledger
@@ -92,8 +93,8 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         await repo_ledger.set_business_date_override(session, case.group_id, base + timedelta(days=5))
         await logs.create_log(session, who, case.id, LogCreate(
             id=_uuid(case.id, 1), action="call", result="no_answer", notes="电话无人接听", **person,
-            occurred_at=datetime.combine(base + timedelta(days=1), time(9, 30), tz)))
-        visited_at = datetime.combine(base + timedelta(days=5), time(15, 0), tz)
+            occurred_at=_by_now(datetime.combine(base + timedelta(days=1), time(9, 30), tz))))
+        visited_at = _by_now(datetime.combine(base + timedelta(days=5), time(15, 0), tz))
         # The visit's photo: taken there and then, except on every third case, where it was taken the
         # day before a few kilometres away (the dispatcher sees those logs flagged).
         honest = n % 3 != 2
@@ -121,7 +122,7 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         if n % 2 == 0:
             await logs.create_log(session, who, case.id, LogCreate(
                 id=_uuid(case.id, 3), action="call", result="promised", notes="客户表示月底前还款", **person,
-                occurred_at=datetime.combine(today, time(9, 0), tz),
+                occurred_at=_by_now(datetime.combine(today, time(9, 0), tz)),
                 promise={"amount": str(amount), "date": (today + timedelta(days=3)).isoformat()}))
             counts["logs"] += 1
             counts["pending"] += 1
@@ -134,6 +135,13 @@ async def _photo(session: AsyncSession, storage: Storage, who: Any, photo_id: uu
     content = sample_photo(taken_at, latitude, longitude)
     stored, _ = await attachments.upload(session, who, storage, Upload(photo_id, io.BytesIO(content), "现场照片.jpg"))
     return stored.id
+
+
+def _by_now(at: datetime) -> datetime:
+    """`at`, or a minute ago when `at` is still ahead: the business date is the company's (Shanghai),
+    so between its midnight and 09:00 a log "today at 09:00" would lie in the future, which a log
+    may not (logs.create_log refuses occurred_at more than five minutes ahead)."""
+    return min(at, utcnow() - timedelta(minutes=1))
 
 
 def _uuid(case_id: uuid.UUID, n: int) -> uuid.UUID:
