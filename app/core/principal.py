@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import get_settings
 from app.core.errors import Forbidden
-from app.core.routing import get_session
+from app.core.routing import get_session, request_state
 
 # tokenUrl is relative to the document's server; both surfaces serve /auth/token.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -119,7 +119,7 @@ class PrincipalCache:
 
 def principal_cache(app: FastAPI) -> PrincipalCache:
     """The app's cache (one app per worker process), made on first use."""
-    cache = getattr(app.state, "principal_cache", None)
+    cache = app.state._state.get("principal_cache")  # see routing.app_state
     if cache is None:
         cache = app.state.principal_cache = PrincipalCache(get_settings().principal_cache_size)
     return cache
@@ -138,7 +138,7 @@ def register_principal_resolver(resolver: PrincipalResolver) -> None:
 
 
 async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
-    cached = getattr(request.state, "principal", None)
+    cached = request_state(request).get("principal")
     if cached is not None:
         return cached
     if _resolver is None:  # pragma: no cover - app.domains registers it in every entry point
