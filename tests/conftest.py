@@ -29,6 +29,7 @@ from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
 
 from app.core import db as core_db  # noqa: E402
+from app.core import hotsql  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.security import create_access_token  # noqa: E402
 from app.demo.seed import DEMO_PASSWORD, DemoOrg, seed_org  # noqa: E402
@@ -138,6 +139,10 @@ def app(db: AsyncSession):
         # undoes only itself. Everything is still inside the outer transaction rolled back at the end.
         await db.commit()
         yield db
+        # A read-only (GET) request ends without COMMIT: production reads in autocommit, nothing to
+        # end. Here it read inside a savepoint, released now as the request's own last statement.
+        if db.in_transaction():
+            await db.commit()
 
     application.state.session_provider = provider
     return application
@@ -181,10 +186,12 @@ def count_queries(engine):
             counted.n += 1
 
         event.listen(engine.sync_engine, "before_cursor_execute", before)
+        hotsql.listen(before)  # the hot path's statements (app/core/hotsql.py) bypass SQLAlchemy
         try:
             yield counted
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", before)
+            hotsql.unlisten(before)
 
     return counting
 

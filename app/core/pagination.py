@@ -13,17 +13,20 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, select, true, tuple_, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from app.core import hotsql
 from app.core.config import get_settings
 from app.core.errors import InvalidInput
 from app.core.scoping import SCOPE_SPLIT, ScopeBranch, ScopeSplit
@@ -164,14 +167,31 @@ def _check_types(values: list[Any], columns: list[Any]) -> None:
             raise _invalid_cursor()  # timestamptz columns: a naive value would not compare
 
 
-def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_column: Any) -> Select[Any]:
+def _after(params: PageParams, sort: SortKey, id_column: Any) -> tuple[Any, Any]:
+    """The (sort value, id) a cursor says the page starts after; 422 for a cursor we did not issue."""
+    last_value, last_id = decode_cursor(params.cursor or "", sort.name)
+    _check_types([last_value, last_id], [sort.column, id_column])
+    return last_value, last_id
+
+
+def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_column: Any, *,
+                   bound: bool = False) -> Select[Any]:
     """`stmt` limited to one page (after the cursor, ordered by (sort column, id), one row more
     than the page to tell whether there is a next). A statement from `readable()` whose scope has
     several branches (a company, the caller's own rows, the rows shared with them...) is paged
-    branch by branch: see `_page_ids`."""
+    branch by branch: see `_page_ids`.
+
+    `bound`: the cursor's key and the limit are the parameters `page_after_value`, `page_after_id`
+    and `page_limit` instead of values, so one compiled statement serves every page (`paginate_hot`)."""
+    limit: Any = params.limit + 1
+    if bound:
+        limit = bindparam("page_limit", None, type_=Integer)
     if params.cursor:
-        last_value, last_id = decode_cursor(params.cursor, sort.name)
-        _check_types([last_value, last_id], [sort.column, id_column])
+        if bound:
+            last_value = bindparam("page_after_value", None, type_=sort.column.type)
+            last_id = bindparam("page_after_id", None, type_=id_column.type)
+        else:
+            last_value, last_id = _after(params, sort, id_column)
         if sort.column is id_column:
             stmt = stmt.where(id_column < last_id if sort.descending else id_column > last_id)
         elif sort.descending:
@@ -180,8 +200,8 @@ def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_colu
             stmt = stmt.where(tuple_(sort.column, id_column) > tuple_(last_value, last_id))
     split = stmt.get_execution_options().get(SCOPE_SPLIT)
     if split is not None and _walkable(split.branches, sort.column):
-        stmt = stmt.where(id_column.in_(_page_ids(stmt, split, sort, id_column, params.limit + 1)))
-    return stmt.order_by(*_order_by(sort.column, id_column, sort.descending)).limit(params.limit + 1)
+        stmt = stmt.where(id_column.in_(_page_ids(stmt, split, sort, id_column, limit)))
+    return stmt.order_by(*_order_by(sort.column, id_column, sort.descending)).limit(limit)
 
 
 # ORDER BY clauses per (sort column, id column, direction), built once: the columns are mapped
@@ -222,6 +242,33 @@ async def paginate(
     return rows, next_cursor
 
 
+# Hot pages' statements, compiled once per key (core/hotsql.py).
+_HOT_PAGES = hotsql.Statements()
+
+
+async def paginate_hot(session: AsyncSession, key: Hashable, build: Callable[[], Select[Any]], params: PageParams,
+                       sort: SortKey, id_column: Any) -> tuple[list[asyncpg.Record], str | None]:
+    """`paginate` for the hottest lists: the page's statement (scope passes included) is compiled
+    once per (key, sort, first page or not) with the cursor and the limit as parameters, and runs
+    on the session's asyncpg connection; rows are asyncpg records.
+
+    `build()` makes the statement; `key` must name everything it bakes in (the principal, when it
+    starts from `readable()`). It must select plain columns, including the sort and id columns
+    under their own keys."""
+    values: dict[str, Any] = {"page_limit": params.limit + 1}
+    if params.cursor:
+        values["page_after_value"], values["page_after_id"] = _after(params, sort, id_column)
+    prepared = _HOT_PAGES.get((key, sort.name, bool(params.cursor)),
+                              lambda: page_statement(build(), params, sort, id_column, bound=True))
+    rows = await prepared.fetch(session, **values)
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(sort.name, [last[sort.column.key], last[id_column.key]])
+    return rows, next_cursor
+
+
 def _walkable(branches: tuple[ScopeBranch, ...], sort_column: Any) -> bool:
     """Whether splitting pays: more than one pass, and every column branch has an index leading
     with (that column, the sort column) to walk. Without such an index a branch would scan its
@@ -238,7 +285,7 @@ def _ordered_index(column: Any, sort_column: Any) -> bool:
         for index in getattr(table, "indexes", ()))
 
 
-def _page_ids(stmt: Select[Any], split: ScopeSplit, sort: SortKey, id_column: Any, limit: int) -> Select[Any]:
+def _page_ids(stmt: Select[Any], split: ScopeSplit, sort: SortKey, id_column: Any, limit: Any) -> Select[Any]:
     """The ids of the page: `stmt` with its scope OR replaced by each branch in turn, each pass
     ordered and limited along the branch's own index, merged, deduplicated, limited again.
 

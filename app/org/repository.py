@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.core import hotsql
 from app.core.business_date import business_zone
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import DataScope, Principal, ScopeKind
@@ -49,12 +50,14 @@ _PRINCIPAL_STAMP = (
     .where(User.id == bindparam("user_id"), User.is_active.is_(True), User.locked_at.is_(None))
 )
 
+_PRINCIPAL_STAMP_SQL = hotsql.Prepared(_PRINCIPAL_STAMP)  # every request: the hot path (core/hotsql.py)
+
 
 async def principal_stamp(session: AsyncSession, user_id: uuid.UUID) -> tuple[int | None, int | None] | None:
     """(the user's stamp, their group's stamp) while the user is active and unlocked, else None.
 
     A cached principal resolved under the same pair is still exact (see `AuthzStamp`)."""
-    row = (await session.execute(_PRINCIPAL_STAMP, {"user_id": user_id})).first()
+    row = await _PRINCIPAL_STAMP_SQL.fetchrow(session, user_id=user_id)
     return None if row is None else (row[0], row[1])
 
 

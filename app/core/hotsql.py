@@ -1,0 +1,155 @@
+"""Hot reads: statements compiled once, run on the request's own asyncpg connection.
+
+Why: SQLAlchemy's async session costs far more per statement than the statement itself. Measured on
+the 2-core machine (`scripts/bench/README.md`, "The hot path"), a FastAPI route running two small
+SELECTs answers about 2,400 req/s through `AsyncSession.execute` and about 3,700 req/s running the
+same SQL on the session's asyncpg connection: statement building, the cache key, the greenlet hop
+and ORM row processing are per statement. The requests every user makes all day (the principal
+check on every request, notifications, the worklist) take this path; everything else keeps the
+ORM.
+
+- `Prepared(stmt)`: a Core statement compiled once for asyncpg. Values that change per request are
+  `bindparam("name")` in the statement and passed by name to `fetch`; anything else (a principal's
+  ids from `readable()`) is baked in when it is compiled, so the cache key must name whatever shaped
+  the statement (see `Statements`).
+- Rows come back as asyncpg `Record`s (by name or position) with asyncpg's own types (UUID, Decimal,
+  datetime, date; JSON decoded by the codec SQLAlchemy installs on its connections).
+- The statement runs on the same connection as the request's session, so it sees what the session
+  sees (the request's writes, a test's rolled-back transaction). Reads only: a write here would
+  bypass the unit of work.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import asyncpg
+import pydantic_core
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+from starlette.responses import Response
+
+_DIALECT = asyncpg_dialect()
+
+
+class Prepared:
+    """A statement compiled once: its SQL, its parameters in order and how to bind each."""
+
+    __slots__ = ("sql", "_order", "_fixed", "_process")
+
+    def __init__(self, stmt: Executable) -> None:
+        compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+        self.sql: str = compiled.string
+        self._order: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self._fixed: dict[str, Any] = dict(compiled.params)
+        self._process = {name: processor for name in self._order
+                         if (processor := _bind_type(compiled, name)._cached_bind_processor(_DIALECT)) is not None}
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        """The positional arguments: named values given now, the compiled-in ones otherwise."""
+        out = []
+        for name in self._order:
+            value = values[name] if name in values else self._fixed[name]
+            processor = self._process.get(name)
+            out.append(value if processor is None or value is None else processor(value))
+        return out
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
+        connection, arguments = await driver(session), self.arguments(values)
+        for listener in _listeners:
+            listener(self.sql, arguments)
+        try:
+            return await connection.fetch(self.sql, *arguments)
+        except Exception as exc:
+            if connection.is_closed():
+                await _lost(session, exc)
+                raise ConnectionLost(f"the database connection was lost: {exc}") from exc
+            raise
+
+    async def fetchrow(self, session: AsyncSession, **values: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(session, **values)
+        return rows[0] if rows else None
+
+
+# Called with (sql, arguments) before each statement: the query-count fixture and the floor
+# benchmark's capture count these beside SQLAlchemy's `before_cursor_execute`.
+StatementListener = Callable[[str, list[Any]], None]
+_listeners: list[StatementListener] = []
+
+
+def listen(listener: StatementListener) -> None:
+    _listeners.append(listener)
+
+
+def unlisten(listener: StatementListener) -> None:
+    _listeners.remove(listener)
+
+
+def _bind_type(compiled: Any, name: str) -> Any:
+    """The type of a parameter; an IN list expanded at compile time names each value `<key>_<n>`."""
+    bind = compiled.binds[name] if name in compiled.binds else compiled.binds[name.rsplit("_", 1)[0]]
+    return bind.type
+
+
+class Statements:
+    """Prepared statements by key, built on first use; a bounded LRU (one per worker)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, Prepared] = OrderedDict()
+
+    def get(self, key: Hashable, build: Callable[[], Executable]) -> Prepared:
+        prepared = self._entries.get(key)
+        if prepared is None:
+            prepared = self._entries[key] = Prepared(build())
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return prepared
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ConnectionLost(ConnectionError):
+    """The connection died under a hot statement (the database restarted or went away). A
+    ConnectionError, so the middleware answers 503 with Retry-After, as for SQLAlchemy's own."""
+
+
+async def _lost(session: AsyncSession, exc: BaseException) -> None:
+    """What SQLAlchemy does when a statement of its own meets a dead connection
+    (`Connection._handle_dbapi_exception`): this connection is invalidated, and so is every one the
+    pool made before it (they died with it), so the next checkouts reconnect instead of failing."""
+    session.info.pop(_DRIVER, None)
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    connection.sync_engine.pool._invalidate(raw, exc)  # the pool-wide half has no public name
+    await connection.invalidate(exc)
+
+
+_DRIVER = "hotsql_driver"
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection beneath the session (checked out now if it was not yet), kept in the
+    session's info for its next statement."""
+    found = session.info.get(_DRIVER)
+    if found is not None and session.in_transaction():
+        return found
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    found = session.info[_DRIVER] = raw.driver_connection
+    return found
+
+
+def records(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """`content` (dicts, lists, records' values) as JSON, written by pydantic's serialiser: the same
+    text the route's response model would give (UUIDs, ISO datetimes with `Z`, dates, Decimals as
+    strings) without building the models. The route keeps its `response_model` for the document."""
+    return Response(pydantic_core.to_json(content), status_code=status_code, media_type="application/json")
