@@ -76,6 +76,24 @@ async def contact_cards(session: AsyncSession, principal: Principal,
     return cards
 
 
+async def contact_card_dicts(session: AsyncSession, principal: Principal,
+                             rows: Sequence[Any]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """`contact_cards` for the hot worklist: rows are records with `id`, `customer_id`,
+    `collector_id` and `state`; cards are plain dicts shaped as ContactCard."""
+    by_customer: dict[uuid.UUID, list[Any]] = {}
+    for c in await customers_repo.contact_records(session, {r["customer_id"] for r in rows}):
+        by_customer.setdefault(c["customer_id"], []).append(c)
+    cards: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for r in rows:
+        mine = r["collector_id"] == principal.user_id and r["state"] == "open"
+        cards[r["id"]] = [
+            {"id": c["id"], "name": c["name"], "relation": c["relation"],
+             "mobile": c["mobile"] if mine else mask_phone(c["mobile"]),
+             "office_phone": c["office_phone"] if mine else mask_phone(c["office_phone"]), "masked": not mine}
+            for c in by_customer.get(r["customer_id"], [])]
+    return cards
+
+
 # --- dispatch ------------------------------------------------------------------------------------
 
 async def _cases(session: AsyncSession, principal: Principal, case_ids: Sequence[uuid.UUID]) -> list[CollectionCase]:

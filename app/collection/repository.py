@@ -39,11 +39,12 @@ class CaseFilters:
     contract_id: uuid.UUID | None = None
 
 
-def case_rows(principal: Principal, filters: CaseFilters) -> Select[Any]:
+def case_rows(principal: Principal, filters: CaseFilters, *columns: Any) -> Select[Any]:
     """The cases the principal may read with their money and names: (case, account, customer name,
-    contract number, active promise)."""
-    stmt = (readable(principal, CollectionCase, CollectionCase, LedgerAccount, Customer.name.label("customer_name"),
-                     Contract.number.label("contract_number"), PromiseToPay)
+    contract number, active promise), or the given `columns` of those tables (the hot worklist)."""
+    stmt = (readable(principal, CollectionCase, *(columns or (
+                CollectionCase, LedgerAccount, Customer.name.label("customer_name"),
+                Contract.number.label("contract_number"), PromiseToPay)))
             .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
             .join(Customer, Customer.id == CollectionCase.customer_id)
             .join(Contract, Contract.id == CollectionCase.contract_id)

@@ -136,13 +136,18 @@ def _decimal_text(pattern: re.Pattern[str], error: str, message: str) -> Any:
     return parse
 
 
+def money_text(value: Decimal | None) -> str | None:
+    """An amount as Money writes it out: two decimals (the hot paths serialise without models)."""
+    return None if value is None else f"{value:.2f}"
+
+
 def _money(pattern: re.Pattern[str], pattern_text: str, max_length: int, out_pattern: str, error: str,
            message: str, description: str) -> Any:
     """A money type: a decimal string in (`pattern`), a two-decimal string out (`out_pattern`)."""
     return Annotated[
         Decimal,
         BeforeValidator(_decimal_text(pattern, error, message)),
-        PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+        PlainSerializer(money_text, return_type=str, when_used="json"),
         WithJsonSchema({"type": "string", "pattern": pattern_text, "maxLength": max_length, "examples": ["1234.50"],
                         "description": description}, mode="validation"),
         WithJsonSchema({"type": "string", "pattern": out_pattern, "examples": ["1234.50"],

@@ -29,12 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals import repository as approvals_repo
 from app.approvals.requests import RequestStatus
 from app.collection import repository as collection_repo
-from app.collection.models import CollectionCase, CollectionLog
+from app.collection.models import CollectionCase, CollectionLog, PromiseToPay
+from app.contracts.models import Contract
+from app.core import hotsql
 from app.core.principal import Principal
 from app.core.scoping import readable
 from app.customers.models import Customer
 from app.field.models import SyncChange
 from app.field.requests import FIELD_REQUESTS
+from app.ledger.models import LedgerAccount
 from app.notifications.models import Notification
 from app.towing.models import TowTask
 
@@ -97,18 +100,49 @@ def my_logs(principal: Principal, since: datetime | None) -> Select[Any]:
     return stmt if since is None else stmt.where(CollectionLog.occurred_at >= since)
 
 
+# The worklist's columns for the hot path (views.worklist_items shapes them as FieldCase).
+WORKLIST_COLUMNS = (
+    CollectionCase.id, CollectionCase.contract_id, Contract.number.label("contract_number"), CollectionCase.customer_id,
+    Customer.name.label("customer_name"), LedgerAccount.dpd, LedgerAccount.bucket, LedgerAccount.overdue_amount,
+    CollectionCase.priority, CollectionCase.next_action_date, CollectionCase.last_contact_at,
+    CollectionCase.collector_id, CollectionCase.state, PromiseToPay.amount.label("promise_amount"),
+    PromiseToPay.promised_date.label("promise_date"), PromiseToPay.state.label("promise_state"))
+
+
+def my_case_columns(principal: Principal) -> Select[Any]:
+    """`my_cases` as the worklist's columns."""
+    return collection_repo.case_rows(principal, collection_repo.CaseFilters(collector_id=principal.user_id),
+                                     *WORKLIST_COLUMNS)
+
+
+def _last_log_ids(case_ids: Any) -> Select[Any]:
+    cases = func.unnest(case_ids).table_valued(column("case_id", Uuid)).render_derived("cases")
+    latest = (select(CollectionLog.id).where(CollectionLog.case_id == cases.c.case_id,
+                                             CollectionLog.voided_at.is_(None))
+              .order_by(CollectionLog.occurred_at.desc(), CollectionLog.id.desc()).limit(1).lateral("latest"))
+    return select(latest.c.id).select_from(cases).join(latest, true())
+
+
+_LAST_LOG_RECORDS = hotsql.Prepared(
+    select(CollectionLog.case_id, CollectionLog.id, CollectionLog.action, CollectionLog.result,
+           CollectionLog.occurred_at)
+    .where(CollectionLog.id.in_(_last_log_ids(cast(bindparam("case_ids", None, type_=ARRAY(Uuid)), ARRAY(Uuid))))))
+
+
+async def last_log_records(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """`last_logs` as records (case_id, id, action, result, occurred_at), for the hot worklist."""
+    if not case_ids:
+        return {}
+    return {r["case_id"]: r for r in await _LAST_LOG_RECORDS.fetch(session, case_ids=list(case_ids))}
+
+
 async def last_logs(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CollectionLog]:
     """Each case's latest standing log: one probe per case down (case_id, occurred_at, id), LIMIT 1
     (a DISTINCT ON would read every log of the cases)."""
     if not case_ids:
         return {}
     ids = cast(bindparam("case_ids", list(case_ids), type_=ARRAY(Uuid)), ARRAY(Uuid))
-    cases = func.unnest(ids).table_valued(column("case_id", Uuid)).render_derived("cases")
-    latest = (select(CollectionLog.id).where(CollectionLog.case_id == cases.c.case_id,
-                                             CollectionLog.voided_at.is_(None))
-              .order_by(CollectionLog.occurred_at.desc(), CollectionLog.id.desc()).limit(1).lateral("latest"))
-    stmt = select(CollectionLog).where(CollectionLog.id.in_(select(latest.c.id).select_from(cases).join(latest,
-                                                                                                       true())))
+    stmt = select(CollectionLog).where(CollectionLog.id.in_(_last_log_ids(ids)))
     return {log.case_id: log for log in (await session.scalars(stmt))}
 
 

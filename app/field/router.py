@@ -14,8 +14,9 @@ from app.collection import permissions as collection_permissions
 from app.collection.log_schemas import LogCreate
 from app.collection.models import CollectionCase, CollectionLog
 from app.core.etag import set_content_etag
+from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageQuery, SortKey, paginate
+from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot
 from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import Session
@@ -38,10 +39,13 @@ NOT_MODIFIED = {304: {"description": "`If-None-Match` names the current ETag: no
 @router.get("/worklist", response_model=Page[FieldCase], operation_id="get_worklist",
             summary="My open cases by priority, with the customer, the contacts to call, the money overdue, "
                     "the active promise and the last log")
-async def get_worklist(session: Session, principal: Collector, page: PageQuery) -> Page[FieldCase]:
-    rows, cursor = await paginate(session, repo.my_cases(principal), page, BY_PRIORITY, CollectionCase.id,
-                                  scalars=False)
-    return Page(items=await views.cases_out(session, principal, rows, contacts=True), next_cursor=cursor)
+async def get_worklist(session: Session, principal: Collector, page: PageQuery) -> Response:
+    # The phone's most frequent read: the hot path (core/hotsql.py), three statements compiled once
+    # per collector, rows serialised without models (tests/field/test_hot_worklist.py checks them
+    # against FieldCase).
+    rows, cursor = await paginate_hot(session, ("field.worklist", principal), lambda: repo.my_case_columns(principal),
+                                      page, BY_PRIORITY, CollectionCase.id)
+    return json_response({"items": await views.worklist_items(session, principal, rows), "next_cursor": cursor})
 
 
 @router.get("/cases/{case_id}", response_model=FieldCaseDetail, operation_id="get_field_case",

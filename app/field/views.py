@@ -12,6 +12,7 @@ from app.collection import log_queries
 from app.collection.models import CollectionLog
 from app.collection.schemas import ContactCard, TimelineEvent
 from app.core.principal import Principal
+from app.core.types import money_text
 from app.customers import repository as customers_repo
 from app.customers.models import Customer
 from app.field import repository as repo
@@ -51,6 +52,28 @@ async def cases_out(session: AsyncSession, principal: Principal, rows: Sequence[
     cards = await collection_cases.contact_cards(session, principal, rows) if contacts else {}
     return [FieldCase(**_case(r, last.get(r.CollectionCase.id), cards.get(r.CollectionCase.id) if contacts else None))
             for r in rows]
+
+
+async def worklist_items(session: AsyncSession, principal: Principal, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The hot worklist's page (records of repo.WORKLIST_COLUMNS) as FieldCase dicts with contacts:
+    the same fields and text as the models (tests/field/test_hot_worklist.py compares them)."""
+    last = await repo.last_log_records(session, [r["id"] for r in rows])
+    cards = await collection_cases.contact_card_dicts(session, principal, rows)
+    items = []
+    for r in rows:
+        log = last.get(r["id"])
+        items.append({
+            "id": r["id"], "contract_id": r["contract_id"], "contract_number": r["contract_number"],
+            "customer_id": r["customer_id"], "customer_name": r["customer_name"], "dpd": r["dpd"],
+            "bucket": r["bucket"], "overdue_amount": money_text(r["overdue_amount"]), "priority": r["priority"],
+            "next_action_date": r["next_action_date"], "last_contact_at": r["last_contact_at"],
+            "active_promise": None if r["promise_state"] is None else {
+                "amount": money_text(r["promise_amount"]), "promised_date": r["promise_date"],
+                "state": r["promise_state"]},
+            "last_log": None if log is None else {"id": log["id"], "action": log["action"], "result": log["result"],
+                                                  "occurred_at": log["occurred_at"]},
+            "contacts": cards.get(r["id"], [])})
+    return items
 
 
 def case_detail(row: Any, last: CollectionLog | None, contacts: list[ContactCard], contract: Any,

@@ -77,6 +77,8 @@ SCENARIOS = [
     # at 10 M logs are measured by collection.py beside the same baseline.
     Scenario("GET /collection-cases?assigned_to=me&limit=50 (worklist)", "GET",
              "/api/v1/collection-cases?assigned_to=me&limit=50", "collector1"),
+    # The same worklist as the phone asks for it (the hot path: core/hotsql.py).
+    Scenario("GET mobile /worklist?limit=50", "GET", "/api/mobile/v1/worklist?limit=50", "collector1"),
 ]
 
 
@@ -108,6 +110,11 @@ def install_recorder(engine, recorder: Recorder) -> None:  # noqa: ANN001
         many = executemany and context is not None and context.execute_style is ExecuteStyle.EXECUTEMANY
         params = [tuple(p) for p in parameters] if many else tuple(parameters or ())
         recorder.add(("sql", statement, params, many))
+
+    from app.core import hotsql
+
+    # The hot path's statements (core/hotsql.py) run on the driver: as prepared statements like the rest.
+    hotsql.listen(lambda statement, arguments: recorder.add(("sql", statement, tuple(arguments), False)))
 
     # What asyncpg sends outside prepared statements (BEGIN, COMMIT, ROLLBACK, the pre-ping's ";"),
     # recorded when called: its query logger reports later, through call_soon, out of order.
