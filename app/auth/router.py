@@ -86,17 +86,18 @@ def build_auth_routers(client: str):
         user = await auth_repo.user_placement(session, principal.user_id)
         roles = await org_repo.role_refs_of(session, principal.user_id)
         return MeResponse(
-            id=user.id, username=user.username, display_name=user.display_name,
-            group=NamedRef(id=user.group_id, name=user.group_name, code=user.group_code),
-            company=NamedRef(id=user.company_id, name=user.company_name, code=user.company_code),
-            department=NamedRef(id=user.department_id, name=user.department_name) if user.department_id else None,
-            roles=[NamedRef(id=r.id, name=r.name, code=r.code) for r in roles],
+            id=user["id"], username=user["username"], display_name=user["display_name"],
+            group=NamedRef(id=user["group_id"], name=user["group_name"], code=user["group_code"]),
+            company=NamedRef(id=user["company_id"], name=user["company_name"], code=user["company_code"]),
+            department=NamedRef(id=user["department_id"], name=user["department_name"])
+            if user["department_id"] else None,
+            roles=[NamedRef(id=r["id"], name=r["name"], code=r["code"]) for r in roles],
             permissions=sorted(principal.permissions),
             scope=EffectiveScope(
                 all_companies=principal.scope.all_companies,
                 company_ids=sorted(principal.scope.company_ids, key=str),
                 department_ids=sorted(principal.scope.department_ids, key=str),
-                kinds=sorted({r.scope_kind for r in roles}),
+                kinds=sorted({r["scope_kind"] for r in roles}),
             ),
             is_system_admin=principal.is_system_admin,
         )

@@ -29,6 +29,7 @@ from app.collection.schemas import (
 from app.core import audit, events
 from app.core.db import utcnow
 from app.core.principal import Principal
+from app.core.types import money_text
 from app.customers import repository as customers_repo
 from app.customers.normalize import mask_phone
 from app.notifications.service import notify
@@ -74,6 +75,26 @@ async def contact_cards(session: AsyncSession, principal: Principal,
                         office_phone=c.office_phone if mine else mask_phone(c.office_phone), masked=not mine)
             for c, relation in by_customer.get(r.CollectionCase.customer_id, [])]
     return cards
+
+
+def case_dicts(rows: Sequence[Any], contacts: dict[uuid.UUID, list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
+    """`case_out` for the hot list: records of repo.CASE_COLUMNS as CaseOut dicts, the same fields
+    and text (tests/field/test_hot_cases.py compares them with the models')."""
+    return [{
+        "id": r["id"], "state": r["state"], "outcome": r["outcome"], "company_id": r["company_id"],
+        "contract_id": r["contract_id"], "contract_number": r["contract_number"], "customer_id": r["customer_id"],
+        "customer_name": r["customer_name"], "collector_id": r["collector_id"], "assigned_at": r["assigned_at"],
+        "dpd": r["dpd"], "bucket": r["bucket"], "overdue_amount": money_text(r["overdue_amount"]),
+        "overdue": {"principal": money_text(r["overdue_principal"]), "interest": money_text(r["overdue_interest"]),
+                    "fee": money_text(r["overdue_fee"]), "penalty": money_text(r["unpaid_penalty"])},
+        "outstanding_principal": money_text(r["outstanding_principal"]), "as_of": r["as_of"],
+        "active_promise": None if r["promise_id"] is None else {
+            "id": r["promise_id"], "amount": money_text(r["promise_amount"]), "promised_date": r["promise_date"],
+            "state": r["promise_state"], "amount_paid": money_text(r["promise_amount_paid"])},
+        "last_contact_at": r["last_contact_at"], "next_action_date": r["next_action_date"], "priority": r["priority"],
+        "opened_on": r["opened_on"], "closed_on": r["closed_on"], "previous_case_id": r["previous_case_id"],
+        "contacts": None if contacts is None else contacts.get(r["id"], [])}
+        for r in rows]
 
 
 async def contact_card_dicts(session: AsyncSession, principal: Principal,

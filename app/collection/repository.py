@@ -68,6 +68,20 @@ def case_rows(principal: Principal, filters: CaseFilters, *columns: Any) -> Sele
     return stmt.where(*(c for c in conditions if c is not True))
 
 
+# A case list's columns for the hot path (cases.case_dicts shapes them as CaseOut).
+CASE_COLUMNS = (
+    CollectionCase.id, CollectionCase.state, CollectionCase.outcome, CollectionCase.company_id,
+    CollectionCase.contract_id, Contract.number.label("contract_number"), CollectionCase.customer_id,
+    Customer.name.label("customer_name"), CollectionCase.collector_id, CollectionCase.assigned_at, LedgerAccount.dpd,
+    LedgerAccount.bucket, LedgerAccount.overdue_amount, LedgerAccount.overdue_principal,
+    LedgerAccount.overdue_interest, LedgerAccount.overdue_fee, LedgerAccount.unpaid_penalty,
+    LedgerAccount.outstanding_principal, LedgerAccount.as_of, PromiseToPay.id.label("promise_id"),
+    PromiseToPay.amount.label("promise_amount"), PromiseToPay.promised_date.label("promise_date"),
+    PromiseToPay.state.label("promise_state"), PromiseToPay.amount_paid.label("promise_amount_paid"),
+    CollectionCase.last_contact_at, CollectionCase.next_action_date, CollectionCase.priority, CollectionCase.opened_on,
+    CollectionCase.closed_on, CollectionCase.previous_case_id)
+
+
 async def case_row(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Any | None:
     stmt = case_rows(principal, CaseFilters(state=None)).where(CollectionCase.id == case_id)
     return (await session.execute(stmt)).first()

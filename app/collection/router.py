@@ -25,8 +25,9 @@ from app.collection.schemas import (
     TimelineEvent,
 )
 from app.core.etag import set_etag
+from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot, sort_param
 from app.core.principal import Requires
 from app.core.routers import api_router
 from app.core.routing import Session
@@ -57,16 +58,18 @@ async def list_cases(
     last_contact_before: Annotated[Timestamp | None, Query(description="Not contacted since (or never)")] = None,
     q: Annotated[Search | None, Query(max_length=100, description="Customer name contains")] = None,
     contract_id: uuid.UUID | None = None,
-) -> Page[CaseOut]:
+) -> Response:
     mine = assigned_to == "me"
     filters = repo.CaseFilters(state="open" if mine else (state or "open"), company_id=company_id, bucket=bucket,
                                collector_id=principal.user_id if mine else collector_id, unassigned=unassigned,
                                dpd_min=dpd_min, dpd_max=dpd_max, promise_state=promise_state,
                                last_contact_before=last_contact_before, q=q, contract_id=contract_id)
-    rows, cursor = await paginate(session, repo.case_rows(principal, filters), page, sort, CollectionCase.id,
-                                  scalars=False)
-    contacts = await cases.contact_cards(session, principal, rows) if mine else {}
-    return Page(items=[cases.case_out(r, contacts.get(r.CollectionCase.id)) for r in rows], next_cursor=cursor)
+    # The web's worklist and dispatch lists are polled all day: the hot path (core/hotsql.py), one
+    # statement per caller and filters compiled once (the cursor and limit are parameters).
+    rows, cursor = await paginate_hot(session, ("collection.cases", principal, filters), lambda: repo.case_rows(
+        principal, filters, *repo.CASE_COLUMNS), page, sort, CollectionCase.id)
+    contacts = await cases.contact_card_dicts(session, principal, rows) if mine else None
+    return json_response({"items": cases.case_dicts(rows, contacts), "next_cursor": cursor})
 
 
 @router.get("/collection-cases/{case_id}", response_model=CaseOut, operation_id="get_collection_case",

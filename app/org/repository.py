@@ -174,10 +174,12 @@ _ROLE_REFS = (
     .where(UserRole.user_id == bindparam("user_id")).order_by(Role.code)
 )
 
+_ROLE_REFS_SQL = hotsql.Prepared(_ROLE_REFS)
+
 
 async def role_refs_of(session: AsyncSession, user_id: uuid.UUID) -> list[Any]:
-    """(id, name, code, scope_kind) of each of a user's roles, by code."""
-    return list((await session.execute(_ROLE_REFS, {"user_id": user_id})).all())
+    """(id, name, code, scope_kind) of each of a user's roles, by code: records (`/me`, the hot path)."""
+    return await _ROLE_REFS_SQL.fetch(session, user_id=user_id)
 
 
 async def user_level(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, bool]:
