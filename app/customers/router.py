@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
 from app.core.etag import check_if_match, set_etag, set_location
+from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
-from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
+from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot, sort_param
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import Session, query_object, writes_on_read
@@ -92,10 +93,14 @@ Filters = Annotated[CustomerFilters, Depends(query_object(CustomerFilters))]
 async def list_customers(
     session: Session, principal: Requires(P.CUSTOMER_READ), page: PageQuery,
     sort: Annotated[SortKey, Depends(sort_param(CUSTOMER_SORTS, "-created_at"))], filters: Filters,
-) -> Page[CustomerOut]:
-    stmt = repo.filter_customers(repo.readable_customers(principal), filters)
-    rows, cursor = await paginate(session, stmt, page, sort, Customer.id)
-    return Page(items=await views.customer_views(session, principal, rows), next_cursor=cursor)
+) -> Response:
+    # Every sales screen opens on this list: the hot path (core/hotsql.py), compiled once per caller,
+    # filters and sort, rows shaped without models.
+    rows, cursor = await paginate_hot(
+        session, ("customers", principal, filters),
+        lambda: repo.filter_customers(repo.readable_customers(principal), filters).with_only_columns(
+            *views.CUSTOMER_COLUMNS), page, sort, Customer.id)
+    return json_response({"items": await views.customer_dicts(session, principal, rows), "next_cursor": cursor})
 
 
 @router.post("/customers", response_model=CustomerCreated, status_code=201, operation_id="create_customer",

@@ -24,22 +24,40 @@ def scope_covers(scope: DataScope, company_id: uuid.UUID | None, owner_departmen
         owner_department_id is not None and owner_department_id in scope.department_ids)
 
 
-def _customer_out(c: Customer, full: bool) -> CustomerOut:
-    phones = [norm.display_phone(p) if full else norm.mask_phone(p) or "" for p in c.phones]
-    return CustomerOut(
-        id=c.id, kind=c.kind, name=c.name,  # type: ignore[arg-type]
+def _customer_fields(c: Any, full: bool) -> dict[str, Any]:
+    """CustomerOut's fields of `c` (a Customer, or a record of CUSTOMER_COLUMNS read as attributes
+    through `_Fields`), masked unless `full`."""
+    return dict(
+        id=c.id, kind=c.kind, name=c.name,
         credit_code=c.credit_code if full else norm.mask_identity(c.credit_code),
         id_number=c.id_number if full else norm.mask_identity(c.id_number),
-        addresses=list(c.addresses), phones=phones, email=c.email if full else norm.mask_email(c.email),
-        industry=c.industry, category=c.category, grade=c.grade, credit_score=c.credit_score,  # type: ignore[arg-type]
-        tags=list(c.tags), company_id=c.company_id, owner_id=c.owner_id, status=c.status,  # type: ignore[arg-type]
+        addresses=list(c.addresses), phones=[norm.display_phone(p) if full else norm.mask_phone(p) or ""
+                                             for p in c.phones],
+        email=c.email if full else norm.mask_email(c.email),
+        industry=c.industry, category=c.category, grade=c.grade, credit_score=c.credit_score,
+        tags=list(c.tags), company_id=c.company_id, owner_id=c.owner_id, status=c.status,
         protected_until=c.protected_until, secured_at=c.secured_at, last_follow_up_at=c.last_follow_up_at,
-        notes=c.notes, created_at=c.created_at, updated_at=c.updated_at, masked=not full,
-    )
+        notes=c.notes, created_at=c.created_at, updated_at=c.updated_at, masked=not full)
 
 
-async def customer_views(session: AsyncSession, principal: Principal,
-                         customers: Sequence[Customer]) -> list[CustomerOut]:
+class _Fields:
+    """A record's values as attributes, for `_customer_fields`."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+# The customer list's columns for the hot path (customer_dicts): CustomerOut's and the owner's department.
+CUSTOMER_COLUMNS = tuple(getattr(Customer, name) for name in CustomerOut.model_fields if name != "masked") + (
+    Customer.owner_department_id,)
+
+
+async def _full(session: AsyncSession, principal: Principal, customers: Sequence[Any]) -> set[uuid.UUID]:
     """Rule: identity numbers, phones and e-mail are shown in full to the owner, to edit-sharers
     and to those whose role scope covers the customer; masked (`138****5678`) for anyone else
     who may read it (read-only sharers). At most one query for any number of customers: the
@@ -49,7 +67,21 @@ async def customer_views(session: AsyncSession, principal: Principal,
             if c.owner_id == principal.user_id or scope_covers(principal.scope, c.company_id, c.owner_department_id)}
     full |= await repo.edit_shared_customer_ids(session, principal.user_id,
                                                 (c.id for c in customers if c.id not in full))
-    return [_customer_out(c, c.id in full) for c in customers]
+    return full
+
+
+async def customer_views(session: AsyncSession, principal: Principal,
+                         customers: Sequence[Customer]) -> list[CustomerOut]:
+    full = await _full(session, principal, customers)
+    return [CustomerOut(**_customer_fields(c, c.id in full)) for c in customers]
+
+
+async def customer_dicts(session: AsyncSession, principal: Principal, records: Sequence[Any]) -> list[dict[str, Any]]:
+    """`customer_views` for the hot list: records of CUSTOMER_COLUMNS as CustomerOut dicts (the same
+    text; tests/customers/test_hot_list.py compares them with the models')."""
+    rows = [_Fields(r) for r in records]
+    full = await _full(session, principal, rows)
+    return [_customer_fields(c, c.id in full) for c in rows]
 
 
 def _contact_fields(c: Contact, full: bool) -> dict[str, Any]:
