@@ -65,6 +65,58 @@ async def get_customer(session: AsyncSession, principal: Principal, customer_id:
     return await _get_live(session, principal, Customer, CustomerNotFound, customer_id, write)  # type: ignore[no-any-return]
 
 
+# The customer detail's hot path (core/hotsql.py): the record by id within the caller's scope
+# (compiled once per caller), its contacts and its recent activity (compiled once).
+_CUSTOMER_RECORDS = hotsql.Statements()
+
+
+async def customer_record(session: AsyncSession, principal: Principal, customer_id: uuid.UUID,
+                          columns: tuple[Any, ...]) -> Any:
+    """`get_customer`'s row as a record of `columns` (plus `version`); 404 like it when unreadable."""
+    prepared = _CUSTOMER_RECORDS.get(("customer", principal, columns), lambda: readable_customers(principal)
+                                     .with_only_columns(*columns, Customer.version)
+                                     .where(Customer.id == bindparam("customer_id", None, type_=Uuid)))
+    row = await prepared.fetchrow(session, customer_id=customer_id)
+    if row is None:
+        raise not_found(CustomerNotFound, customer_id)
+    return row
+
+
+CONTACT_COLUMNS = (Contact.id, Contact.name, Contact.position, Contact.owner_id, Contact.company_id, Contact.mobile,
+                   Contact.office_phone, Contact.email, Contact.id_number)
+_LINKED_CONTACTS = hotsql.Prepared(
+    select(*CONTACT_COLUMNS, CustomerContact.relation).join(CustomerContact, CustomerContact.contact_id == Contact.id)
+    .where(CustomerContact.customer_id == bindparam("customer_id", None, type_=Uuid), Contact.deleted_at.is_(None))
+    .order_by(Contact.name, Contact.id))
+_RECENT_ACTIVITY = hotsql.Prepared(
+    select(CustomerActivity.kind, CustomerActivity.user_id, CustomerActivity.actor_id, CustomerActivity.occurred_at,
+           CustomerActivity.detail)
+    .where(CustomerActivity.customer_id == bindparam("customer_id", None, type_=Uuid))
+    .order_by(CustomerActivity.occurred_at.desc(), CustomerActivity.id.desc()).limit(20))
+_SHARES = hotsql.Prepared(
+    select(CustomerShare.user_id, CustomerShare.can_edit, CustomerShare.created_at)
+    .where(CustomerShare.customer_id == bindparam("customer_id", None, type_=Uuid))
+    .order_by(CustomerShare.created_at, CustomerShare.user_id))
+
+
+async def linked_contact_records(session: AsyncSession, customer_id: uuid.UUID) -> list[Any]:
+    """`contacts_of_customer` as records (CONTACT_COLUMNS and `relation`)."""
+    return await _LINKED_CONTACTS.fetch(session, customer_id=customer_id)
+
+
+async def recent_activity_records(session: AsyncSession, customer_id: uuid.UUID) -> list[Any]:
+    """`recent_activity` as records (ActivityOut's fields)."""
+    return await _RECENT_ACTIVITY.fetch(session, customer_id=customer_id)
+
+
+async def share_dicts(session: AsyncSession, customer_id: uuid.UUID) -> list[dict[str, Any]]:
+    """`shares_of` as ShareOut dicts (the sharers' names from org, only when there are shares)."""
+    rows = await _SHARES.fetch(session, customer_id=customer_id)
+    names = await org_repo.display_names(session, (r["user_id"] for r in rows)) if rows else {}
+    return [{"user_id": r["user_id"], "display_name": names.get(r["user_id"], ""), "can_edit": r["can_edit"],
+             "created_at": r["created_at"]} for r in rows]
+
+
 def filter_customers(stmt: Select[Any], filters: Any) -> Select[Any]:
     """The customer list's filters (`schemas.CustomerFilters`; the list and the export share them)."""
     for column, value in ((Customer.owner_id, filters.owner_id), (Customer.company_id, filters.company_id),

@@ -135,3 +135,19 @@ async def customer_detail(session: AsyncSession, principal: Principal, customer:
     )
 
 
+async def customer_detail_dict(session: AsyncSession, principal: Principal, record: Any) -> dict[str, Any]:
+    """`customer_detail` for the hot path: a record of CUSTOMER_COLUMNS shaped as CustomerDetail
+    with the same rules and text (tests/customers/test_hot_list.py compares it with the models')."""
+    customer = _Fields(record)
+    full = await _full(session, principal, [customer])
+    out = _customer_fields(customer, customer.id in full)
+    linked = ([_Fields(r) for r in await repo.linked_contact_records(session, customer.id)]
+              if principal.has(CONTACT_READ) else [])
+    visible = await contact_visibility(session, principal, linked)  # type: ignore[arg-type]
+    out["contacts"] = [dict(contact_id=c.id, relation=c.relation, name=c.name, position=c.position,
+                            masked=c.id not in visible, **_contact_fields(c, c.id in visible))  # type: ignore[arg-type]
+                       for c in linked]
+    out["shares"] = await repo.share_dicts(session, customer.id)
+    out["recent_activity"] = [dict(r) for r in await repo.recent_activity_records(session, customer.id)]
+    return out
+

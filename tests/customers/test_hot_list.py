@@ -55,3 +55,35 @@ async def test_the_hot_customer_list_answers_exactly_what_the_models_would(clien
     if user == "sales2":  # the read-only share masks, the edit share does not; the third is not theirs
         assert seen[created[0]["id"]]["masked"] and not seen[created[1]["id"]]["masked"]
         assert created[2]["id"] not in seen and seen[created[0]["id"]]["phones"] == ["138****5678"]
+
+
+@pytest.mark.parametrize("user", ["sales1", "sales2", "clerk1", "admin"])
+async def test_the_hot_customer_detail_answers_exactly_what_the_models_would(client, auth, db, org, user):
+    customer = await create_customer(client, auth, name=unique_name("详情"), phones=["139-8765-4321"],
+                                     email="boss@example.com")
+    for name, mobile in (("王经理", "13811112222"), ("李会计", "13933334444")):
+        contact = await client.post("/api/v1/contacts", headers=auth("sales1"),
+                                    json={"name": name, "mobile": mobile, "email": "x@example.com"})
+        assert contact.status_code == 201, contact.text
+        linked = await client.post(f"/api/v1/customers/{customer['id']}/contacts", headers=auth("sales1"),
+                                   json={"contact_id": contact.json()["id"], "relation": "guarantor"})
+        assert linked.status_code in (200, 201), linked.text
+    shared = await client.post(f"/api/v1/customers/{customer['id']}/shares", headers=auth("sales1"),
+                               json={"user_ids": [str(org.users["sales2"].id)], "can_edit": False})
+    assert shared.status_code == 201, shared.text
+    principal = await load_principal(db, org.users[user].id)
+
+    response = await client.get(f"/api/v1/customers/{customer['id']}", headers=auth(user))
+    assert response.status_code == 200, response.text
+    orm = await repo.get_customer(db, principal, customer["id"])
+    model = await views.customer_detail(db, principal, orm)
+    assert response.json() == model.model_dump(mode="json")
+    assert response.headers["etag"] and len(model.contacts) == 2 and len(model.shares) == 1
+    if user == "sales2":
+        assert model.masked and all(c.masked for c in model.contacts)
+
+
+async def test_a_customer_out_of_scope_is_404_on_the_hot_detail(client, auth, org):
+    customer = await create_customer(client, auth, name=unique_name("看不见"))
+    response = await client.get(f"/api/v1/customers/{customer['id']}", headers=auth("collector3"))
+    assert response.status_code == 404 and response.json()["code"] == "customer.not_found"
