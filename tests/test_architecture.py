@@ -54,3 +54,9 @@ def test_the_import_contract_fails_when_an_area_reads_org_tables(tmp_path: Path,
     result = _lint_with_violation(tmp_path, module, "\nfrom app.org.models import User as _User  # deliberate\n")
     assert result.returncode != 0
     assert f"{name} -> app.org.models" in result.stdout
+
+
+def test_the_import_contract_fails_when_an_area_talks_to_the_driver(tmp_path: Path) -> None:
+    result = _lint_with_violation(tmp_path, "field/views.py", "\nimport asyncpg as _asyncpg  # deliberate\n")
+    assert result.returncode != 0
+    assert "app.field.views -> asyncpg" in result.stdout
