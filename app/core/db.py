@@ -86,6 +86,8 @@ def configure_engine(url: str) -> AsyncEngine:
         # pool's invalidation time), and the middleware answers that one request 503 + Retry-After
         # (tests/core/test_db_outage.py).
         pool_pre_ping=False,
+        connect_args={"server_settings": {"plan_cache_mode": settings.db_plan_cache_mode}}
+        if settings.db_plan_cache_mode else {},
     )
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     _read_sessionmaker = async_sessionmaker(_engine.execution_options(isolation_level="AUTOCOMMIT"),
