@@ -133,15 +133,17 @@ _DRIVER = "hotsql_driver"
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection beneath the session (checked out now if it was not yet), kept in the
-    session's info for its next statement."""
+    """The asyncpg connection beneath the session (checked out now if it was not yet), remembered in
+    the session's info with the transaction it belongs to: after a commit or a rollback the session
+    may hold another connection, and the one remembered may already serve somebody else."""
+    transaction = session.get_transaction()
     found = session.info.get(_DRIVER)
-    if found is not None and session.in_transaction():
-        return found
+    if found is not None and transaction is not None and found[0] is transaction:
+        return found[1]
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    found = session.info[_DRIVER] = raw.driver_connection
-    return found
+    session.info[_DRIVER] = (session.get_transaction(), raw.driver_connection)
+    return raw.driver_connection
 
 
 def records(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
