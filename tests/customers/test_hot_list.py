@@ -12,6 +12,7 @@ from app.customers.models import Customer
 from app.customers.router import CustomerFilters
 from app.org.repository import load_principal
 from tests.customers.helpers import create_customer, unique_name
+from tests.pages import every_page
 
 SORTS = {"-created_at": SortKey("-created_at", Customer.created_at, True), "name": SortKey("name", Customer.name)}
 
@@ -41,15 +42,7 @@ async def test_the_hot_customer_list_answers_exactly_what_the_models_would(clien
     filters = CustomerFilters(q="热路径")
 
     expected = await _model_pages(db, principal, filters, sort, 2)
-    got, cursor = [], None
-    while True:
-        query = f"?limit=2&sort={sort}&q=热路径" + (f"&cursor={cursor}" if cursor else "")
-        response = await client.get(f"/api/v1/customers{query}", headers=auth(user))
-        assert response.status_code == 200, response.text
-        got.append(response.json())
-        cursor = got[-1]["next_cursor"]
-        if cursor is None:
-            break
+    got = await every_page(client, f"/api/v1/customers?limit=2&sort={sort}&q=热路径", auth(user))
     assert got == expected
     seen = {i["id"]: i for page in got for i in page["items"]}
     if user == "sales2":  # the read-only share masks, the edit share does not; the third is not theirs

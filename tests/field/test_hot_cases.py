@@ -12,6 +12,7 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.org.repository import load_principal
 from tests.collection.log_fixtures import log_body
 from tests.field.conftest import MOBILE
+from tests.pages import every_page
 
 BY_PRIORITY = SortKey("-priority", CollectionCase.priority, descending=True)
 
@@ -29,18 +30,6 @@ async def _model_pages(db, principal, filters, mine, limit):
             return pages
 
 
-async def _hot_pages(client, auth, user, query, limit):
-    pages, cursor = [], None
-    while True:
-        url = f"/api/v1/collection-cases?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        response = await client.get(url, headers=auth(user))
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        cursor = pages[-1]["next_cursor"]
-        if cursor is None:
-            return pages
-
-
 async def test_the_hot_case_list_answers_exactly_what_the_models_would(client, auth, db, org, open_case):
     mine = [await open_case() for _ in range(3)]
     await open_case(collector="collector2")
@@ -53,13 +42,13 @@ async def test_the_hot_case_list_answers_exactly_what_the_models_would(client, a
     await db.flush()
 
     collector = await load_principal(db, org.users["collector1"].id)
-    worklist = await _hot_pages(client, auth, "collector1", "assigned_to=me", 2)
+    worklist = await every_page(client, "/api/v1/collection-cases?assigned_to=me&limit=2", auth("collector1"))
     assert worklist == await _model_pages(db, collector, repo.CaseFilters(collector_id=collector.user_id), True, 2)
     items = [i for p in worklist for i in p["items"]]
     promised = next(i for i in items if i["id"] == str(mine[0].id))
     assert promised["active_promise"]["amount"] == "880.00" and promised["contacts"]
 
     dispatcher = await load_principal(db, org.users["dispatcher"].id)
-    unassigned = await _hot_pages(client, auth, "dispatcher", "unassigned=true", 1)
+    unassigned = await every_page(client, "/api/v1/collection-cases?unassigned=true&limit=1", auth("dispatcher"))
     assert unassigned == await _model_pages(db, dispatcher, repo.CaseFilters(unassigned=True), False, 1)
     assert all(i["collector_id"] is None and i["contacts"] is None for p in unassigned for i in p["items"])

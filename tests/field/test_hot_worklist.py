@@ -17,6 +17,7 @@ from app.notifications.service import notify
 from app.org.repository import load_principal
 from tests.collection.log_fixtures import log_body
 from tests.field.conftest import MOBILE
+from tests.pages import every_page
 
 
 async def _model_pages(db, principal, limit):
@@ -45,15 +46,7 @@ async def test_the_hot_worklist_answers_exactly_what_the_models_would_page_by_pa
     principal = await load_principal(db, org.users["collector1"].id)
 
     expected = await _model_pages(db, principal, 2)
-    got, cursor = [], None
-    while True:
-        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
-        response = await client.get(f"{MOBILE}/worklist{query}", headers=auth("collector1"))
-        assert response.status_code == 200, response.text
-        got.append(response.json())
-        cursor = got[-1]["next_cursor"]
-        if cursor is None:
-            break
+    got = await every_page(client, f"{MOBILE}/worklist?limit=2", auth("collector1"))
     assert got == expected
     items = [i for page in got for i in page["items"]]
     assert len(items) >= 4 and {str(c.id) for c in cases} <= {i["id"] for i in items}
