@@ -1,10 +1,10 @@
 """Hot reads: statements compiled once, run on the request's own asyncpg connection.
 
 Why: SQLAlchemy's async session costs far more per statement than the statement itself. Measured on
-the 2-core machine (`scripts/bench/README.md`, "The hot path"), a FastAPI route running two small
-SELECTs answers about 2,400 req/s through `AsyncSession.execute` and about 3,700 req/s running the
-same SQL on the session's asyncpg connection: statement building, the cache key, the greenlet hop
-and ORM row processing are per statement. The requests every user makes all day (the principal
+the 2-core machine (`scripts/bench/stack_ceiling.py`), a FastAPI route running two small SELECTs
+answers about 2,400 req/s through `AsyncSession.execute` and about 4,100 req/s running the same SQL
+on the session's asyncpg connection (a bare asyncpg app: 10,000): statement building, the cache
+key, the greenlet hop and result processing are per statement. The requests every user makes all day (the principal
 check on every request, notifications, the worklist) take this path; everything else keeps the
 ORM.
 
@@ -15,8 +15,10 @@ ORM.
 - Rows come back as asyncpg `Record`s (by name or position) with asyncpg's own types (UUID, Decimal,
   datetime, date; JSON decoded by the codec SQLAlchemy installs on its connections).
 - The statement runs on the same connection as the request's session, so it sees what the session
-  sees (the request's writes, a test's rolled-back transaction). Reads only: a write here would
-  bypass the unit of work.
+  sees (the request's writes, a test's rolled-back transaction). One exception: SQLAlchemy begins a
+  transaction lazily, at its own first statement, so a hot statement that comes first in a writing
+  request (the principal stamp) reads just before that transaction begins, in its own snapshot.
+  Reads only: a write here would bypass the unit of work.
 """
 
 from collections import OrderedDict
