@@ -62,19 +62,11 @@ def case_out(row: Any, contacts: list[ContactCard] | None = None) -> CaseOut:
 
 async def contact_cards(session: AsyncSession, principal: Principal,
                         rows: Sequence[Any]) -> dict[uuid.UUID, list[ContactCard]]:
-    """The contacts of each case's customer. The case's own collector sees full numbers (they must
-    call them); everybody else sees them masked, as the customers area shows them."""
-    customers = {r.CollectionCase.customer_id for r in rows}
-    by_customer = await customers_repo.contacts_of_customers(session, customers)
-    cards: dict[uuid.UUID, list[ContactCard]] = {}
-    for r in rows:
-        mine = r.CollectionCase.collector_id == principal.user_id and r.CollectionCase.state == "open"
-        cards[r.CollectionCase.id] = [
-            ContactCard(id=c.id, name=c.name, relation=relation,
-                        mobile=c.mobile if mine else mask_phone(c.mobile),
-                        office_phone=c.office_phone if mine else mask_phone(c.office_phone), masked=not mine)
-            for c, relation in by_customer.get(r.CollectionCase.customer_id, [])]
-    return cards
+    """`contact_card_dicts` for rows of `repo.case_rows` (a case entity per row), as ContactCards."""
+    cases = [{"id": r.CollectionCase.id, "customer_id": r.CollectionCase.customer_id,
+              "collector_id": r.CollectionCase.collector_id, "state": r.CollectionCase.state} for r in rows]
+    return {case_id: [ContactCard(**card) for card in cards]
+            for case_id, cards in (await contact_card_dicts(session, principal, cases)).items()}
 
 
 def case_dicts(rows: Sequence[Any], contacts: dict[uuid.UUID, list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
@@ -99,8 +91,10 @@ def case_dicts(rows: Sequence[Any], contacts: dict[uuid.UUID, list[dict[str, Any
 
 async def contact_card_dicts(session: AsyncSession, principal: Principal,
                              rows: Sequence[Any]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """`contact_cards` for the hot worklist: rows are records with `id`, `customer_id`,
-    `collector_id` and `state`; cards are plain dicts shaped as ContactCard."""
+    """The contacts of each case's customer, as ContactCard dicts. The case's own collector sees full
+    numbers (they must call them); everybody else sees them masked, as the customers area shows
+    them. `rows`: anything with `id`, `customer_id`, `collector_id` and `state` by key (the hot
+    lists' records; `contact_cards` adapts case entities)."""
     by_customer: dict[uuid.UUID, list[Any]] = {}
     for c in await customers_repo.contact_records(session, {r["customer_id"] for r in rows}):
         by_customer.setdefault(c["customer_id"], []).append(c)

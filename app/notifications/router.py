@@ -47,7 +47,7 @@ async def list_notifications(session: Annotated[AsyncSession, Depends(request_se
                              page: Annotated[PageParams, Depends(page_params)],
                              unread: bool | None = None) -> Response:
     # Every screen of both clients polls this: the hot path (compiled once per caller and filter,
-    # rows serialised as they come; tests/test_hot_reads.py checks them against NotificationOut).
+    # rows serialised as they come; tests/field/test_hot_worklist.py checks them against NotificationOut).
     def build() -> Select[Any]:
         stmt = _mine(principal).with_only_columns(*_COLUMNS)
         if unread is not None:
