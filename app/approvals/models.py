@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
-from app.core.scoping import ScopeSpec, scoped
+from app.core.scoping import ScopeSpec, scope_eq, scoped
 from app.core.sql import check_in
 
 
@@ -113,7 +113,7 @@ def _involved(model: type, principal: Any) -> Any:
     # Current and past approvers see the instance whatever their data scope.
     return exists(
         select(ApprovalAssignment.id).where(ApprovalAssignment.instance_id == model.id,  # type: ignore[attr-defined]
-                                            ApprovalAssignment.user_id == principal.user_id)
+                                            scope_eq(ApprovalAssignment.user_id, principal.user_id))
         .correlate_except(ApprovalAssignment)  # the inbox query joins assignments too
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.approvals.requests import RequestMixin, request_scope, request_table_args
 from app.core.db import Base, Timestamps, UUIDPk, Versioned
 from app.core.principal import Principal
-from app.core.scoping import ScopeSpec, scoped
+from app.core.scoping import ScopeSpec, scope_eq, scoped
 from app.core.sql import check_in
 from app.customers import repository as customers_repo
 from app.ledger.schedule import ScheduleKind
@@ -45,7 +45,7 @@ class ContractState:
 @scoped(lambda m: ScopeSpec(
     group=m.group_id, company=m.company_id, owners=(m.created_by_id,),
     # The company's machines are its stock: a salesperson (own-records scope) picks from them.
-    extra_read=lambda p: m.company_id == p.company_id,
+    extra_read=lambda p: scope_eq(m.company_id, p.company_id),
 ))
 class Machine(UUIDPk, Timestamps, Versioned, Base):
     """A financed machine. Serial number (机号) and GPS device id are unique in the group."""

@@ -99,8 +99,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     # PostgreSQL's plan_cache_mode for the app's connections (auto, force_custom_plan,
-    # force_generic_plan); unset: the server's. Prepared statements (every statement here) may get a
-    # generic plan after five runs, one that cannot see the page's limit or cursor.
+    # force_generic_plan); unset: the server's, normally `auto`, which the hot lists are built for
+    # (core/hotsql.py `opaque_parameters`). Every statement here is a prepared statement.
     db_plan_cache_mode: Literal["auto", "force_custom_plan", "force_generic_plan"] | None = None
     # Server processes for `serve` (each its own event loop and pool); default one per CPU core.
     web_workers: int | None = Field(None, ge=1)

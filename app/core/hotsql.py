@@ -21,6 +21,7 @@ ORM.
   Reads only: a write here would bypass the unit of work.
 """
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -35,15 +36,53 @@ from starlette.responses import Response
 _DIALECT = asyncpg_dialect()
 
 
+# A parameter as the asyncpg dialect writes it: `$n`, with the cast SQLAlchemy adds for its type
+# (`$1::UUID`, `$2::VARCHAR(40)`, `$3::TIMESTAMP WITH TIME ZONE`, `$4::UUID[]`).
+_PARAMETER = re.compile(
+    r"\$(\d+)(?!\d)(?:::(?:(?:TIMESTAMP|TIME)(?: WITH(?:OUT)? TIME ZONE)?|DOUBLE PRECISION"
+    r"|[A-Z_]+(?:\(\d+(?:, ?\d+)?\))?)(?:\[\])*)?")
+
+
+def opaque_parameters(sql: str, hidden: Callable[[int], bool]) -> str:
+    """`sql` with each parameter `$n` for which `hidden(n)` holds read through a one-row sub-select:
+    `(SELECT $1::UUID)`. String literals are left as they are.
+
+    Why: PostgreSQL plans a prepared statement for its values five times, then keeps one generic
+    plan only if that plan's estimated cost is no higher than the custom plans' average. For a page
+    of a scoped list the custom plans (which see the caller's company or user id, and the cursor)
+    are estimated a few per cent cheaper, so at 1M rows PostgreSQL re-planned on every execution,
+    while at demo size it kept the generic plan: `scripts/bench/scope_lists.py` measured 1.2-1.4x
+    growth from that alone. A sub-select's value is unknown to every plan, custom or generic, so
+    both are estimated alike and the generic plan (the same index walk: who asks and where in the
+    list do not change the best plan) is kept after five runs, at any size. Each sub-select runs
+    once per execution (an InitPlan): microseconds. A value that does change the best plan (what a
+    user searches for) must stay in view: hidden, a rare name's search walked the whole table."""
+    def hide(match: re.Match[str]) -> str:
+        return f"(SELECT {match.group(0)})" if hidden(int(match.group(1))) else match.group(0)
+
+    parts = _QUOTED.split(sql)
+    parts[::2] = [_PARAMETER.sub(hide, part) for part in parts[::2]]
+    return "".join(parts)
+
+
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
+
+
 class Prepared:
-    """A statement compiled once: its SQL, its parameters in order and how to bind each."""
+    """A statement compiled once: its SQL, its parameters in order and how to bind each.
+
+    `hide`: the parameters whose names start with one of these are hidden from the planner
+    (`opaque_parameters`): values that do not change the best plan (the pages of `paginate_hot`
+    hide the caller's scope and the cursor)."""
 
     __slots__ = ("sql", "_order", "_fixed", "_process")
 
-    def __init__(self, stmt: Executable) -> None:
+    def __init__(self, stmt: Executable, *, hide: tuple[str, ...] = ()) -> None:
         compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
-        self.sql: str = compiled.string
         self._order: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.sql: str = compiled.string
+        if hide:
+            self.sql = opaque_parameters(self.sql, lambda n: self._order[n - 1].startswith(hide))
         self._fixed: dict[str, Any] = dict(compiled.params)
         self._process = {name: processor for name in self._order
                          if (processor := _bind_type(compiled, name)._cached_bind_processor(_DIALECT)) is not None}
@@ -97,14 +136,15 @@ def _bind_type(compiled: Any, name: str) -> Any:
 class Statements:
     """Prepared statements by key, built on first use; a bounded LRU (one per worker)."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, *, hide: tuple[str, ...] = ()) -> None:
         self._size = size
+        self._hide = hide
         self._entries: OrderedDict[Hashable, Prepared] = OrderedDict()
 
     def get(self, key: Hashable, build: Callable[[], Executable]) -> Prepared:
         prepared = self._entries.get(key)
         if prepared is None:
-            prepared = self._entries[key] = Prepared(build())
+            prepared = self._entries[key] = Prepared(build(), hide=self._hide)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         else:

@@ -22,14 +22,14 @@ from typing import Annotated, Any, Generic, TypeVar
 import asyncpg
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, select, true, tuple_, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.core import hotsql
 from app.core.config import get_settings
 from app.core.errors import InvalidInput
-from app.core.scoping import SCOPE_SPLIT, ScopeBranch, ScopeSplit
+from app.core.scoping import SCOPE_PARAMETER, SCOPE_SPLIT, ScopeBranch, ScopeSplit, scope_eq
 from app.core.types import Text
 
 T = TypeVar("T")
@@ -181,11 +181,13 @@ def page_statement(stmt: Select[Any], params: PageParams, sort: SortKey, id_colu
     several branches (a company, the caller's own rows, the rows shared with them...) is paged
     branch by branch: see `_page_ids`.
 
-    `bound`: the cursor's key and the limit are the parameters `page_after_value`, `page_after_id`
-    and `page_limit` instead of values, so one compiled statement serves every page (`paginate_hot`)."""
+    `bound`: the cursor's key is the parameters `page_after_value` and `page_after_id` instead of
+    values, so one compiled statement serves every page of a list (`paginate_hot`). The limit is
+    then written into the SQL: a parameter there would make PostgreSQL plan for a tenth of the
+    table (its guess for an unknown LIMIT) and walk away from the index."""
     limit: Any = params.limit + 1
     if bound:
-        limit = bindparam("page_limit", None, type_=Integer)
+        limit = literal_column(str(int(limit)), Integer)
     if params.cursor:
         if bound:
             last_value = bindparam("page_after_value", None, type_=sort.column.type)
@@ -242,23 +244,26 @@ async def paginate(
     return rows, next_cursor
 
 
-# Hot pages' statements, compiled once per key (core/hotsql.py).
-_HOT_PAGES = hotsql.Statements()
+# Hot pages' statements, compiled once per key. The caller's scope and the cursor are hidden from
+# the planner (core/hotsql.py `opaque`); the filters' values are not.
+_HOT_PAGES = hotsql.Statements(hide=(SCOPE_PARAMETER, "page_after_"))
 
 
 async def paginate_hot(session: AsyncSession, key: Hashable, build: Callable[[], Select[Any]], params: PageParams,
                        sort: SortKey, id_column: Any) -> tuple[list[asyncpg.Record], str | None]:
     """`paginate` for the hottest lists: the page's statement (scope passes included) is compiled
-    once per (key, sort, first page or not) with the cursor and the limit as parameters, and runs
-    on the session's asyncpg connection; rows are asyncpg records.
+    once per (key, sort, page size, first page or not) with the cursor as parameters, and runs on
+    the session's asyncpg connection; rows are asyncpg records. The scope's and the cursor's
+    values are hidden from the planner (`hotsql.opaque_parameters`), so without filters PostgreSQL
+    keeps one plan for the list at any table size; a filter's value (a search) stays in view.
 
     `build()` makes the statement; `key` must name everything it bakes in (the principal, when it
     starts from `readable()`). It must select plain columns, including the sort and id columns
     under their own keys."""
-    values: dict[str, Any] = {"page_limit": params.limit + 1}
+    values: dict[str, Any] = {}
     if params.cursor:
         values["page_after_value"], values["page_after_id"] = _after(params, sort, id_column)
-    prepared = _HOT_PAGES.get((key, sort.name, bool(params.cursor)),
+    prepared = _HOT_PAGES.get((key, sort.name, params.limit, bool(params.cursor)),
                               lambda: page_statement(build(), params, sort, id_column, bound=True))
     rows = await prepared.fetch(session, **values)
     next_cursor = None
@@ -322,7 +327,7 @@ def _page_ids(stmt: Select[Any], split: ScopeSplit, sort: SortKey, id_column: An
             one = narrowed(branch.column == members.c[0]).lateral("scope_pass")
             passes.append(select(*one.c).select_from(members).join(one, true()))
         elif branch.values is not None:
-            passes.extend(narrowed(branch.column == value) for value in sorted(branch.values, key=str))
+            passes.extend(narrowed(scope_eq(branch.column, value)) for value in sorted(branch.values, key=str))
         else:
             passes.append(narrowed(branch.condition))
     merged = union_all(*passes).subquery("scope_passes")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, ReadOnly
@@ -40,6 +40,27 @@ class ScopeSpec:
 
 
 _SPECS: dict[type, Callable[[], ScopeSpec]] = {}
+
+# The caller's own values in a scope condition (their group, company, departments, user id) are
+# parameters named `scope_param_<n>`, so a hot page can hide them from PostgreSQL's planner
+# (core/hotsql.py `Prepared(hide=...)`): the best plan of a page does not depend on who asks, while
+# it does depend on what they filter for, and those values stay in view. Scope conditions written
+# in an area (a ScopeSpec's `extra_read`) use these helpers too.
+SCOPE_PARAMETER = "scope_param"
+
+
+def scope_eq(column: Any, value: Any) -> ColumnElement[bool]:
+    """`column = value`, the value one of the caller's scope (see SCOPE_PARAMETER); `IS NULL` for
+    None, as `column == None` would be."""
+    if value is None:
+        return column.is_(None)
+    return column == bindparam(SCOPE_PARAMETER, value, type_=column.type, unique=True)
+
+
+def scope_in(column: Any, values: frozenset[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`, the values the caller's scope (see SCOPE_PARAMETER)."""
+    return column.in_(bindparam(SCOPE_PARAMETER, sorted(values, key=str), type_=column.type, unique=True,
+                                expanding=True))
 
 
 def scoped(spec: Callable[[type], ScopeSpec]) -> Callable[[type[M]], type[M]]:
@@ -104,16 +125,16 @@ def scope_branches(principal: Principal, model: type, *, write: bool = False) ->
         return None
     branches: list[ScopeBranch] = []
     if spec.company is not None and scope.company_ids:
-        branches.append(ScopeBranch(spec.company.in_(scope.company_ids), spec.company, scope.company_ids))
+        branches.append(ScopeBranch(scope_in(spec.company, scope.company_ids), spec.company, scope.company_ids))
     if scope.department_ids:
         if spec.department is not None:
-            branches.append(ScopeBranch(spec.department.in_(scope.department_ids), spec.department,
+            branches.append(ScopeBranch(scope_in(spec.department, scope.department_ids), spec.department,
                                         scope.department_ids))
         else:
             for owner in spec.owners:
                 members = _users_in_departments(scope.department_ids)
                 branches.append(ScopeBranch(owner.in_(members), owner, members=members))
-    branches.extend(ScopeBranch(owner == principal.user_id) for owner in spec.owners)
+    branches.extend(ScopeBranch(scope_eq(owner, principal.user_id)) for owner in spec.owners)
     extra = spec.extra_write if write else spec.extra_read
     if extra is not None:
         branches.append(ScopeBranch(extra(principal)))
@@ -126,7 +147,7 @@ def _either(branches: tuple[ScopeBranch, ...]) -> ColumnElement[bool]:
 
 def scope_condition(principal: Principal, model: type, *, write: bool = False) -> ColumnElement[bool]:
     spec = spec_of(model)
-    tenant = spec.group == principal.group_id
+    tenant = scope_eq(spec.group, principal.group_id)
     branches = scope_branches(principal, model, write=write)
     return tenant if branches is None else tenant & _either(branches)
 
@@ -168,7 +189,7 @@ def _build_scoped_select(principal: Principal, model: type, entities: tuple[Any,
     if entities:
         stmt = stmt.select_from(model)
     spec = spec_of(model)
-    stmt = stmt.where(spec.group == principal.group_id)
+    stmt = stmt.where(scope_eq(spec.group, principal.group_id))
     branches = scope_branches(principal, model, write=write)
     if branches is None:
         return stmt

@@ -12,7 +12,7 @@ from sqlalchemy.types import Boolean, Date, DateTime, Integer, String, Text
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned, utcnow
 from app.core.principal import Principal
-from app.core.scoping import ScopeSpec, scope_condition, scoped
+from app.core.scoping import ScopeSpec, scope_condition, scope_eq, scoped
 from app.core.sql import check_in
 
 KINDS = ("company", "individual")
@@ -30,10 +30,10 @@ def _shared_with(principal: Principal, *, edit: bool) -> object:
     # The caller's shared ids as one array (an InitPlan, run once): `id = ANY(...)` is a primary
     # key lookup, so the branch costs what the caller's shares number, never a pass over the
     # tenant (a correlated EXISTS let the planner walk every customer to test each).
-    shared = select(CustomerShare.customer_id).where(CustomerShare.user_id == principal.user_id)
+    shared = select(CustomerShare.customer_id).where(scope_eq(CustomerShare.user_id, principal.user_id))
     if edit:
         shared = shared.where(CustomerShare.can_edit.is_(True))
-    return and_(Customer.status == "private", Customer.id == any_(func.array(shared.scalar_subquery())))
+    return and_(scope_eq(Customer.status, "private"), Customer.id == any_(func.array(shared.scalar_subquery())))
 
 
 @scoped(lambda m: ScopeSpec(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPk, Versioned
 from app.core.principal import ScopeKind
-from app.core.scoping import ScopeSpec, register_department_members, scoped
+from app.core.scoping import ScopeSpec, register_department_members, scope_in, scoped
 
 
 class Group(UUIDPk, Timestamps, Base):
@@ -140,4 +140,4 @@ class AuthzStamp(Base):
     stamp: Mapped[int] = mapped_column(BigInteger)
 
 
-register_department_members(lambda department_ids: select(User.id).where(User.department_id.in_(department_ids)))
+register_department_members(lambda department_ids: select(User.id).where(scope_in(User.department_id, department_ids)))
