@@ -155,10 +155,12 @@ def scope_condition(principal: Principal, model: type, *, write: bool = False) -
 @dataclass(frozen=True, eq=False)
 class ScopeSplit:
     """What `readable()` leaves on its statement (execution option SCOPE_SPLIT) for a list to page
-    branch by branch: the OR it put in the WHERE clause (this very object) and its branches."""
+    branch by branch: the OR it put in the WHERE clause (this very object), its branches, and the
+    tenant condition (this very object too)."""
 
     either: ColumnElement[bool]
     branches: tuple[ScopeBranch, ...]
+    tenant: ColumnElement[bool]
 
 
 SCOPE_SPLIT = "recourse_scope_split"
@@ -189,12 +191,13 @@ def _build_scoped_select(principal: Principal, model: type, entities: tuple[Any,
     if entities:
         stmt = stmt.select_from(model)
     spec = spec_of(model)
-    stmt = stmt.where(scope_eq(spec.group, principal.group_id))
+    tenant = scope_eq(spec.group, principal.group_id)
+    stmt = stmt.where(tenant)
     branches = scope_branches(principal, model, write=write)
     if branches is None:
         return stmt
     either = _either(branches)
-    return stmt.where(either).execution_options(**{SCOPE_SPLIT: ScopeSplit(either, branches)})
+    return stmt.where(either).execution_options(**{SCOPE_SPLIT: ScopeSplit(either, branches, tenant)})
 
 
 def readable(principal: Principal, model: type[M], *entities: Any) -> Select[Any]:

@@ -35,6 +35,7 @@ SCOPES = {
     "all (admin)": "admin",
     "companies (leader)": "leader",
     "company (clerk1)": "clerk1",
+    "small company (bench_clerk9)": "bench_clerk9",
     "department tree (bench_depthead)": "bench_depthead",
     "department (bench_deptmgr)": "bench_deptmgr",
     "self, owns 10% of C01 (sales1)": "sales1",

@@ -9,8 +9,9 @@
 -- Principals for every scope kind and synthetic owners (run before the demo-size round too, so
 -- both sizes measure the same principals): a sub-department under C01's sales department, a
 -- department_tree role and a department role, 297 salespeople (33 per company; in C01 every other
--- one in the sub-department), `bench_depthead` (C01 sales, department tree) and `bench_deptmgr`
--- (C03 sales, department). Everybody's password is the demo password (sales2's hash).
+-- one in the sub-department), `bench_depthead` (C01 sales, department tree), `bench_deptmgr`
+-- (C03 sales, department) and `bench_clerk9` (a clerk of C09, the 0.5 % company: company scope).
+-- Everybody's password is the demo password (sales2's hash).
 INSERT INTO department (id, group_id, company_id, parent_id, name, version)
 SELECT gen_random_uuid(), d.group_id, d.company_id, d.id, '销售一组', 1
 FROM department d JOIN company c ON c.id = d.company_id AND c.code = 'C01'
@@ -31,14 +32,14 @@ SELECT gen_random_uuid(), c.group_id, c.id,
        u.username, u.username, (SELECT password_hash FROM app_user WHERE username = 'sales2'), true, 0, 1
 FROM (SELECT i, 'bench_u' || lpad(i::text, 3, '0') AS username, 'C0' || (1 + i % 9) AS code
       FROM generate_series(0, 296) AS i
-      UNION ALL VALUES (-1, 'bench_depthead', 'C01'), (-1, 'bench_deptmgr', 'C03')) AS u
+      UNION ALL VALUES (-1, 'bench_depthead', 'C01'), (-1, 'bench_deptmgr', 'C03'), (-1, 'bench_clerk9', 'C09')) AS u
 JOIN company c ON c.code = u.code
 JOIN org_group g ON g.id = c.group_id AND g.code = 'demo';
 -- step
 INSERT INTO user_role (user_id, role_id)
 SELECT u.id, r.id FROM app_user u JOIN role r ON r.group_id = u.group_id
 AND r.code = CASE u.username WHEN 'bench_depthead' THEN 'bench_dept_tree' WHEN 'bench_deptmgr' THEN 'bench_dept'
-                             ELSE 'salesperson' END
+                             WHEN 'bench_clerk9' THEN 'clerk' ELSE 'salesperson' END
 WHERE u.username LIKE 'bench\_%';
 -- step
 -- load

@@ -19,19 +19,22 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import hotsql
 from app.core.pagination import PageParams, SortKey, page_statement, paginate
 from app.core.principal import DataScope, Principal
-from app.core.scoping import scope_branches, scope_condition
+from app.core.scoping import SCOPE_PARAMETER, scope_branches, scope_condition
 from app.customers import repository as repo
+from app.customers import views
 from app.customers.models import Contact, Customer
 from app.customers.router import CUSTOMER_SORTS, CustomerFilters
 from app.org.models import Company, Department, User
 from app.org.repository import load_principals
 
 DATA_SQL = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "scope_lists_data.sql"
-# One user per scope kind: all, companies (seven), company, department tree, department, self
-# owning many, self with shares, self owning nothing.
-SCOPE_USERS = ("admin", "leader", "clerk1", "bench_depthead", "bench_deptmgr", "sales1", "sales2", "collector3")
+# One user per scope kind: all, companies (seven), company (C01, 40 % of the rows; C09, 0.5 %),
+# department tree, department, self owning many, self with shares, self owning nothing.
+SCOPE_USERS = ("admin", "leader", "clerk1", "bench_clerk9", "bench_depthead", "bench_deptmgr", "sales1", "sales2",
+               "collector3")
 
 
 @asynccontextmanager
@@ -91,6 +94,50 @@ async def test_each_scope_kind_pages_along_indexes_without_scanning_the_tenant(o
                 # Each pass reads about a page, a department's too (one pass per department on
                 # customer.owner_department_id; it was a page per member, ~1,500 rows).
                 assert read <= 400, (username, sort.name, read)
+
+
+def _literal(value: Any) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+
+async def _hot_page(session: AsyncSession, username: str) -> tuple[str, str]:
+    """The hot customer page of `username` (first page, newest first): its SQL and its arguments."""
+    principal = await principal_of(session, username)
+    sort = SortKey("-created_at", Customer.created_at, True)
+    hot = hotsql.Prepared(page_statement(customer_list(principal).with_only_columns(*views.CUSTOMER_COLUMNS),
+                                         PageParams(20, None), sort, Customer.id, bound=True),
+                          hide=(SCOPE_PARAMETER, "page_after_"))
+    return hot.sql, ", ".join(_literal(a) for a in hot.arguments({}))
+
+
+@pytest.mark.parametrize(("first", "then"), [("clerk1", "bench_clerk9"), ("bench_clerk9", "clerk1"),
+                                             ("leader", "leader"), ("bench_deptmgr", "bench_deptmgr"),
+                                             ("sales2", "sales2")])
+async def test_a_hot_pages_kept_plan_reads_about_a_page_per_branch_whatever_the_companys_size(
+        owner_engine, org, first, then):
+    # A hot page hides the caller's values from the planner (core/hotsql.py), so on a connection
+    # PostgreSQL keeps one plan for every caller whose scope has the same shape: the plan made
+    # while the clerk of C01 (40 % of the rows) used the list serves the clerk of C09 (0.5 %), and
+    # the other way round. It must not depend on the company's size: each company or department
+    # pass walks that column's own index. (Walking the tenant's index and filtering for C09, a
+    # page read some 10,000 rows at 1M customers.)
+    async with loaded(owner_engine, 20_000) as session:
+        (sql, warm), (same_sql, measured) = [await _hot_page(session, u) for u in (first, then)]
+        assert same_sql == sql  # one statement for both
+        connection = await hotsql.driver(session)
+        await connection.execute(f"PREPARE hot_page AS {sql}")
+        try:
+            for _ in range(6):  # after five, PostgreSQL weighs the generic plan
+                await connection.execute(f"EXECUTE hot_page({warm})")
+            raw = await connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE hot_page({measured})")
+            kept = await connection.fetchval("SELECT generic_plans FROM pg_prepared_statements WHERE name = 'hot_page'")
+        finally:
+            await connection.execute("DEALLOCATE hot_page")
+        assert kept >= 2  # the sixth run and the measured one
+        nodes = list(_nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]))
+        on_customer = [n for n in nodes if n.get("Relation Name") == "customer"]
+        read = sum(n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0) for n in on_customer)
+        assert read <= 100, (first, then, read, [(n["Node Type"], n.get("Index Name")) for n in on_customer])
 
 
 def owners_in_departments(principal: Principal) -> Any:
