@@ -33,6 +33,8 @@ def _shared_with(principal: Principal, *, edit: bool) -> object:
     shared = select(CustomerShare.customer_id).where(scope_eq(CustomerShare.user_id, principal.user_id))
     if edit:
         shared = shared.where(CustomerShare.can_edit.is_(True))
+    # "private" is the rule's constant, not the caller's value, but a scope parameter all the same:
+    # hidden from a hot page's planner with the rest of the rule (core/hotsql.py).
     return and_(scope_eq(Customer.status, "private"), Customer.id == any_(func.array(shared.scalar_subquery())))
 
 
