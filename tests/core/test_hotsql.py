@@ -73,3 +73,16 @@ async def test_a_searched_hot_page_keeps_the_search_in_view_of_the_planner(clien
     assert found.status_code == 200, found.text
     page = next(sql for sql in seen if "scope_passes" in sql)
     assert re.search(r"name_norm LIKE \$\d+::VARCHAR", page)
+
+
+def test_opaque_parameters_keep_every_column_types_cast_inside_the_sub_select():
+    # asyncpg learns a parameter's type from the statement: a cast left outside the sub-select
+    # (`(SELECT $1)::x`) would make the parameter text, and a UUID or a date would fail to encode.
+    import app.domains  # noqa: F401 - every model mapped
+    from app.core.db import Base
+
+    types = {hotsql._DIALECT.type_compiler_instance.process(column.type)
+             for table in Base.metadata.tables.values() for column in table.columns}
+    for rendered in sorted(types):
+        assert hotsql.opaque_parameters(f"WHERE x = $1::{rendered} AND y", lambda n: True) == (
+            f"WHERE x = (SELECT $1::{rendered}) AND y"), rendered
