@@ -41,6 +41,8 @@ _DIALECT = asyncpg_dialect()
 _PARAMETER = re.compile(
     r"\$(\d+)(?!\d)(?:::(?:(?:TIMESTAMP|TIME)(?: WITH(?:OUT)? TIME ZONE)?|DOUBLE PRECISION"
     r"|[A-Z_]+(?:\(\d+(?:, ?\d+)?\))?)(?:\[\])*)?")
+# A string literal ('' inside it is a quote): left as it is, whatever `$n` it holds.
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
 
 
 def opaque_parameters(sql: str, hidden: Callable[[int], bool]) -> str:
@@ -64,8 +66,6 @@ def opaque_parameters(sql: str, hidden: Callable[[int], bool]) -> str:
     parts[::2] = [_PARAMETER.sub(hide, part) for part in parts[::2]]
     return "".join(parts)
 
-
-_QUOTED = re.compile(r"('(?:[^']|'')*')")
 
 
 class Prepared:

@@ -46,13 +46,17 @@ async def test_a_scoped_hot_page_hides_the_callers_values_and_the_cursor_and_wri
     for _ in range(3):
         await create_customer(client, auth, name=unique_name("计划"))
     seen: list[str] = []
-    hotsql.listen(lambda sql, arguments: seen.append(sql))
+
+    def record(sql: str, arguments: list) -> None:
+        seen.append(sql)
+
+    hotsql.listen(record)
     try:
         first = await client.get("/api/v1/customers?limit=2", headers=auth("clerk1"))
         deep = await client.get(f"/api/v1/customers?limit=2&cursor={first.json()['next_cursor']}",
                                 headers=auth("clerk1"))
     finally:
-        hotsql._listeners.clear()
+        hotsql.unlisten(record)
     assert first.status_code == deep.status_code == 200, deep.text
     pages = [sql for sql in seen if "scope_passes" in sql]
     assert len(pages) == 2 and "(SELECT $" in pages[1] and pages[1] != pages[0]  # the deep page adds the cursor
@@ -61,15 +65,19 @@ async def test_a_scoped_hot_page_hides_the_callers_values_and_the_cursor_and_wri
         assert " LIMIT 3" in sql and not re.search(r"(?<!SELECT )\$\d", sql)
 
 
-async def test_a_searched_hot_page_keeps_the_search_in_view_of_the_planner(client, auth, db, org):
+async def test_a_searched_hot_page_keeps_the_search_in_view_of_the_planner(client, auth, org):
     # A rare name's search is best served by the name's trigram index, a common one by walking the
     # date index: the plan depends on the value, so the search term stays a visible parameter.
     seen: list[str] = []
-    hotsql.listen(lambda sql, arguments: seen.append(sql))
+
+    def record(sql: str, arguments: list) -> None:
+        seen.append(sql)
+
+    hotsql.listen(record)
     try:
         found = await client.get("/api/v1/customers?limit=2&q=某某", headers=auth("clerk1"))
     finally:
-        hotsql._listeners.clear()
+        hotsql.unlisten(record)
     assert found.status_code == 200, found.text
     page = next(sql for sql in seen if "scope_passes" in sql)
     assert re.search(r"name_norm LIKE \$\d+::VARCHAR", page)

@@ -67,10 +67,20 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
+def _plan(explained: Any) -> dict[str, Any]:
+    """The top plan node of an `EXPLAIN (FORMAT JSON)` answer (text or decoded, by driver)."""
+    return (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+
+
+def _rows_read(nodes: list[dict[str, Any]]) -> float:
+    """Rows the nodes on `customer` returned or threw away (EXPLAIN ANALYZE)."""
+    return sum(n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0)
+               for n in nodes if n.get("Relation Name") == "customer")
+
+
 async def explain(session: AsyncSession, stmt: Any) -> list[dict[str, Any]]:
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    raw = await session.scalar(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql))
-    return list(_nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]))
+    return list(_nodes(_plan(await session.scalar(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)))))
 
 
 @pytest.mark.parametrize("username", SCOPE_USERS)
@@ -89,8 +99,7 @@ async def test_each_scope_kind_pages_along_indexes_without_scanning_the_tenant(o
                 # Ordered index walks and primary-key lookups (a bitmap where a branch is small
                 # enough that reading it whole is cheaper: the bound below holds it), never a scan.
                 assert kinds <= {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, (username, sort.name, kinds)
-                read = sum(n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0)
-                           for n in on_customer)
+                read = _rows_read(on_customer)
                 # Each pass reads about a page, a department's too (one pass per department on
                 # customer.owner_department_id; it was a page per member, ~1,500 rows).
                 assert read <= 400, (username, sort.name, read)
@@ -137,15 +146,14 @@ async def test_a_hot_pages_kept_plan_reads_about_a_page_per_branch_whatever_the_
             for mode in ("force_custom_plan", "force_generic_plan"):
                 await connection.execute(f"SET LOCAL plan_cache_mode = {mode}")
                 plan = await connection.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE hot_page({measured})")
-                costs.append((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Total Cost"])
+                costs.append(_plan(plan)["Total Cost"])
             await connection.execute("SET LOCAL plan_cache_mode = auto")
         finally:
             await connection.execute("DEALLOCATE hot_page")
         assert kept >= 2  # the sixth run and the measured one
         assert costs[0] == costs[1], costs
-        nodes = list(_nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]))
-        on_customer = [n for n in nodes if n.get("Relation Name") == "customer"]
-        read = sum(n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0) for n in on_customer)
+        on_customer = [n for n in _nodes(_plan(raw)) if n.get("Relation Name") == "customer"]
+        read = _rows_read(on_customer)
         assert read <= 100, (first, then, read, [(n["Node Type"], n.get("Index Name")) for n in on_customer])
 
 
