@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 os.environ["ENVIRONMENT"] = "test"
@@ -168,6 +169,19 @@ def auth(org):
         return {"Authorization": f"Bearer {token_for(org, username)}", **extra}
 
     return headers
+
+
+@pytest.fixture
+def travel():
+    """`travel(moment)` sets the application's clock (app/core/clock.py) to `moment` for the rest of
+    the test, running on from there: for a test about a particular day or hour."""
+    from app.core import clock
+
+    def to(moment: datetime) -> None:
+        clock.set_now(moment)
+
+    yield to
+    clock.reset()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import asyncio
 import importlib.util
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 import app.domains  # noqa: F401
+from app.core import clock
 from app.core.audit import verify_chain
 from app.core.config import PROJECT_ROOT
 from app.core.db import Base, to_async_url
@@ -73,7 +73,7 @@ async def _insert_plain_chain(url: str, group_id: uuid.UUID, n: int, hash_rule) 
         for i in range(n):
             event = {"id": uuid.uuid4(), "group_id": group_id, "company_id": None, "actor_id": None,
                      "action": "legacy.event", "entity_type": "thing", "entity_id": str(i), "before": None,
-                     "after": {"n": i, "名": "旧"}, "request_id": None, "occurred_at": datetime.now(UTC)}
+                     "after": {"n": i, "名": "旧"}, "request_id": None, "occurred_at": clock.now()}
             digest = hash_rule(prev, event)
             await conn.execute(text(
                 "INSERT INTO audit_event (id, group_id, action, entity_type, entity_id, after, occurred_at, "

@@ -1,6 +1,5 @@
 """Authentication: login with throttle and lockout, access tokens, rotating refresh tokens, principal loading."""
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,7 +24,7 @@ from app.auth.errors import (
 )
 from app.auth.models import RefreshToken
 from app.auth.schemas import TokenResponse
-from app.core import audit
+from app.core import audit, clock
 from app.core.config import get_settings
 from app.core.db import commit, utcnow
 from app.core.errors import DomainError, NotAuthenticated
@@ -56,7 +55,7 @@ async def principal_from_access_token(session: AsyncSession, token: str | None, 
     request began is seen by it, whichever worker made it (see `AuthzStamp`)."""
     if not token:
         raise NotAuthenticated("A bearer token is required.")
-    verified = cache.token(token, time.time()) or _verify(token, cache)
+    verified = cache.token(token, clock.timestamp()) or _verify(token, cache)
     stamp = await org_repo.principal_stamp(session, verified.user_id)
     if stamp is None:  # locked, disabled or gone
         raise _invalid_token()

@@ -75,9 +75,11 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
     clerk = await load_principal(session, org.users["clerk1"].id)
     counts = {"logs": 0, "kept": 0, "broken": 0, "pending": 0}
     storage = configured_storage()
-    # The kept promise goes to C01's most recently opened case (an M1 one): its payment must not
-    # move an older case out of the bucket the ledger's walkthrough shows it in.
-    kept_case = next((c.id for c, _ in reversed(held) if c.company_id == org.companies["C01"].id), None)
+    # The kept promise goes to C01's most recently opened case whose visit's promise already fell due
+    # (an M1 one, whatever the day): its payment must not move an older case out of the bucket the
+    # ledger's walkthrough shows it in.
+    kept_case = next((c.id for c, _ in reversed(held) if c.company_id == org.companies["C01"].id
+                      and _promised_on(c.opened_on, today) < today), None)
     for n, (row, overdue) in enumerate(held):
         # Plain values: the logs below rewrite the case row, which would expire the loaded object.
         case = SimpleNamespace(**{c: getattr(row, c) for c in ("id", "group_id", "company_id", "contract_id",
@@ -88,7 +90,7 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         person: dict[str, Any] = ({"contact_id": contacts[0][0].id} if contacts
                                   else {"person": {"name": "现场负责人", "relation": "工地"}})
         base = max(case.opened_on, today - timedelta(days=21))
-        promised_on = base + timedelta(days=8)
+        promised_on = _promised_on(case.opened_on, today)
         amount = min(overdue, Decimal("5000.00")).quantize(Decimal("0.01"))
         await repo_ledger.set_business_date_override(session, case.group_id, base + timedelta(days=5))
         await logs.create_log(session, who, case.id, LogCreate(
@@ -127,6 +129,11 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
             counts["logs"] += 1
             counts["pending"] += 1
     return counts
+
+
+def _promised_on(opened_on: date, today: date) -> date:
+    """The day the visit's promise (five days into the last three weeks of the case) falls due."""
+    return max(opened_on, today - timedelta(days=21)) + timedelta(days=8)
 
 
 async def _photo(session: AsyncSession, storage: Storage, who: Any, photo_id: uuid.UUID, taken_at: datetime,

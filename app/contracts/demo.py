@@ -42,6 +42,7 @@ from app.core.db import utcnow
 from app.core.principal import Principal
 from app.customers import repository as customers_repo
 from app.ledger import service as ledger
+from app.ledger.calendar import business_today
 from app.org.repository import load_principal
 
 S = ContractState
@@ -171,13 +172,16 @@ async def seed_contracts(session: AsyncSession, org: Any, count: int = 60) -> No
             customers_repo.readable_customers(users[owner]), _CustomerFilter(owner_id=org.users[owner].id)))).all()
         customers += [(owner, c) for c in sorted(rows, key=lambda c: c.name)[:count // 2]]
     c01 = org.companies["C01"].id
-    today = date.today()
+    today = await business_today(session, c01)
+    # The history's first dues fall in the eleven months before this one, whatever day the demo is seeded.
+    first_month = today.year * 12 + today.month - 1 - 11
     investigated = 0
     for i, (owner, customer) in enumerate(customers[:count]):
         plan = PLAN[i % len(PLAN)]
         clerk = users["clerk1"] if customer.company_id == c01 else users["admin"]
         historical = plan in ("active", "closed")
-        first_due = (date(2026, 1 + (i * 7) % 11, 10 + i % 18) if historical
+        month = first_month + (i * 7) % 11
+        first_due = (date(month // 12, month % 12 + 1, 10 + i % 18) if historical
                      else today + timedelta(days=25 + (i * 11) % 60))
         sale_kind, terms = demo.terms(i, first_due)
         contacts = await customers_repo.contacts_of_customer(session, customer.id)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     device_command_ttl_hours: float = Field(24, gt=0)
     # A lock waits while the machine's last reported speed is above this (km/h).
     device_max_lock_speed_kmh: Decimal = Field(Decimal("5"), ge=0)
+    # ... judged on a report no older than this: an unknown or stale speed keeps a lock waiting.
+    device_max_position_age_seconds: int = Field(300, ge=1)
+    # A report dated further ahead of the server's clock is kept but never taken as the latest.
+    device_max_clock_skew_seconds: int = Field(600, ge=0)
+    # Stock Traccar's position and event forwarding authenticate with this value in the header
+    # `X-Recourse-Gateway-Key` (Traccar's `forward.header` / `event.forward.header`); unset: refused.
+    device_traccar_forward_secret: SecretStr | None = None
+    # Outside production: the application's clock starts at this instant and runs on from there
+    # (app/core/clock.py), for demos and the date tests; unset, it is the real clock.
+    clock_start: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _secrets_required_in_production(self) -> "Settings":
@@ -131,6 +141,12 @@ class Settings(BaseSettings):
                 _check_production_secret(self.jwt_secret)
             if self.jwt_algorithm == "RS256" and not (self.jwt_private_key and self.jwt_public_key):
                 raise ValueError("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required for RS256")
+        return self
+
+    @model_validator(mode="after")
+    def _clock_is_real_in_production(self) -> "Settings":
+        if self.environment == "production" and self.clock_start is not None:
+            raise ValueError("CLOCK_START is for demos and tests; production runs on the real clock")
         return self
 
     @model_validator(mode="after")
@@ -149,6 +165,9 @@ class Settings(BaseSettings):
             secret = self.device_callback_secret
             if secret is None or len(secret.get_secret_value().encode()) < 32:
                 raise ValueError("DEVICE_CALLBACK_SECRET (>= 32 bytes) is required with a gateway in production")
+        forward = self.device_traccar_forward_secret
+        if forward is not None and len(forward.get_secret_value().encode()) < 32:
+            raise ValueError("DEVICE_TRACCAR_FORWARD_SECRET must be at least 32 bytes")
         return self
 
     def device_callback_key(self) -> bytes:

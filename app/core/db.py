@@ -7,13 +7,14 @@ change (audit events, idempotency records) before the single COMMIT.
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column
 
+from app.core import clock
 from app.core.config import get_settings
 
 NAMING_CONVENTION = {
@@ -30,7 +31,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The application's clock (app/core/clock.py), for column defaults and services alike."""
+    return clock.now()
 
 
 class UUIDPk:

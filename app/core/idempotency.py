@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, func, select
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, delete, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -113,7 +113,7 @@ async def idempotency(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == principal.user_id,
             IdempotencyRecord.key == idempotency_key,
-            IdempotencyRecord.expires_at > func.now(),
+            IdempotencyRecord.expires_at > utcnow(),
         )
     )
     if record is not None:
@@ -176,5 +176,5 @@ Idempotent = Depends(idempotency)
 @periodic("idempotency-purge", every_seconds=3600)
 async def purge_expired(session: AsyncSession) -> dict[str, int]:
     """Drop records past their time to live (lookups already ignore them)."""
-    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= func.now()))
+    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow()))
     return {"purged": result.rowcount or 0}

@@ -14,6 +14,7 @@ from jose import JWTError, jwt
 from passlib.context import CryptContext
 from starlette.concurrency import run_in_threadpool
 
+from app.core import clock
 from app.core.config import cores, get_settings
 from app.core.db import utcnow
 
@@ -108,6 +109,8 @@ def create_access_token(
     return jwt.encode(claims, settings.signing_key(), algorithm=settings.jwt_algorithm), ttl
 
 
+# Clocks of two workers may differ by a little; a token is not refused for being a second early.
+TOKEN_LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ("aud", "iss", "exp", "iat", "jti", "sub")
 
 
@@ -129,16 +132,31 @@ def decode_access_token(token: str) -> dict[str, Any]:
             issuer=settings.jwt_issuer,
             # python-jose skips the audience check when the token has no `aud` at all: require it
             # (and every other claim we issue) so that a token minted for nobody is not for us.
-            options={f"require_{claim}": True for claim in REQUIRED_CLAIMS},
+            # Times are judged below against the application's clock, which tokens were issued by.
+            options={**{f"require_{claim}": True for claim in REQUIRED_CLAIMS},
+                     "verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
     except JWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    _check_times(claims)
     missing = [claim for claim in REQUIRED_CLAIMS if claims.get(claim) in (None, "")]
     if missing:  # belt and braces: the library's `require_*` options only test presence
         raise InvalidToken("missing claims: " + ", ".join(missing))
     if claims.get("typ") != "access" or "grp" not in claims:
         raise InvalidToken("not an access token")
     return claims
+
+
+def _check_times(claims: dict[str, Any]) -> None:
+    now = clock.timestamp()
+    for claim in ("exp", "iat", "nbf"):
+        value = claims.get(claim)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"{claim} is not a number")
+    if claims.get("exp") is not None and claims["exp"] <= now:
+        raise InvalidToken("token expired")
+    if claims.get("nbf") is not None and claims["nbf"] > now + TOKEN_LEEWAY_SECONDS:
+        raise InvalidToken("token not yet valid")
 
 
 def new_refresh_token() -> tuple[str, str]:

@@ -15,18 +15,19 @@ from app.ledger import rules
 from app.ledger import service as ledger
 from app.ledger.calendar import business_today
 from app.reports import repository as repo
-from app.reports.service import month_end_before, month_ends
+from app.reports.service import is_month_end, month_end_before, month_ends
 
 MONTHS = 4
 
 
 async def seed_reports(session: AsyncSession, org: Any, months: int = MONTHS) -> dict[str, int]:
-    """Snapshots of the `months` month ends before the business date; {month end: accounts}."""
+    """Snapshots of the `months` month ends up to the business date (itself, when it is one, as its
+    close of business would write it); {month end: accounts}."""
     accounts = await ledger_repo.accounts_batch(session, org.group.id, None, 100_000)
     if not accounts:
         return {}
     today = await business_today(session, accounts[0].company_id)
-    days = month_ends(month_end_before(today), months)
+    days = month_ends(today if is_month_end(today) else month_end_before(today), months)
     ids = [a.contract_id for a in accounts]
     contracts = await ledger_repo.contracts_by_id(session, ids)
     by_contract: dict[Any, list[Any]] = {cid: [] for cid in ids}

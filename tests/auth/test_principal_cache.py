@@ -3,7 +3,6 @@ the very next request, in this worker and in any other (a second app on the same
 its own cache, stands in for a second worker). Warm, a request resolves its caller in one query."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.auth.service import unlock_by_operator
+from app.core import clock
 from app.core.config import get_settings
 from app.core.principal import DataScope, Principal, PrincipalCache, ScopeKind, VerifiedToken
 from app.main import create_app
@@ -298,6 +298,6 @@ async def test_an_expired_token_is_refused_although_remembered(client, app, org)
     assert (await client.get(ME, headers=headers)).status_code == 200
     remembered = app.state.principal_cache.token(headers["Authorization"].removeprefix("Bearer "), 0)
     assert remembered is not None
-    await asyncio.sleep(max(0.0, remembered.expires_at + 1.05 - time.time()))
+    await asyncio.sleep(max(0.0, remembered.expires_at + 1.05 - clock.timestamp()))
     response = await client.get(ME, headers=headers)
     assert response.status_code == 401 and response.json()["code"] == "auth.invalid_token"

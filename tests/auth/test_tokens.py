@@ -2,11 +2,11 @@
 
 import base64
 import json
-import time
 
 import pytest
 from jose import jwt
 
+from app.core import clock
 from app.core.config import get_settings
 from app.demo.seed import DEMO_PASSWORD
 
@@ -21,7 +21,7 @@ def _b64(obj) -> str:
 
 def _claims(org, username, **overrides):
     settings = get_settings()
-    now = int(time.time())
+    now = int(clock.timestamp())
     user = org.users[username]
     claims = {"sub": str(user.id), "grp": str(user.group_id), "iss": settings.jwt_issuer,
               "aud": settings.jwt_audience, "iat": now, "nbf": now, "exp": now + 600, "jti": "x", "typ": "access"}
@@ -57,7 +57,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(client):
 
 async def test_expired_token_is_refused(client, org):
     settings = get_settings()
-    past = int(time.time()) - 3600
+    past = int(clock.timestamp()) - 3600
     token = jwt.encode(_claims(org, "admin", iat=past, nbf=past, exp=past + 60), settings.signing_key(), "HS256")
     response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401

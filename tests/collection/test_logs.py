@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from app.collection.models import CollectionCase, CollectionLog, PromiseToPay
 from app.collection.priority import priority
 from app.contracts.models import Contract
+from app.core import clock
 from app.core import db as core_db
 from app.customers.models import Customer
 from app.ledger import repository as ledger_repo
@@ -107,7 +108,7 @@ async def test_a_log_that_occurred_before_a_reassignment_is_accepted_one_after_i
 
 async def test_bad_logs_are_422_problems_with_their_codes(client, auth, db, open_case):
     case = await open_case()
-    future = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    future = (clock.now() + timedelta(minutes=10)).isoformat()
     cases = [
         (log_body(occurred_at=future), "log.occurred_in_future"),
         (log_body(occurred_at="2026-01-31T15:59:00Z"), "log.before_case"),  # 23:59 in Shanghai, the day before
@@ -169,7 +170,7 @@ async def test_void_rules(client, auth, db, open_case):
 
     old = (await client.post(case.logs, json=log_body(), headers=auth("collector1"))).json()
     await db.execute(update(CollectionLog).where(CollectionLog.id == uuid.UUID(old["id"])).values(
-        recorded_at=datetime.now(UTC) - timedelta(hours=25)))
+        recorded_at=clock.now() - timedelta(hours=25)))
     url = f"/api/v1/collection-logs/{old['id']}/void"
     late = await client.post(url, json={"reason": "too late"}, headers=auth("collector1"))
     assert late.status_code == 403 and late.json()["code"] == "log.void_not_allowed"

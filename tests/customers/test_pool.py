@@ -1,12 +1,13 @@
 """The public pool: names only before a claim, the daily claim cap, release and cool-down,
 protection extensions and their monthly quota, "owner's for good", and per-company rules."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from app.core import db as core_db
 from app.core.audit import AuditEvent
+from app.core.business_date import business_date, business_zone
 from app.core.db import utcnow
 from app.customers import pool, service
 from app.customers.models import Customer, CustomerActivity, CustomerShare
@@ -227,12 +228,14 @@ async def test_pool_rule_changes_need_a_current_if_match_and_are_audited(client,
     assert "pool_rule.updated" in actions
 
 
-async def test_weekends_not_counting_lengthen_protection(client, auth, org):
+async def test_weekends_not_counting_lengthen_protection(client, auth, org, travel):
+    # Created on a Wednesday, five working days end on the next Wednesday (from a Sunday, on Friday).
+    today = business_date(utcnow(), business_zone())
+    wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    travel(datetime.combine(wednesday, time(10), tzinfo=business_zone()))
     await client.put(f"/api/v1/pool-rules/{org.companies['C01'].id}",
                      json={"protection_days": 5, "count_weekends": False}, headers=auth("admin"))
     customer = await create_customer(client, auth, "sales1")
-    from datetime import datetime
-
     span = datetime.fromisoformat(customer["protected_until"]) - datetime.fromisoformat(customer["created_at"])
     assert timedelta(days=7) - timedelta(minutes=1) <= span <= timedelta(days=7, minutes=1)
 

@@ -2,10 +2,10 @@
 callback answers 401 and changes nothing; a provider's retry of an applied event (same event id,
 signed anew) answers 200 and is applied once; a malformed one is a 422 problem."""
 
-import time
 
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.devices.models import DeviceGatewayEvent
 from tests.devices.conftest import CALLBACKS, new_event_id, signed
 
@@ -31,7 +31,7 @@ async def test_forged_stale_and_unsigned_callbacks_are_refused_with_401(client, 
     assert forged.status_code == 401
     assert forged.headers["content-type"] == "application/problem+json"
     assert forged.json()["code"] == "device_gateway.signature_invalid"
-    body, headers = signed(_position(mc.device_id), at=int(time.time()) - 301)
+    body, headers = signed(_position(mc.device_id), at=int(clock.timestamp()) - 301)
     assert (await client.post(CALLBACKS, content=body, headers=headers)).status_code == 401
     body, headers = signed(_position(mc.device_id))
     tampered = body.replace(b"12.0", b"99.0")
@@ -50,7 +50,7 @@ async def test_a_replayed_callback_is_refused_and_a_retried_event_is_applied_onc
     assert await _speed(client, auth, mc.machine_id) == "12.0"
     replayed = await client.post(CALLBACKS, content=body, headers=headers)  # the very same request
     assert replayed.status_code == 401
-    retried_body, retried_headers = signed({**event, "speed_kmh": 50.0}, at=int(time.time()) + 1)
+    retried_body, retried_headers = signed({**event, "speed_kmh": 50.0}, at=int(clock.timestamp()) + 1)
     retried = await client.post(CALLBACKS, content=retried_body, headers=retried_headers)
     assert retried.status_code == 200, retried.text
     assert retried.json() == {"event_id": event["event_id"], "applied": False, "outcome": "duplicate"}

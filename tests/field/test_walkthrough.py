@@ -3,11 +3,12 @@ upload a photo and log a visit with it (retried as after a lost answer), file a 
 the dispatcher reassigns the case, sync again: it is gone."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from app.attachments.demo import sample_photo
 from app.collection.demo import seed_collections
 from app.contracts.demo import seed_contracts
+from app.core import clock
 from app.customers.demo import seed_customers
 from app.demo.seed import DEMO_PASSWORD
 from app.field.demo import seed_field
@@ -34,7 +35,7 @@ async def test_a_day_in_the_field(client, db, org, auth):
     assert uploaded.status_code == 201, uploaded.text
     visit = {"id": str(uuid.uuid4()), "person": {"name": "李工", "relation": "工地负责人"}, "action": "visit",
              "result": "promised", "notes": "客户称月底回款", "attachment_ids": [photo],
-             "occurred_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()}
+             "occurred_at": (clock.now() - timedelta(minutes=5)).isoformat()}
     sent = [await client.post(f"{MOBILE}/cases/{case['id']}/logs", headers=phone, json=visit) for _ in range(2)]
     assert [s.status_code for s in sent] == [201, 200], sent[0].text
 
