@@ -60,3 +60,16 @@ def test_the_import_contract_fails_when_an_area_talks_to_the_driver(tmp_path: Pa
     result = _lint_with_violation(tmp_path, "field/views.py", "\nimport asyncpg as _asyncpg  # deliberate\n")
     assert result.returncode != 0
     assert "app.field.views -> asyncpg" in result.stdout
+
+
+def test_the_app_reads_the_time_only_through_its_one_clock():
+    """`datetime.now`, `date.today` and `time.time` would escape CLOCK_START and the tests' `travel`:
+    the app reads the time through app/core/clock.py (core.db.utcnow) only."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "app"
+    pattern = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time)\(")
+    found = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py")) if path.name != "clock.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert found == []

@@ -131,3 +131,29 @@ def test_the_upgrade_refuses_to_launder_a_broken_legacy_chain(database_url):
     asyncio.run(_insert_plain_chain(url, uuid.uuid4(), 2, lambda prev, event: "f" * 64))
     with pytest.raises(RuntimeError, match="broken at seq"):
         _alembic(url, ("upgrade", migration.revision))
+
+
+async def _bind_one_device_twice(url: str, device_id: str) -> None:
+    """Two machines of two groups carrying one GPS device, as the old per-group rule allowed."""
+    engine = create_async_engine(to_async_url(url))
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))  # no org rows needed
+        for code in ("g-one", "g-two"):
+            group_id = uuid.uuid4()
+            await conn.execute(text("INSERT INTO org_group (id, code, name, timezone) VALUES (:g, :c, :c, 'UTC')"),
+                               {"g": group_id, "c": code})
+            await conn.execute(text(
+                "INSERT INTO machine (id, group_id, company_id, created_by_id, model, category, serial_number,"
+                " gps_device_id, lock_state, version) VALUES (:id, :g, :g, :g, 'SY215C', 'excavator', :s, :d,"
+                " 'unlocked', 1)"), {"id": uuid.uuid4(), "g": group_id, "s": f"{code}-1", "d": device_id})
+    await engine.dispose()
+
+
+def test_the_device_upgrade_lists_a_device_bound_in_two_groups_and_refuses_to_run(database_url):
+    name = f"recourse_devices_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(database_url, name))
+    url = _with_database(database_url, name)
+    _alembic(url, ("upgrade", "field_sync"))
+    asyncio.run(_bind_one_device_twice(url, "GPS-SHARED-0001"))
+    with pytest.raises(RuntimeError, match=r"GPS-SHARED-0001: g-one/g-one-1 \(.*\), g-two/g-two-1"):
+        _alembic(url, ("upgrade", "device_safety"))

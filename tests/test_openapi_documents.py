@@ -7,7 +7,9 @@ from app.core.config import PROJECT_ROOT
 
 # Operations without a bearer token: the token endpoints, and the GPS gateway's callback (its HMAC
 # signature authenticates it; tests/devices/test_callbacks.py).
-PUBLIC_PATHS = ("/auth/token", "/auth/refresh", "/device-gateway/callbacks")
+# The gateway callbacks carry no bearer token: a signature or the forwarding key (in their descriptions).
+PUBLIC_PATHS = ("/auth/token", "/auth/refresh", "/device-gateway/callbacks", "/device-gateway/traccar/positions",
+                "/device-gateway/traccar/events")
 
 
 def test_committed_documents_equal_the_generated_ones():

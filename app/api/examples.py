@@ -277,9 +277,9 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
             "reason": "客户已还清逾期款"})},
     ),
     "create_machine": (
-        "Registers a machine of a company the caller sees (default: their own). The serial number (机号) and the "
-        "GPS device id are unique in the group (409 `machine.duplicate_serial_number`, "
-        "`machine.duplicate_gps_device_id`)." + _IDEMPOTENCY,
+        "Registers a machine of a company the caller sees (default: their own). The serial number (机号) is "
+        "unique in the group (409 `machine.duplicate_serial_number`); a GPS device belongs to one machine in the "
+        "whole installation (409 `machine.device_taken`, whoever holds it)." + _IDEMPOTENCY,
         {"minimal": _example("Only the required fields", {"model": "SY215C", "serial_number": "SY215C-2026-0001"}),
          "with_gps": _example("With its certificate and GPS box", {
              "model": "SY215C", "category": "excavator", "serial_number": "SY215C-2026-0002",

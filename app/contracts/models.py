@@ -48,14 +48,16 @@ class ContractState:
     extra_read=lambda p: scope_eq(m.company_id, p.company_id),
 ))
 class Machine(UUIDPk, Timestamps, Versioned, Base):
-    """A financed machine. Serial number (机号) and GPS device id are unique in the group."""
+    """A financed machine. Serial number (机号) unique in the group, GPS device id in the installation."""
 
     __tablename__ = "machine"
     __table_args__ = (
         check_in("category", MACHINE_CATEGORIES, name="category_valid"),
         check_in("lock_state", LOCK_STATES, name="lock_state_valid"),
         Unique("group_id", "serial_number"),
-        Unique("group_id", "gps_device_id"),  # NULLs are distinct: the id is optional
+        # A device belongs to one machine in the whole installation: the gateway knows it by this id
+        # alone (NULLs are distinct: the id is optional).
+        Unique("gps_device_id"),
         Index("ix_machine_group_id_created_at_id", "group_id", "created_at", "id"),
         Index("ix_machine_company_id_created_at_id", "company_id", "created_at", "id"),
         Index("ix_machine_group_id_serial_number_id", "group_id", "serial_number", "id"),
@@ -76,6 +78,10 @@ class Machine(UUIDPk, Timestamps, Versioned, Base):
     # Changed only by acknowledged device commands (app/devices), through machines.set_lock_state.
     lock_state: Mapped[str] = mapped_column(String(10), default="unlocked")
     lock_state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sequence number of the machine's last device command, and of the command whose result set
+    # the lock state (NULL: set by the device's own report, or never): an older result never wins.
+    command_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lock_state_seq: Mapped[int | None] = mapped_column(Integer)
     # Filled by the device gateway's position reports (app/devices), through machines.record_position.
     last_latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     last_longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))

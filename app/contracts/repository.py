@@ -61,16 +61,22 @@ async def lock_machine(session: AsyncSession, machine_id: uuid.UUID) -> Machine 
     return await session.scalar(stmt)
 
 
-async def lock_machines_with_device(session: AsyncSession, device_id: str) -> list[Machine]:
-    """Unscoped, row-locked in id order: the machines carrying a GPS device (a gateway's position report)."""
-    stmt = (select(Machine).where(Machine.gps_device_id == device_id).order_by(Machine.id).with_for_update()
+async def machine_with_device(session: AsyncSession, device_id: str) -> Machine | None:
+    """Unscoped: the one machine a GPS device is bound to (the gateway's callbacks)."""
+    return await session.scalar(select(Machine).where(Machine.gps_device_id == device_id))
+
+
+async def lock_machine_with_device(session: AsyncSession, device_id: str) -> Machine | None:
+    """Unscoped, row-locked: the one machine carrying a GPS device (the gateway's callbacks)."""
+    stmt = (select(Machine).where(Machine.gps_device_id == device_id).with_for_update()
             .execution_options(populate_existing=True))
-    return list((await session.execute(stmt)).scalars())
+    return await session.scalar(stmt)
 
 
-async def machine_value_taken(session: AsyncSession, group_id: uuid.UUID, column: Any, value: str,
-                              exclude_id: uuid.UUID | None) -> bool:
-    cond = [Machine.group_id == group_id, column == value]
+async def machine_value_taken(session: AsyncSession, column: Any, value: str, exclude_id: uuid.UUID | None,
+                              *, group_id: uuid.UUID | None = None) -> bool:
+    """Whether another machine holds `value` in `column`: within the group, or (no group) anywhere."""
+    cond = [column == value] if group_id is None else [Machine.group_id == group_id, column == value]
     if exclude_id is not None:
         cond.append(Machine.id != exclude_id)
     return bool(await session.scalar(select(exists().where(*cond))))

@@ -3,6 +3,7 @@ per command, enqueued in the transaction that queued (or released) the command, 
 exponential backoff while the gateway is unavailable, surviving restarts; after the last attempt the
 command fails and its requester is told. The rules of a send are the service's (`delivery_target`)."""
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -27,10 +28,15 @@ async def schedule(session: AsyncSession, command: DeviceCommand) -> None:
 @queue.handler(JOB, max_attempts=12, backoff_seconds=5, max_backoff_seconds=3600)
 async def send(session: AsyncSession, payload: dict[str, Any], attempt: int) -> None:
     target = await service.delivery_target(session, uuid.UUID(payload["command_id"]))
-    if target is None or not target[1]:
-        return  # nothing to send: moved on already, or waiting for the machine to stop
-    command = target[0]
+    if target is None:
+        return  # nothing to send: moved on already
+    command, may_go = target
     gateway = gateways.current()
+    if not may_go:  # a lock waits for a fresh report of the machine stopped: ask the device for one
+        if gateway is not None:
+            with contextlib.suppress(gateways.GatewayUnavailable, gateways.GatewayRefused):
+                await gateway.request_position(command.device_id)
+        return
     if gateway is None:
         await service.failed(session, command, "no device gateway is configured")
         return

@@ -26,7 +26,7 @@ from app.core.principal import Principal
 from app.devices import service
 from app.devices.approval import LOCK, UNLOCK
 from app.devices.gateway import Accepted
-from app.devices.models import DeviceCommand
+from app.devices.models import UNSENT, DeviceCommand
 from app.devices.schemas import LockRequestIn, UnlockRequestIn
 from app.ledger import service as ledger
 from app.ledger.calendar import business_today
@@ -170,6 +170,7 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     for kind, requester, create in ((WAIVER, most[2], waiver), (TOW, pairs[0][2], tow), (GPS_FEE, clerk, gps_fee),
                                     (UNLOCK, pairs[4][2], unlock)):
         count += len(await demo.every_state(kind, requester, create))
+    await _report(session, pairs[4][1], "0")
     await _acknowledge(session, await _command_of(session, pairs[4][1]))  # the device answered the unlock
     count += len(await demo.every_state(LOCK, pairs[3][2], lock_on(pairs[3]), ("draft", "pending", "rejected",
                                                                                "withdrawn")))
@@ -183,9 +184,16 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
 
 
 async def _command_of(session: AsyncSession, machine: Machine) -> DeviceCommand:
-    commands = await service.repo.lock_unsent_of_machine(session, machine.id)
+    commands = await service.repo.lock_open_of_machine(session, machine.id, UNSENT)
     assert commands, machine.id
     return commands[-1]
+
+
+async def _report(session: AsyncSession, machine: Machine, speed_kmh: str) -> None:
+    """The machine's device reports where it is, now (a lock goes out only on a fresh report)."""
+    await service.position_report(session, machine.gps_device_id or "", latitude=Decimal("31.781234"),
+                                  longitude=Decimal("119.954321"), speed_kmh=Decimal(speed_kmh), blocked=None,
+                                  at=utcnow())
 
 
 async def _acknowledge(session: AsyncSession, command: DeviceCommand) -> None:
@@ -205,15 +213,15 @@ async def _locks(session: AsyncSession, demo: _Requests,
         await demo.decide(LOCK, await create("approved", True), "approved", requester)
         return await _command_of(session, machine)
 
+    for _, machine, _ in (locks[0], locks[1], locks[3]):
+        await _report(session, machine, "0")
     expired = await approved(0)
     assert await service.delivery_target(session, expired.id) == (expired, True)
     await service.sent(session, expired, Accepted(offline=True, answer={"status": 202, "demo": True}))
     ttl = timedelta(hours=get_settings().device_command_ttl_hours)
     await service.expire_due(session, utcnow() + ttl + timedelta(minutes=1))  # the only open command yet
     await _acknowledge(session, await approved(1))
-    moving = locks[2][1]
-    await service.position_report(session, moving.gps_device_id or "", latitude=Decimal("31.781234"),
-                                  longitude=Decimal("119.954321"), speed_kmh=Decimal("28.5"), at=utcnow())
+    await _report(session, locks[2][1], "28.5")  # moving
     waiting = await approved(2)
     assert await service.delivery_target(session, waiting.id) == (waiting, False)
     await approved(3)  # queued: delivered by the server's queue worker once it runs

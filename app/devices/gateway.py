@@ -55,6 +55,9 @@ class GatewayRefused(Exception):
 class Gateway(Protocol):
     async def send(self, command: Outbound) -> Accepted: ...
 
+    async def request_position(self, device_id: str) -> None:
+        """Ask the device for a position report now (a lock waits for a fresh one); best effort."""
+
 
 def _body(response: httpx.Response) -> dict[str, Any]:
     try:
@@ -99,6 +102,19 @@ class TraccarGateway:
         except httpx.HTTPError as error:
             raise GatewayUnavailable(f"gateway unreachable: {error.__class__.__name__}") from error
         return Accepted(offline=sent.status_code == 202, answer={"status": sent.status_code, **_body(sent)})
+
+    async def request_position(self, device_id: str) -> None:
+        """Traccar's `positionSingle` command: the device reports where it is (queued while offline)."""
+        try:
+            async with self._client() as client:
+                found = await client.get("/api/devices", params={"uniqueId": device_id})
+                self._judge(found, "device lookup")
+                for device in found.json()[:1]:
+                    self._judge(await client.post("/api/commands/send",
+                                                  json={"deviceId": device["id"], "type": "positionSingle"}),
+                                "position request")
+        except httpx.HTTPError as error:
+            raise GatewayUnavailable(f"gateway unreachable: {error.__class__.__name__}") from error
 
 
 # --- which gateway --------------------------------------------------------------------------------

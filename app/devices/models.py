@@ -2,15 +2,31 @@
 an approved one queues, every transition of that command, and the gateway's callbacks already seen.
 
 A command's life (service.TRANSITIONS): queued → sent → acknowledged | failed | expired, plus
-waiting_safe (a lock held back while the machine moves) and cancelled (superseded before it was
-sent). At most one unsent command per machine (the partial unique index)."""
+waiting_safe (a lock held back until a fresh report shows the machine stopped), cancelled (a newer
+command came before it was sent, or the gateway withdrew it) and superseded (a newer command came
+after it was sent and the gateway could not withdraw it). Every command carries its machine's next
+sequence number; at most one unsent command per machine (the partial unique index). Every position
+report is kept (`DevicePosition`), including those a device's wrong clock dates in the future."""
 
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Numeric, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +37,7 @@ from app.core.scoping import ScopeSpec, scoped
 from app.core.sql import check_in
 
 ACTIONS = ("lock", "unlock")
-STATES = ("queued", "waiting_safe", "sent", "acknowledged", "failed", "expired", "cancelled")
+STATES = ("queued", "waiting_safe", "sent", "acknowledged", "failed", "expired", "cancelled", "superseded")
 UNSENT = ("queued", "waiting_safe")  # a newer command supersedes these
 OPEN = ("queued", "waiting_safe", "sent")  # may still expire
 REQUEST_KINDS = ("lock_request", "unlock_request")
@@ -76,6 +92,7 @@ class DeviceCommand(UUIDPk, Timestamps, Versioned, Base):
         check_in("action", ACTIONS, name="action_valid"),
         check_in("state", STATES, name="state_valid"),
         check_in("request_kind", REQUEST_KINDS, name="request_kind_valid"),
+        UniqueConstraint("machine_id", "seq"),
         Index("ux_device_command_machine_id_unsent", "machine_id", unique=True,
               postgresql_where=text("state IN ('queued', 'waiting_safe')")),
         Index("ix_device_command_group_id_created_at_id", "group_id", "created_at", "id"),
@@ -94,6 +111,7 @@ class DeviceCommand(UUIDPk, Timestamps, Versioned, Base):
     request_kind: Mapped[str] = mapped_column(String(20))
     request_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     action: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer)  # the machine's command sequence: a newer command wins
     state: Mapped[str] = mapped_column(String(20), default="queued")
     device_id: Mapped[str] = mapped_column(String(60))  # the machine's GPS device id when queued
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -114,6 +132,30 @@ class DeviceCommandTransition(UUIDPk, Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(String(500))
+
+
+@scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id))
+class DevicePosition(UUIDPk, Base):
+    """One position report as the device sent it. `future_clock`: dated more than the allowed skew
+    ahead of the server's clock; kept, but never taken as the machine's latest position."""
+
+    __tablename__ = "device_position"
+    __table_args__ = (
+        Index("ix_device_position_machine_id_at_id", "machine_id", "at", "id"),
+        Index("ix_device_position_group_id_received_at_id", "group_id", "received_at", "id"),
+    )
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("company.id"))
+    machine_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("machine.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the device's time
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    speed_kmh: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    blocked: Mapped[bool | None] = mapped_column(Boolean)  # the engine cut-off output, where reported
+    future_clock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class DeviceGatewayEvent(Base):

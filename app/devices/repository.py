@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.principal import Principal
 from app.core.scoping import readable
-from app.devices.models import OPEN, UNSENT, DeviceCommand, DeviceCommandTransition, DeviceGatewayEvent
+from app.devices.models import OPEN, DeviceCommand, DeviceCommandTransition, DeviceGatewayEvent, DevicePosition
 from app.requests import repository as requests_repo
 from app.requests.repository import RequestFilters
 
@@ -55,10 +55,25 @@ async def lock_command(session: AsyncSession, command_id: uuid.UUID) -> DeviceCo
     return await session.scalar(stmt)
 
 
-async def lock_unsent_of_machine(session: AsyncSession, machine_id: uuid.UUID) -> list[DeviceCommand]:
-    stmt = (select(DeviceCommand).where(DeviceCommand.machine_id == machine_id, DeviceCommand.state.in_(UNSENT))
-            .order_by(DeviceCommand.id).with_for_update().execution_options(populate_existing=True))
+async def get_command(session: AsyncSession, command_id: uuid.UUID) -> DeviceCommand | None:
+    return await session.get(DeviceCommand, command_id)
+
+
+async def lock_open_of_machine(session: AsyncSession, machine_id: uuid.UUID,
+                               states: tuple[str, ...] = OPEN) -> list[DeviceCommand]:
+    """The machine's commands in `states` (default: still open), row-locked, oldest first."""
+    stmt = (select(DeviceCommand).where(DeviceCommand.machine_id == machine_id, DeviceCommand.state.in_(states))
+            .order_by(DeviceCommand.seq).with_for_update().execution_options(populate_existing=True))
     return list((await session.execute(stmt)).scalars())
+
+
+async def latest_command_of_machine(session: AsyncSession, machine_id: uuid.UUID) -> DeviceCommand | None:
+    stmt = select(DeviceCommand).where(DeviceCommand.machine_id == machine_id).order_by(DeviceCommand.seq.desc())
+    return await session.scalar(stmt.limit(1))
+
+
+async def add_position(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(insert(DevicePosition), [row])
 
 
 async def lock_waiting_of_machines(session: AsyncSession, machine_ids: list[uuid.UUID]) -> list[DeviceCommand]:
@@ -96,3 +111,10 @@ async def record_event(session: AsyncSession, event_id: str, signature: str, kin
 async def signature_seen(session: AsyncSession, signature: str) -> bool:
     stmt = select(DeviceGatewayEvent.event_id).where(DeviceGatewayEvent.signature == signature)
     return (await session.scalar(stmt)) is not None
+
+
+async def latest_sent_command_of_device(session: AsyncSession, device_id: str) -> DeviceCommand | None:
+    """The device's most recent command still waiting for its result (Traccar's result names none)."""
+    stmt = (select(DeviceCommand).where(DeviceCommand.device_id == device_id, DeviceCommand.state == "sent")
+            .order_by(DeviceCommand.sent_at.desc(), DeviceCommand.seq.desc()).limit(1))
+    return await session.scalar(stmt)

@@ -152,11 +152,39 @@ CALLBACK_BODY = {"required": True, "content": {"application/json": {"schema": {
     summary="Gateway callback: a command's result or a position report (HMAC-SHA256 signed)",
     description=f"Authenticated by `{signing.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "
                 f"'<{signing.TIMESTAMP_HEADER}>.<raw body>'>` with the shared secret; a timestamp older than "
-                "5 minutes, a bad signature or a replayed request answers 401. Applied once per `event_id`.",
-    responses=problem_responses(401, 422), openapi_extra={"requestBody": CALLBACK_BODY})
+                "5 minutes, a bad signature or a replayed request answers 401. Applied once per `event_id`. A "
+                "command result whose command, device and group disagree answers 409 and changes nothing.",
+    responses=problem_responses(401, 409, 422), openapi_extra={"requestBody": CALLBACK_BODY})
 async def receive_callback(session: Session, http: Request,
                            timestamp: Annotated[str | None, Header(alias=signing.TIMESTAMP_HEADER,
                                                                    max_length=20)] = None,
                            signature: Annotated[str | None, Header(alias=signing.SIGNATURE_HEADER,
                                                                    max_length=100)] = None) -> Any:
     return CallbackOut.model_validate(await intake.receive(session, await http.body(), timestamp, signature))
+
+
+TraccarKey = Annotated[str | None, Header(alias=intake.TRACCAR_KEY_HEADER, max_length=200)]
+TRACCAR_AUTH = (f"Stock Traccar's forwarding (`forward.type` json), authenticated by the secret "
+                f"`DEVICE_TRACCAR_FORWARD_SECRET` in the `{intake.TRACCAR_KEY_HEADER}` header (Traccar's "
+                "`forward.header` / `event.forward.header`); a missing or wrong key answers 401.")
+
+
+@callback_router.post(
+    "/device-gateway/traccar/positions", response_model=CallbackOut,
+    operation_id="receive_traccar_position", summary="Traccar's position forwarding (its JSON: position and device)",
+    description=TRACCAR_AUTH + " Applied once per Traccar position id; speed in knots.",
+    responses=problem_responses(401, 422), openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": intake.TraccarPositionForward.model_json_schema()}}}})
+async def receive_traccar_position(session: Session, http: Request, key: TraccarKey = None) -> Any:
+    return CallbackOut.model_validate(await intake.receive_traccar_position(session, await http.body(), key))
+
+
+@callback_router.post(
+    "/device-gateway/traccar/events", response_model=CallbackOut,
+    operation_id="receive_traccar_event", summary="Traccar's event forwarding (its JSON: event, position, device)",
+    description=TRACCAR_AUTH + " A `commandResult` acknowledges the device's latest sent command (409 when it "
+                "disagrees); other events apply the position they carry. Applied once per Traccar event id.",
+    responses=problem_responses(401, 409, 422), openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": intake.TraccarEventForward.model_json_schema()}}}})
+async def receive_traccar_event(session: Session, http: Request, key: TraccarKey = None) -> Any:
+    return CallbackOut.model_validate(await intake.receive_traccar_event(session, await http.body(), key))

@@ -21,6 +21,7 @@ class CommandState(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
 
 
 CommandAction = Literal["lock", "unlock"]
@@ -126,6 +127,7 @@ class DeviceCommandOut(BaseModel):
     request_kind: Literal["lock_request", "unlock_request"]
     request_id: uuid.UUID
     action: CommandAction
+    seq: int = Field(description="The machine's command sequence: a newer command supersedes the older ones")
     state: CommandState
     device_id: str
     expires_at: datetime

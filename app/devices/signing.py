@@ -22,7 +22,8 @@ def signed_headers(key: bytes, timestamp: int, body: bytes) -> dict[str, str]:
 
 def verify(key: bytes, timestamp: str | None, given: str | None, body: bytes, now: float) -> str | None:
     """The signature's hex digest when the callback is authentic and fresh; None otherwise."""
-    if not timestamp or not given or not timestamp.isdigit() or len(timestamp) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() then refuses.
+    if not timestamp or not given or len(timestamp) > 12 or not (timestamp.isascii() and timestamp.isdigit()):
         return None
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return None

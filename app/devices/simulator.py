@@ -5,7 +5,8 @@ app starts one in-process on a loopback port when no gateway is configured outsi
     GET  /api/devices?uniqueId=…        the device (created on first sight: online and stopped)
     POST /api/commands/send             engineStop | engineResume: 200 executed by the online device,
                                         202 queued until it comes online; deduplicated by our command
-                                        id (Idempotency-Key / attributes.recourseCommandId)
+                                        id (Idempotency-Key / attributes.recourseCommandId);
+                                        positionSingle: the device reports its position (when online)
     PUT  /simulator/devices/{uniqueId}  set online, speed_kmh, latitude, longitude, reject (answers
                                         `failed`); a move is reported as a position callback, going
                                         online executes the queued commands
@@ -15,6 +16,10 @@ app starts one in-process on a loopback port when no gateway is configured outsi
 
 Each executed command is acknowledged after `ack_seconds` by a signed callback (app/devices/signing.py)
 to the callback URL; without one the callbacks wait in the outbox (the tests post them themselves).
+Positions carry the device's output state (`blocked`). With `traccar_key` the simulator speaks stock
+Traccar's forwarding instead: positions to `<callback URL>/positions`, a `commandResult` event to
+`<callback URL>/events`, authenticated by that key in `X-Recourse-Gateway-Key` (a refusing device
+sends no result there: Traccar's result is free text, so it simply never acknowledges).
 """
 
 import argparse
@@ -27,7 +32,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -37,10 +41,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.core import clock
 from app.devices.signing import signed_headers
 
 SIMULATOR_TOKEN = "simulator"  # noqa: S105 - the simulator's bearer token, not a secret
 COMMAND_TYPES = {"engineStop": "locked", "engineResume": "unlocked"}
+POSITION_SINGLE = "positionSingle"
 
 
 @dataclass
@@ -62,8 +68,11 @@ class Device:
 
 
 class Simulator:
-    def __init__(self, *, callback_url: str | None, key: bytes, ack_seconds: float, token: str | None) -> None:
+    def __init__(self, *, callback_url: str | None, key: bytes, ack_seconds: float, token: str | None,
+                 traccar_key: str | None = None) -> None:
         self.callback_url, self.key, self.ack_seconds, self.token = callback_url, key, ack_seconds, token
+        self.traccar_key = traccar_key
+        self.traccar_ids = itertools.count(int(clock.timestamp() * 1000))  # Traccar's position and event ids
         self.devices: dict[str, Device] = {}
         self.ids = itertools.count(1)
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}  # command id → the first answer
@@ -93,16 +102,44 @@ class Simulator:
 
     def signed(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(payload).encode()
-        return body, signed_headers(self.key, int(time.time()), body)
+        return body, signed_headers(self.key, int(clock.timestamp()), body)
+
+    def traccar(self, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        """A callback as stock Traccar forwards it: (path under the callback URL, body, headers)."""
+        device = self.device(payload["device_id"])
+        about = {"id": device.id, "uniqueId": device.unique_id, "name": device.unique_id,
+                 "status": "online" if device.online else "offline"}
+        if payload["type"] == "position":
+            speed = payload.get("speed_kmh")
+            body: dict[str, Any] = {"position": {
+                "id": next(self.traccar_ids), "deviceId": device.id, "fixTime": payload["at"],
+                "deviceTime": payload["at"], "latitude": payload.get("latitude"), "longitude": payload.get("longitude"),
+                "speed": None if speed is None else speed / 1.852,
+                "attributes": {"blocked": payload.get("blocked"), "motion": bool(speed)}}, "device": about}
+            path = "/positions"
+        else:
+            body = {"event": {"id": next(self.traccar_ids), "type": "commandResult", "eventTime": payload["at"],
+                              "deviceId": device.id, "attributes": {"result": payload.get("detail")}},
+                    "position": None, "device": about}
+            path = "/events"
+        headers = {"X-Recourse-Gateway-Key": self.traccar_key or "", "Content-Type": "application/json"}
+        return path, json.dumps(body).encode(), headers
+
+    def wire(self, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        if self.traccar_key is not None:
+            return self.traccar(payload)
+        return "", *self.signed(payload)
 
     async def _post(self, payload: dict[str, Any], delay: float) -> None:
         await asyncio.sleep(delay)
         assert self.callback_url is not None
+        if self.traccar_key is not None and payload["type"] == "command_result" and payload["result"] != "acknowledged":
+            return
         for attempt in range(5):  # the app may still be starting; a provider retries too
-            body, headers = self.signed(payload)
+            path, body, headers = self.wire(payload)
             try:
                 async with httpx.AsyncClient(timeout=10) as client:
-                    response = await client.post(self.callback_url, content=body, headers=headers)
+                    response = await client.post(self.callback_url + path, content=body, headers=headers)
                 if response.status_code < 500:
                     return
             except httpx.HTTPError:
@@ -121,7 +158,8 @@ class Simulator:
 
     def report_position(self, device: Device) -> None:
         self.emit({"type": "position", "device_id": device.unique_id, "latitude": device.latitude,
-                   "longitude": device.longitude, "speed_kmh": device.speed_kmh})
+                   "longitude": device.longitude, "speed_kmh": device.speed_kmh,
+                   "blocked": device.lock_state == "locked"})
 
     # --- the Traccar subset ----------------------------------------------------------------------------
 
@@ -143,6 +181,8 @@ class Simulator:
             return JSONResponse({"message": "simulated failure"}, self.fail_next.pop(0))
         command = await request.json()
         ref = request.headers.get("idempotency-key") or command.get("attributes", {}).get("recourseCommandId")
+        if command.get("type") == POSITION_SINGLE:
+            return self.position_requested(command)
         if not ref or command.get("type") not in COMMAND_TYPES:
             return JSONResponse({"message": "unsupported command"}, 400)
         command.setdefault("attributes", {})["recourseCommandId"] = ref
@@ -163,6 +203,16 @@ class Simulator:
         self.answers[ref] = (status, body)
         return JSONResponse(body, status)
 
+    def position_requested(self, command: dict[str, Any]) -> JSONResponse:
+        device = self.by_id(command.get("deviceId", -1))
+        if device is None:
+            return JSONResponse({"message": "unknown device"}, 404)
+        if not device.online:
+            device.queued.append(command)
+            return JSONResponse({"deviceId": device.id, "type": POSITION_SINGLE}, 202)
+        self.report_position(device)
+        return JSONResponse({"deviceId": device.id, "type": POSITION_SINGLE}, 200)
+
     # --- control ---------------------------------------------------------------------------------------
 
     async def control_route(self, request: Request) -> JSONResponse:
@@ -177,7 +227,11 @@ class Simulator:
             if changes.get("online") is not None:
                 device.online = bool(changes["online"])
                 while device.online and device.queued:
-                    self.execute(device, device.queued.pop(0))
+                    queued = device.queued.pop(0)
+                    if queued.get("type") == POSITION_SINGLE:
+                        self.report_position(device)
+                    else:
+                        self.execute(device, queued)
         return JSONResponse(device.out())
 
     async def fail_next_route(self, request: Request) -> JSONResponse:
@@ -203,16 +257,18 @@ class Simulator:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+    return clock.now().isoformat()
 
 
 def start_in_thread(*, callback_url: str | None, key: bytes, ack_seconds: float,
-                    token: str | None = SIMULATOR_TOKEN, host: str = "127.0.0.1") -> str:
+                    token: str | None = SIMULATOR_TOKEN, host: str = "127.0.0.1",
+                    traccar_key: str | None = None) -> str:
     """Serve a simulator on a free loopback port in a daemon thread; its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
-    simulator = Simulator(callback_url=callback_url, key=key, ack_seconds=ack_seconds, token=token)
+    simulator = Simulator(callback_url=callback_url, key=key, ack_seconds=ack_seconds, token=token,
+                          traccar_key=traccar_key)
     server = uvicorn.Server(uvicorn.Config(simulator.app(), log_level="warning", lifespan="off"))
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="device-simulator", daemon=True).start()
     deadline = time.monotonic() + 10
@@ -229,9 +285,13 @@ def main(argv: list[str] | None = None) -> None:
         "DEVICE_CALLBACK_URL", "http://127.0.0.1:8000/api/v1/device-gateway/callbacks"))
     parser.add_argument("--ack-seconds", type=float, default=2.0)
     parser.add_argument("--token", default=os.environ.get("DEVICE_GATEWAY_TOKEN", SIMULATOR_TOKEN))
+    parser.add_argument("--traccar-key", default=None,
+                        help="speak stock Traccar's forwarding with this key (DEVICE_TRACCAR_FORWARD_SECRET); "
+                             "--callback-url is then the base, e.g. http://127.0.0.1:8000/api/v1/device-gateway/traccar")
     args = parser.parse_args(argv)
     key = os.environ.get("DEVICE_CALLBACK_SECRET", "").encode() or b"recourse-development-device-callback-key"
-    simulator = Simulator(callback_url=args.callback_url, key=key, ack_seconds=args.ack_seconds, token=args.token)
+    simulator = Simulator(callback_url=args.callback_url, key=key, ack_seconds=args.ack_seconds, token=args.token,
+                          traccar_key=args.traccar_key)
     uvicorn.run(simulator.app(), host=args.host, port=args.port)
 
 

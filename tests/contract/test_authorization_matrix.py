@@ -8,6 +8,7 @@ never that where they hold them; without a token, every protected route answers 
 
 import re
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from fastapi.routing import APIRoute
@@ -20,6 +21,8 @@ PUBLIC = {f"{surface}/{path}" for surface in ("/api/v1", "/api/mobile/v1")
 # The GPS gateway's callback has no bearer token: its HMAC signature authenticates it
 # (tests/devices/test_callbacks.py refuses forged, stale and replayed ones with 401).
 PUBLIC |= {"/api/v1/device-gateway/callbacks"}
+# Stock Traccar's forwarding: the configured key in its header authenticates it (tests/devices/test_safety.py).
+PUBLIC |= {"/api/v1/device-gateway/traccar/positions", "/api/v1/device-gateway/traccar/events"}
 USERS = ["admin", "leader", "dispatcher", "collector1", "collector3", "approver1", "approver2", "sales1", "clerk1",
          "investigator1", "other-admin"]
 
@@ -94,3 +97,29 @@ async def test_each_user_is_refused_exactly_where_a_permission_is_missing(client
             wrong.append(f"{method} {route.path}: {response.status_code} {code} (lacks={lacking})")
     assert not wrong, "\n".join(wrong)
 
+
+
+async def test_no_route_lets_one_group_read_or_command_a_device_bound_in_another(client, auth):
+    """Another group's administrator can neither bind the demo group's GPS device to a machine of
+    their own, nor read its machine or position, nor file or see a command toward it, on either surface."""
+    made = await client.post("/api/v1/machines", headers=auth("clerk1"),
+                             json={"model": "SY215C", "serial_number": "OURS-1", "gps_device_id": "GPS-OURS-0001"})
+    assert made.status_code == 201, made.text
+    machine = SimpleNamespace(id=made.json()["id"], gps_device_id="GPS-OURS-0001", contract_id=uuid.uuid4())
+    other = auth("other-admin")
+    taken = await client.post("/api/v1/machines", headers=other,
+                              json={"model": "X", "serial_number": "THEIRS-1", "gps_device_id": machine.gps_device_id})
+    assert taken.status_code == 409 and taken.json()["code"] == "machine.device_taken"
+    assert (await client.get(f"/api/v1/machines/{machine.id}", headers=other)).status_code == 404
+    body = {"contract_id": str(machine.contract_id), "machine_id": str(machine.id), "reason": "跨集团锁机尝试"}
+    for url in ("/api/v1/lock-requests", "/api/v1/unlock-requests", "/api/mobile/v1/lock-requests",
+                "/api/mobile/v1/requests/lock"):
+        answer = await client.post(url, headers=other, json={**body, "client_ref": str(uuid.uuid4())}
+                                   if url.endswith("/requests/lock") else body)
+        assert answer.status_code == 404, (url, answer.status_code, answer.text)
+    form = await client.get(f"/api/v1/contracts/{machine.contract_id}/unlock-request-form", headers=other)
+    assert form.status_code == 404
+    for surface in ("/api/v1", "/api/mobile/v1"):
+        commands = await client.get(f"{surface}/device-commands", params={"machine_id": str(machine.id)},
+                                    headers=other)
+        assert commands.status_code == 200 and commands.json()["items"] == []

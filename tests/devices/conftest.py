@@ -4,7 +4,6 @@ simulator keeps its callbacks in an outbox (no callback URL): a test takes them 
 app itself, signed as the simulator signed them."""
 
 import json
-import time
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core import clock
 from app.core.config import get_settings
 from app.devices import gateway, signing, simulator
 from tests.approvals.conftest import role_rule
@@ -61,7 +61,7 @@ def gateway_in_use(sim):
 
 def signed(payload: dict[str, Any], *, at: int | None = None, key: bytes | None = None) -> tuple[bytes, dict]:
     body = json.dumps(payload).encode()
-    return body, signing.signed_headers(key or get_settings().device_callback_key(), at or int(time.time()), body)
+    return body, signing.signed_headers(key or get_settings().device_callback_key(), at or int(clock.timestamp()), body)
 
 
 @pytest.fixture
@@ -84,16 +84,26 @@ def device_flows(make_flow, org):  # noqa: F811 - the engine's fixture
     return make
 
 
-@pytest.fixture
-def machine_case(client, auth, open_case, device_flows):
-    """An open case held by collector1, the flows, and its contract's machine (id and GPS device id)."""
+def position(device_id: str, speed_kmh: float | None = 0.0, **extra: Any) -> dict[str, Any]:
+    """A position callback of the device, dated now unless `at` is given."""
+    return {"type": "position", "event_id": new_event_id(), "device_id": device_id, "latitude": 31.2,
+            "longitude": 121.4, "speed_kmh": speed_kmh, "at": clock.now().isoformat(), **extra}
 
-    async def make() -> SimpleNamespace:
+
+@pytest.fixture
+def machine_case(client, auth, open_case, device_flows, deliver):
+    """An open case held by collector1, the flows, and its contract's machine (id and GPS device id),
+    whose device has just reported it standing still (a lock goes out only then); `stopped=False`:
+    no report yet."""
+
+    async def make(*, stopped: bool = True) -> SimpleNamespace:
         case = await open_case()
         await device_flows()
         contract = (await client.get(f"/api/v1/contracts/{case.contract_id}", headers=auth("clerk1"))).json()
         machine_id = contract["machines"][0]["id"]
         machine = (await client.get(f"/api/v1/machines/{machine_id}", headers=auth("clerk1"))).json()
+        if stopped:
+            assert (await deliver(position(machine["gps_device_id"]))).status_code == 200
         return SimpleNamespace(case=case, contract_id=str(case.contract_id), machine_id=machine_id,
                                device_id=machine["gps_device_id"])
 

@@ -1,6 +1,7 @@
-"""Lock → queued → sent → acknowledged locks the machine; a refusal or expiry never does; the speed
-gate; Traccar's 202 (device offline) then the acknowledgement later; the sender killed after the
-gateway accepted, then retried, delivers exactly once; a newer command supersedes an unsent one."""
+"""Lock → queued → sent → acknowledged locks the machine; a refusal never does, an expired command
+acknowledged late does (and alerts); the speed gate; Traccar's 202 (device offline) then the
+acknowledgement later; the sender killed after the gateway accepted, then retried, delivers exactly
+once; a newer command supersedes an unsent one."""
 
 from datetime import timedelta
 
@@ -47,7 +48,7 @@ async def test_a_lock_is_queued_sent_and_acknowledged_and_only_then_the_machine_
     assert await _device_events(db, mc.contract_id) == [("device_command.acknowledged", command["id"])]
 
 
-async def test_a_refused_or_expired_command_leaves_the_lock_state_and_tells_the_requester(
+async def test_a_refused_command_leaves_the_lock_state_an_expired_one_done_late_sets_it_and_both_tell_the_requester(
         db, org, machine_case, approved, gateway_in_use, sim, deliver, command_of, lock_state):
     mc = await machine_case()
     sim.device(mc.device_id, reject=True)
@@ -69,14 +70,17 @@ async def test_a_refused_or_expired_command_leaves_the_lock_state_and_tells_the_
     assert await service.expire_due(db, utcnow() + timedelta(hours=26)) == {"expired": 0}  # once
     expired = await command_of(late["id"])
     assert expired["state"] == "expired" and expired["transitions"][-1]["from_state"] == "sent"
-    sim.device(mc.device_id, online=True)  # the device comes back and executes it: too late
+    sim.device(mc.device_id, online=True)  # the device comes back and executes it: late, but the machine locked
     [ack] = sim.take(mc.device_id)
-    assert (await deliver(ack)).json()["outcome"] == "ignored_expired"
-    assert await lock_state(mc.machine_id) == "unlocked"
+    assert (await deliver(ack)).json()["outcome"] == "recorded_expired"
+    assert await lock_state(mc.machine_id) == "locked"
+    recorded = await command_of(late["id"])
+    assert recorded["state"] == "expired" and any(  # the expiry above was dated a day ahead: not the last row
+        "acknowledged after the command was expired" in (t["note"] or "") for t in recorded["transitions"])
     told = (await db.execute(select(Notification.kind).where(
-        Notification.user_id == org.users["collector1"].id, Notification.entity_id.in_([refused["id"], late["id"]]))
-    )).scalars().all()
-    assert sorted(told) == ["device_command.expired", "device_command.failed"]
+        Notification.user_id == org.users["collector1"].id,
+        Notification.entity_id.in_([refused["id"], late["id"], mc.machine_id])))).scalars().all()
+    assert sorted(told) == ["device_command.expired", "device_command.failed", "device_command.late_acknowledgement"]
 
 
 async def test_a_lock_waits_while_the_machine_moves_and_goes_when_it_stops(
@@ -89,6 +93,9 @@ async def test_a_lock_waits_while_the_machine_moves_and_goes_when_it_stops(
     await queue.drain(db)
     assert (await command_of(command["id"]))["state"] == "waiting_safe"
     assert sim.deliveries(command["id"]) == []
+    [asked] = sim.take(mc.device_id)  # the held lock asked the device where it is: still moving
+    assert asked["speed_kmh"] == 32.5 and (await deliver(asked)).json()["outcome"] == "applied"
+    assert (await command_of(command["id"]))["state"] == "waiting_safe"
     sim.device(mc.device_id, speed_kmh=4.0)  # slow, but not above the 5 km/h limit
     [stopped] = sim.take(mc.device_id)
     assert (await deliver(stopped)).json()["outcome"] == "released 1"
