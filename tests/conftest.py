@@ -9,6 +9,7 @@ through the same URL with the role's name and no password (trust or peer authent
 
 import asyncio
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -149,10 +150,44 @@ def app(db: AsyncSession):
     return application
 
 
+# A money value in any answer is a decimal string ("1280.00"): every JSON response of every test is
+# searched for a number under a money name, nested details and free-form dicts included.
+# (`paid`, `overdue` and `total` alone are counts in places, so only unambiguous money names count.)
+MONEY_NAME = re.compile(r"(^|_)(amount|principal|interest|penalty|fee|fees|balance|payoff|price|financed|cost|"
+                        r"collected|credit|unapplied|waived|deposit)$")
+
+
+def money_as_numbers(value: object, path: str = "") -> list[str]:
+    """The paths in a JSON document where a money name holds a number."""
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            if (MONEY_NAME.search(str(key)) and isinstance(item, int | float) and not isinstance(item, bool)):
+                found.append(f"{path}/{key}")
+            found += money_as_numbers(item, f"{path}/{key}")
+        return found
+    if isinstance(value, list):
+        return [p for n, item in enumerate(value) for p in money_as_numbers(item, f"{path}/{n}")]
+    return []
+
+
+async def _money_is_a_string(response: httpx.Response) -> None:
+    if "json" not in response.headers.get("content-type", ""):
+        return
+    await response.aread()
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    wrong = money_as_numbers(body)
+    assert not wrong, f"{response.request.method} {response.request.url.path}: money as a JSON number at {wrong}"
+
+
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 event_hooks={"response": [_money_is_a_string]}) as c:
         yield c
 
 
