@@ -9,7 +9,7 @@ Money is a decimal string on input and always a two-decimal string on output.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
@@ -195,7 +195,14 @@ def _rfc3339_only(value: Any) -> Any:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise PydanticCustomError("timestamp_format", "The timestamp needs a time zone (Z or ±hh:mm)")
-    return value
+    return as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC. Every answer writes instants in UTC (`Z`): what the database gives
+    back is UTC, so a value kept with the client's (or a photo's) offset would read `+08:00` in the
+    first answer and `Z` in the next one (a retry, a GET)."""
+    return value.astimezone(UTC)
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -205,5 +212,6 @@ def _iso_date_only(value: Any) -> Any:
     return value
 
 
+# An instant from a client: RFC 3339 with a zone, held in UTC from the edge on.
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_only), AfterValidator(_aware)]
 BusinessDate = Annotated[date, BeforeValidator(_iso_date_only)]

@@ -3,7 +3,7 @@
 import hashlib
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -63,6 +63,19 @@ async def test_a_retry_with_the_same_id_and_content_answers_200_with_the_stored_
                           name="renamed-on-retry.jpg")
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json() == first.json()
+
+
+async def test_taken_at_reads_in_utc_in_the_first_answer_and_on_the_retry(client, auth):
+    # The phone wrote the photo's time in its own zone (OffsetTimeOriginal +08:00): every answer,
+    # the first one included, says the same instant the same way, in UTC.
+    photo = sample_photo(datetime(2026, 11, 20, 10, 15, tzinfo=timezone(timedelta(hours=8))), 31.23, 121.47)
+    attachment_id = str(uuid.uuid4())
+    first = await upload(client, auth("collector1"), photo, attachment_id=attachment_id)
+    again = await upload(client, auth("collector1"), photo, attachment_id=attachment_id)
+    read = await client.get(f"/api/v1/attachments/{attachment_id}", headers=auth("collector1"))
+    assert (first.status_code, again.status_code, read.status_code) == (201, 200, 200)
+    assert [r.json()["taken_at"] for r in (first, again, read)] == ["2026-11-20T02:15:00Z"] * 3
+    assert first.json()["uploaded_at"].endswith("Z")
 
 
 async def test_the_same_id_with_other_content_is_a_409(client, auth):
