@@ -124,6 +124,22 @@ async def test_more_than_20_mib_is_a_413(client, auth):
     response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit - 2))
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "attachment.too_large"  # the file's limit, not the request's
+
+
+async def test_a_file_of_exactly_20_mib_is_accepted(client, auth):
+    # The limit is the file's: the multipart wrapping around it does not count against it.
+    limit = get_settings().max_upload_bytes
+    response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit - 3))
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["size"] == limit
+
+
+async def test_a_request_far_past_the_file_limit_is_refused_before_it_is_read(client, auth):
+    limit = get_settings().max_upload_bytes
+    response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit + 1024 * 1024))
+    assert response.status_code == 413
+    assert response.json()["code"] == "request.too_large"
 
 
 async def test_the_service_stops_reading_past_the_limit(db, principal_of, storage):
