@@ -81,7 +81,7 @@ async def test_taken_at_reads_in_utc_in_the_first_answer_and_on_the_retry(client
 async def test_the_same_id_with_other_content_is_a_409(client, auth):
     attachment_id = str(uuid.uuid4())
     assert (await upload(client, auth("collector1"), SHANGHAI_PHOTO, attachment_id=attachment_id)).status_code == 201
-    other = await upload(client, auth("collector1"), png(), attachment_id=attachment_id)
+    other = await upload(client, auth("collector1"), png(), attachment_id=attachment_id, name="photo.png")
     assert other.status_code == 409
     assert other.json()["code"] == "attachment.conflicting_retry"
 
@@ -95,11 +95,39 @@ async def test_the_same_id_from_another_user_is_a_409_and_changes_nothing(client
     assert (await client.get(f"/api/v1/attachments/{attachment_id}", headers=auth("collector3"))).status_code == 404
 
 
-async def test_the_type_comes_from_the_bytes_a_png_named_pdf_is_a_png(client, auth):
-    response = await upload(client, auth("collector1"), png(), name="scan.pdf")
+async def test_the_type_comes_from_the_bytes_a_png_without_a_declared_type_is_a_png(client, auth):
+    response = await upload(client, auth("collector1"), png(), name="scan")
     assert response.status_code == 201, response.text
     assert response.json()["content_type"] == "image/png"
-    assert response.json()["file_name"] == "scan.pdf"  # the name as given; the type is what the bytes are
+    content = await client.get(f"/api/v1/attachments/{response.json()['id']}/content", headers=auth("collector1"))
+    assert content.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize(("content", "name", "part_type"), [
+    (PDF, "scan.jpg", "application/octet-stream"),  # a PDF named .jpg
+    (None, "scan.pdf", "application/octet-stream"),  # a PNG named .pdf
+    (None, "scan.PNG", "application/pdf"),  # the part's type contradicts the bytes (and the name)
+    (PDF, "scan", "image/jpeg"),
+    (SHANGHAI_PHOTO, "visit.txt", "application/octet-stream"),
+], ids=["pdf-named-jpg", "png-named-pdf", "png-sent-as-pdf", "pdf-sent-as-jpeg", "jpeg-named-txt"])
+async def test_a_declared_type_that_contradicts_the_bytes_is_a_415(client, auth, content, name, part_type):
+    response = await upload(client, auth("collector1"), content or png(), name=name, content_type=part_type)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "attachment.type_mismatch"
+    assert response.json()["errors"][0]["pointer"] == "/body/file"
+
+
+@pytest.mark.parametrize(("content", "name", "part_type"), [
+    (SHANGHAI_PHOTO, "visit.JPEG", "image/jpg"),
+    (SHANGHAI_PHOTO, "visit.jfif", "image/jpeg; charset=binary"),
+    (HEIC, "IMG_0001.HEIC", "image/heif"),
+    (PDF, "contract.pdf", "application/pdf"),
+    (PDF, "contract.bin", ""),
+], ids=["jpeg-aliases", "jfif", "heic-as-heif", "pdf", "undeclared"])
+async def test_declared_types_that_agree_with_the_bytes_pass(client, auth, content, name, part_type):
+    response = await upload(client, auth("collector1"), content, name=name, content_type=part_type)
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(("content", "expected"), [(PDF, "application/pdf"), (HEIC, "image/heic")])
