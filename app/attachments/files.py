@@ -60,6 +60,14 @@ def declared_types(file_name: str | None, content_type: str | None) -> set[str]:
     return {_ALIASES.get(t, t) for t in declared} - _UNDECLARED
 
 
+def name_for(file_name: str | None, content_type: str) -> str | None:
+    """The name to serve bytes of `content_type` under: the stored one unless its extension says
+    otherwise (a file stored before names were checked against the bytes); None for the fallback."""
+    if file_name is None or declared_types(file_name, None) - {content_type}:
+        return None
+    return file_name
+
+
 def _is_heic(head: bytes) -> bool:
     # ISO BMFF: the first box is `ftyp`: size (4), "ftyp", major brand (4), minor version (4), brands (4 each).
     if len(head) < 16 or head[4:8] != b"ftyp":

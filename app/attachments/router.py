@@ -77,7 +77,8 @@ async def get_attachment_content(session: Session, principal: Requires(), storag
         "ETag": f'"{attachment.sha256}"',
         "Content-Length": str(attachment.size),
         "Content-Disposition": files.content_disposition(
-            attachment.file_name, f"{attachment.id}.{files.EXTENSIONS[attachment.content_type]}"),
+            files.name_for(attachment.file_name, attachment.content_type),
+            f"{attachment.id}.{files.EXTENSIONS[attachment.content_type]}"),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=86400",
     }

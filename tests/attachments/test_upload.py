@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 
 from app.attachments import service
 from app.attachments.demo import sample_photo
 from app.attachments.errors import AttachmentTooLarge
+from app.attachments.models import Attachment
 from app.core.config import get_settings
 from tests.attachments.helpers import ELF, HEIC, PDF, PE, png, upload
 
@@ -116,6 +118,17 @@ async def test_a_declared_type_that_contradicts_the_bytes_is_a_415(client, auth,
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == "attachment.type_mismatch"
     assert response.json()["errors"][0]["pointer"] == "/body/file"
+
+
+async def test_a_file_stored_under_a_name_of_another_type_is_served_as_its_bytes(client, auth, db):
+    # Stored before names were checked against the bytes: a PNG called scan.pdf.
+    response = await upload(client, auth("collector1"), png(), name="scan")
+    attachment_id = response.json()["id"]
+    await db.execute(update(Attachment).where(Attachment.id == uuid.UUID(attachment_id)).values(file_name="scan.pdf"))
+    content = await client.get(f"/api/v1/attachments/{attachment_id}/content", headers=auth("collector1"))
+    assert content.headers["content-type"] == "image/png"
+    assert content.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{attachment_id}.png\"; filename*=UTF-8''{attachment_id}.png")
 
 
 @pytest.mark.parametrize(("content", "name", "part_type"), [
