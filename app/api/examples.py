@@ -28,7 +28,10 @@ def _example(summary: str, value: Any) -> dict[str, Any]:
 _UPLOAD = (
     "Uploads a file as multipart: `id`, the client's own UUID; `file`; optionally `sha256`, the hex digest the "
     "client computed (verified: a mismatch answers 422 `attachment.checksum_mismatch`). At most 20 MiB (413); a "
-    "JPEG, PNG, HEIC image or a PDF judged by its bytes, whatever it is called (415 otherwise). A photo's EXIF "
+    "JPEG, PNG, HEIC image or a PDF judged by its bytes (415 `attachment.unsupported_type` otherwise), and "
+    "declared as nothing else: a name's extension or a part Content-Type naming another type answers 415 "
+    "`attachment.type_mismatch` (`application/octet-stream` or no extension declares nothing); the content "
+    "is always served with the type of its bytes. A photo's EXIF "
     "time and GPS position are kept. The same id uploaded again with the same content answers 200 with the "
     "stored attachment; with other content 409 `attachment.conflicting_retry`. Name it in a record (a "
     "collection log) within 24 hours, or it is purged." + _IDEMPOTENCY,

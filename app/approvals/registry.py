@@ -9,7 +9,10 @@ An area registers a `RequestType` once at import (see app/expenses/approval.py):
   submitter, its company, a title, the snapshot kept on the instance, and the condition values);
 - effects `on_submitted`, `on_approved`, `on_rejected`, `on_withdrawn`: called by the engine inside the
   transaction of the action. `on_approved` runs exactly once per instance, in the transaction of the
-  last approval (the engine guards it with the instance row lock and `effect_applied_at`).
+  last approval (the engine guards it with the instance row lock and `effect_applied_at`);
+- `on_approving`: the request's standing rules, checked before every approval is recorded, at each
+  step (raise to refuse it: what was true at submission may no longer be, e.g. a waiver above a
+  penalty that payments have lowered since).
 """
 
 import uuid
@@ -69,6 +72,7 @@ class RequestType:
     on_approved: Effect = _nothing
     on_rejected: Effect = _nothing
     on_withdrawn: Effect = _nothing
+    on_approving: Effect = _nothing
     lock: Locker | None = None
 
     def condition_fields(self) -> dict[str, str]:

@@ -143,6 +143,7 @@ def register_request(
     on_submitted: RequestEffect | None = None,
     on_rejected: RequestEffect | None = None,
     on_withdrawn: RequestEffect | None = None,
+    on_approving: RequestEffect | None = None,
     submitter: Callable[[R], uuid.UUID] | None = None,
 ) -> RequestKind[R]:
     """Register `model` as request type `name`: the engine's loader, lock and status mirror derived.
@@ -151,6 +152,8 @@ def register_request(
     task…); it runs once, in the transaction of the final approval, after the status moved.
     `on_submitted`, `on_rejected` and `on_withdrawn` are the business effects of the other
     actions (a contract returns to its clerk as a draft), run after the status moved as well.
+    `on_approving(ctx, request)` checks that the request still stands before each approval (every
+    step), and refuses it by raising.
     `submitter(request)`: who submits it, when that is not always its requester (a clerk submits
     the contract a salesperson drafted); the engine never lets the submitter approve."""
 
@@ -188,6 +191,10 @@ def register_request(
                      company_id=request.company_id, before=before, after=audit.snapshot(request, "status",
                                                                                          "approved_at"))
 
+    async def approving(ctx: registry.EffectContext) -> None:
+        if on_approving is not None:
+            await on_approving(ctx, await locked(ctx))
+
     def mirror(action: str, past: str, business: RequestEffect | None) -> registry.Effect:
         async def effect(ctx: registry.EffectContext) -> None:
             request = await locked(ctx)
@@ -201,7 +208,7 @@ def register_request(
     engine_type = registry.register(registry.RequestType(
         name=name, titles=titles, fields=fields, load=load, on_submitted=submitted, on_approved=approved,
         on_rejected=mirror("reject", "rejected", on_rejected),
-        on_withdrawn=mirror("withdraw", "withdrawn", on_withdrawn),
+        on_withdrawn=mirror("withdraw", "withdrawn", on_withdrawn), on_approving=approving,
         lock=lambda session, request_id: lock_request(session, model, request_id)))
     kind = RequestKind(name=name, model=model, entity_type=entity_type, engine_type=engine_type)
     _KINDS[name] = kind

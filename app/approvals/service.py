@@ -419,6 +419,9 @@ async def approve(session: AsyncSession, actor: Principal, instance: ApprovalIns
     assignee must approve. The last step's approval applies the final effect, exactly once."""
     step = await _current(session, instance, ActionKind.APPROVE, step_id)
     assignment = await _approver_assignment(session, actor, instance, step)
+    # Every step, not only the last: an approver never signs what no longer stands.
+    await registry.get(instance.request_type).on_approving(
+        registry.EffectContext(session, actor, instance, comment))
     before = _state(instance)
     now = utcnow()
     assignment.status, assignment.comment, assignment.acted_at = AssignmentStatus.APPROVED, comment, now

@@ -2,8 +2,11 @@
 
 The type is sniffed from the leading bytes (magic numbers), never taken from the name or the part's
 Content-Type, which the client controls. Hand-written on purpose: four formats, a few lines each, and
-no dependency (python-magic needs libmagic on the machine) that could answer for a format we refuse."""
+no dependency (python-magic needs libmagic on the machine) that could answer for a format we refuse.
+What the client declared (the name's extension, the part's Content-Type) must not contradict the
+bytes (`declared_types`): a PDF named `.jpg` would otherwise be kept under a name that lies about it."""
 
+import mimetypes
 import unicodedata
 from urllib.parse import quote
 
@@ -30,6 +33,39 @@ def sniff(head: bytes) -> str | None:
     if _is_heic(head):
         return HEIC
     return None
+
+
+# Names clients give our four types; the standard library's table (not the machine's mime.types,
+# which differs from host to host) for every other extension.
+_EXTENSION_TYPES = {"jpg": JPEG, "jpeg": JPEG, "jpe": JPEG, "jfif": JPEG, "png": PNG, "heic": HEIC, "heif": HEIC,
+                    "pdf": PDF}
+_STANDARD_TYPES = mimetypes.MimeTypes()
+# Other spellings of our types that browsers and phones send.
+_ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "image/heif": HEIC, "image/heic-sequence": HEIC,
+            "image/heif-sequence": HEIC, "application/x-pdf": PDF}
+# Declare nothing: "some bytes" (what most HTTP clients send for a file they do not know).
+_UNDECLARED = {"", "application/octet-stream", "binary/octet-stream", "application/unknown"}
+
+
+def declared_types(file_name: str | None, content_type: str | None) -> set[str]:
+    """The content types the client claimed for a file, by its name's extension and by the part's
+    Content-Type (our four under one spelling each), leaving out those that claim nothing."""
+    declared = set()
+    stem, dot, extension = (file_name or "").rpartition(".")
+    if dot and stem.strip():
+        extension = extension.strip().lower()
+        declared.add(_EXTENSION_TYPES.get(extension) or _STANDARD_TYPES.guess_type(f"file.{extension}")[0] or "")
+    if content_type:
+        declared.add(content_type.partition(";")[0].strip().lower())
+    return {_ALIASES.get(t, t) for t in declared} - _UNDECLARED
+
+
+def name_for(file_name: str | None, content_type: str) -> str | None:
+    """The name to serve bytes of `content_type` under: the stored one unless its extension says
+    otherwise (a file stored before names were checked against the bytes); None for the fallback."""
+    if file_name is None or declared_types(file_name, None) - {content_type}:
+        return None
+    return file_name
 
 
 def _is_heic(head: bytes) -> bool:

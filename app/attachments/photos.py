@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pillow_heif
 from PIL import ExifTags, Image
 
+from app.core.types import as_utc
+
 # HEIC (what iPhones take) through libheif: its EXIF is read like a JPEG's, so an iPhone photo is
 # evidence like any other.
 pillow_heif.register_heif_opener()
@@ -50,6 +52,7 @@ def read_photo_facts(file: BinaryIO, default_timezone: str) -> PhotoFacts:
 
 
 def _taken_at(value: Any, offset: Any, default_timezone: str) -> datetime | None:
+    """The instant in UTC, like every instant the API answers (the photo's offset is not kept)."""
     if not isinstance(value, str):
         return None
     try:
@@ -58,10 +61,10 @@ def _taken_at(value: Any, offset: Any, default_timezone: str) -> datetime | None
         return None
     if isinstance(offset, str):
         try:
-            return datetime.fromisoformat(local.isoformat() + offset.strip("\x00 "))
+            return as_utc(datetime.fromisoformat(local.isoformat() + offset.strip("\x00 ")))
         except ValueError:
             pass  # a malformed offset: fall back to the default zone
-    return local.replace(tzinfo=ZoneInfo(default_timezone))
+    return as_utc(local.replace(tzinfo=ZoneInfo(default_timezone)))
 
 
 def _coordinate(dms: Any, ref: Any, bound: int) -> Decimal | None:

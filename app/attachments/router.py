@@ -36,14 +36,18 @@ async def create_attachment(
     session: Session, principal: Requires(P.ATTACHMENT_UPLOAD), storage: StorageDep, request: Request,
     response: Response,
     attachment_id: Annotated[uuid.UUID, Form(alias="id", description="The client's own UUID for the file")],
-    file: Annotated[UploadFile, File(description="The file: JPEG, PNG, HEIC or PDF, at most 20 MiB")],
+    file: Annotated[UploadFile, File(description="The file: JPEG, PNG, HEIC or PDF, at most 20 MiB. Its name's "
+                                                 "extension and its part's Content-Type, when they name a type, "
+                                                 "must name the type of its bytes (else 415 "
+                                                 "`attachment.type_mismatch`)")],
     sha256: Annotated[str | None, Form(min_length=64, max_length=64, pattern=SHA256_PATTERN,
                                        description="SHA-256 of the file, hex; a mismatch answers 422")] = None,
 ) -> AttachmentOut:
     # Starlette spooled the part to a temporary file while parsing (in memory up to 1 MiB, then on
     # disk); the service reads it in chunks.
     attachment, created = await service.upload(session, principal, storage, service.Upload(
-        attachment_id=attachment_id, file=file.file, file_name=file.filename, sha256=sha256))
+        attachment_id=attachment_id, file=file.file, file_name=file.filename, sha256=sha256,
+        content_type=file.content_type))
     if not created:
         response.status_code = 200
     set_location(response, f"{request.url.path}/{attachment.id}", attachment.version)
@@ -73,7 +77,8 @@ async def get_attachment_content(session: Session, principal: Requires(), storag
         "ETag": f'"{attachment.sha256}"',
         "Content-Length": str(attachment.size),
         "Content-Disposition": files.content_disposition(
-            attachment.file_name, f"{attachment.id}.{files.EXTENSIONS[attachment.content_type]}"),
+            files.name_for(attachment.file_name, attachment.content_type),
+            f"{attachment.id}.{files.EXTENSIONS[attachment.content_type]}"),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=86400",
     }

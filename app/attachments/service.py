@@ -23,6 +23,7 @@ from app.attachments.errors import (
     AttachmentNotFound,
     AttachmentNotYours,
     AttachmentTooLarge,
+    AttachmentTypeMismatch,
     AttachmentUnsupportedType,
 )
 from app.attachments.models import Attachment
@@ -76,6 +77,7 @@ class Upload:
     file: BinaryIO  # seekable; read from its start (a spooled upload, a BytesIO)
     file_name: str | None = None
     sha256: str | None = None  # what the client computed, verified
+    content_type: str | None = None  # the part's Content-Type, as the client declared it
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def _photo_facts(file: BinaryIO, timezone: str) -> photos.PhotoFacts:
 async def upload(session: AsyncSession, principal: Principal, storage: Storage,
                  data: Upload) -> tuple[Attachment, bool]:
     """Stores the upload; (attachment, created). At most `MAX_UPLOAD_BYTES` (413), a JPEG, PNG, HEIC or
-    PDF by its bytes (415), equal to the client's SHA-256 when given (422). The uploader's retry with
+    PDF by its bytes (415) and declared as nothing else by its name or its part's type (415
+    `attachment.type_mismatch`), equal to the client's SHA-256 when given (422). The uploader's retry with
     the same content returns the stored attachment (False); an id already used for other content, or
     by somebody else, is a 409."""
     settings = get_settings()
@@ -116,6 +119,12 @@ async def upload(session: AsyncSession, principal: Principal, storage: Storage,
     content_type = files.sniff(digest.head)
     if content_type is None:
         raise AttachmentUnsupportedType("The file is not a JPEG, PNG, HEIC image or a PDF (judged by its content).")
+    contradicted = files.declared_types(data.file_name, data.content_type) - {content_type}
+    if contradicted:
+        raise AttachmentTypeMismatch(
+            f"The file is {content_type} by its content, but was sent as {', '.join(sorted(contradicted))}.",
+            errors=[{"pointer": "/body/file", "message": f"the content is {content_type}"}],
+            extra={"detected_type": content_type})
     if data.sha256 is not None and data.sha256.lower() != digest.sha256:
         raise AttachmentChecksumMismatch(f"The file's SHA-256 is {digest.sha256}, not {data.sha256.lower()}.",
                                          errors=[{"pointer": "/body/sha256", "message": "does not match the file"}])

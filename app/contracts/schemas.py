@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from app.contracts import scoring
 from app.contracts.models import Contract, Machine
-from app.core.types import Bool, BusinessDate, Int, Money, MultilineText, Rate, Text
+from app.core.types import Bool, BusinessDate, Int, Money, MultilineText, Rate, StoredRate, Text
 from app.core.updates import documents_not_null
 from app.ledger.read_schemas import InstalmentComponents, InstalmentStatus
 from app.ledger.schedule import DEFAULT_PENALTY_DAILY_RATE, MAX_TERM_MONTHS
@@ -104,14 +104,15 @@ class TermsIn(_In):
 
     price: Money
     down_payment: Money = Decimal("0")
-    annual_rate: Rate = Field(description="Annual rate, e.g. \"0.06\"; at most the configured maximum")
+    annual_rate: StoredRate = Field(description="Annual rate, e.g. \"0.06\"; at most the configured maximum and "
+                                                "6 decimals (as stored: a finer rate is refused, never rounded)")
     term_months: Int = Field(ge=1, le=MAX_TERM_MONTHS)
     first_due_date: BusinessDate
     schedule_kind: ScheduleKindName = "annuity"
     monthly_rent: Money | None = Field(None, description="The fixed rent of a lease (lease only)")
     custom_rows: list[CustomRowIn] | None = Field(None, max_length=MAX_TERM_MONTHS,
                                                   description="A custom schedule's rows (custom only)")
-    penalty_daily_rate: Rate = DEFAULT_PENALTY_DAILY_RATE
+    penalty_daily_rate: StoredRate = DEFAULT_PENALTY_DAILY_RATE
     grace_days: Int = Field(0, ge=0, le=365)
     allocation_order: list[AllocationItem] = Field(default_factory=lambda: ["penalty", "fee", "interest", "principal"],
                                                    min_length=4, max_length=4,

@@ -111,17 +111,24 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=f"The request body exceeds {limit} bytes.")
 
 
+# What a multipart request carries besides its file: boundaries, each part's headers (a file name
+# of up to 255 characters, percent-encoded), the small form fields. Generous on purpose.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
 class BodyLimitMiddleware:
     """Refuses bodies over the limit with 413 problem+json, whether or not Content-Length is sent.
 
-    Multipart uploads get the upload limit; everything else the JSON limit.
+    Multipart uploads get the upload limit plus the multipart wrapping (the file itself is held to
+    `max_upload_bytes` where it is read: a file of exactly the limit passes); everything else the
+    JSON limit.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         settings = get_settings()
         self.json_limit = settings.max_json_body_bytes
-        self.upload_limit = settings.max_upload_bytes
+        self.upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

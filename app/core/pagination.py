@@ -1,9 +1,11 @@
 """Cursor pagination over a keyset (sort column, id): cost does not grow with the page number.
 
-The cursor is opaque to clients: base64url JSON of the last row's key and the sort it belongs to,
+The cursor is opaque to clients: base64url JSON of the last row's key, the list it was issued by
+(the route's path template, taken from the request by `page_params`) and the sort it belongs to,
 followed by an HMAC-SHA256 tag keyed from the app's secret. A cursor that was not issued by us, or
-was issued for another sort, or whose key has the wrong arity or types, is a 422
-`pagination.invalid_cursor`: never a query with whatever a client wrote into it.
+was issued by another list or for another sort, or whose key has the wrong arity or types, is a 422
+`pagination.invalid_cursor`: never a query with whatever a client wrote into it (a `/customers`
+cursor's key would otherwise be read as a position in `/contracts`).
 """
 
 import base64
@@ -20,7 +22,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,17 +48,28 @@ class Page(BaseModel, Generic[T]):
 class PageParams:
     limit: int
     cursor: str | None
+    # The list the page belongs to (its route's path template): the cursors it issues and accepts
+    # are bound to it. None only for pages built outside a request (tests, jobs).
+    list_key: str | None = None
+
+
+def _list_key(request: Request) -> str | None:
+    # The matched route (Starlette and FastAPI put it in the ASGI scope): its path template names
+    # the list on its surface whatever the ids in the path.
+    route = request.scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None)
 
 
 async def page_params(  # async: FastAPI runs a plain def dependency in a worker thread
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200)")] = DEFAULT_LIMIT,
     cursor: Annotated[Text(1024) | None, Query(
         max_length=1024,
         description="Opaque, signed cursor: pass `next_cursor` from the previous page unchanged, with the same "
-                    "`sort`. It is bound to that sort; an edited, foreign or mismatched cursor answers 422 "
-                    "`pagination.invalid_cursor`.")] = None,
+                    "`sort`. It is bound to this list and that sort; an edited, foreign or mismatched cursor "
+                    "(one from another list included) answers 422 `pagination.invalid_cursor`.")] = None,
 ) -> PageParams:
-    return PageParams(limit, cursor)
+    return PageParams(limit, cursor, _list_key(request))
 
 
 # A list route's page parameters: `page: PageQuery`.
@@ -121,8 +134,13 @@ def _tag(payload: bytes) -> bytes:
     return hmac.digest(_cursor_key(), payload, "sha256")[:_TAG_BYTES]
 
 
-def encode_cursor(sort: str, values: list[Any]) -> str:
-    raw = json.dumps({"s": sort, "k": [_encode_value(v) for v in values]}, separators=(",", ":")).encode()
+def encode_cursor(sort: str, values: list[Any], list_key: str | None = None) -> str:
+    """A signed cursor for `sort` (and, given one, the list `list_key`). Without a list the
+    payload is what it always was, so cursors clients keep across releases (field sync) still read."""
+    body: dict[str, Any] = {"s": sort, "k": [_encode_value(v) for v in values]}
+    if list_key is not None:
+        body["l"] = list_key
+    raw = json.dumps(body, separators=(",", ":")).encode()
     return f"{_b64(raw)}.{_b64(_tag(raw))}"
 
 
@@ -131,8 +149,8 @@ def _invalid_cursor() -> InvalidInput:
                         errors=[{"pointer": "/query/cursor", "message": "invalid cursor"}])
 
 
-def decode_cursor(cursor: str, sort: str, arity: int = 2) -> list[Any]:
-    """The key values of a cursor we issued for `sort`; 422 for anything else."""
+def decode_cursor(cursor: str, sort: str, arity: int = 2, list_key: str | None = None) -> list[Any]:
+    """The key values of a cursor we issued for `sort` in the list `list_key`; 422 for anything else."""
     try:
         payload_text, _, tag_text = cursor.partition(".")
         payload = _unb64(payload_text)
@@ -141,6 +159,8 @@ def decode_cursor(cursor: str, sort: str, arity: int = 2) -> list[Any]:
         data = json.loads(payload)
         if not isinstance(data, dict) or data.get("s") != sort:
             raise ValueError("cursor belongs to another sort")
+        if data.get("l") != list_key:
+            raise ValueError("cursor belongs to another list")
         keys = data.get("k")
         if not isinstance(keys, list) or len(keys) != arity:
             raise ValueError("cursor key has the wrong arity")
@@ -169,7 +189,7 @@ def _check_types(values: list[Any], columns: list[Any]) -> None:
 
 def _after(params: PageParams, sort: SortKey, id_column: Any) -> tuple[Any, Any]:
     """The (sort value, id) a cursor says the page starts after; 422 for a cursor we did not issue."""
-    last_value, last_id = decode_cursor(params.cursor or "", sort.name)
+    last_value, last_id = decode_cursor(params.cursor or "", sort.name, list_key=params.list_key)
     _check_types([last_value, last_id], [sort.column, id_column])
     return last_value, last_id
 
@@ -240,7 +260,8 @@ async def paginate(
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = encode_cursor(sort.name, [_key_of(last, sort.column), _key_of(last, id_column)])
+        next_cursor = encode_cursor(sort.name, [_key_of(last, sort.column), _key_of(last, id_column)],
+                                    params.list_key)
     return rows, next_cursor
 
 
@@ -270,7 +291,7 @@ async def paginate_hot(session: AsyncSession, key: Hashable, build: Callable[[],
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = encode_cursor(sort.name, [last[sort.column.key], last[id_column.key]])
+        next_cursor = encode_cursor(sort.name, [last[sort.column.key], last[id_column.key]], params.list_key)
     return rows, next_cursor
 
 

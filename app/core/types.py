@@ -9,7 +9,7 @@ Money is a decimal string on input and always a two-decimal string on output.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
@@ -118,8 +118,6 @@ MONEY_PATTERN = r"^-?\d{1,16}(\.\d{1,2})?$"
 POSITIVE_MONEY_PATTERN = r"^(?=[0-9.]*[1-9])\d{1,16}(\.\d{1,2})?$"
 _MONEY = re.compile(MONEY_PATTERN)
 _POSITIVE_MONEY = re.compile(POSITIVE_MONEY_PATTERN)
-RATE_PATTERN = r"^\d{1,3}(\.\d{1,8})?$"
-_RATE = re.compile(RATE_PATTERN)
 
 
 def _decimal_text(pattern: re.Pattern[str], error: str, message: str) -> Any:
@@ -165,16 +163,29 @@ PositiveMoney = _money(_POSITIVE_MONEY, POSITIVE_MONEY_PATTERN, 19, r"^\d+\.\d{2
                        "Decimal string greater than 0, at most 2 decimals (CNY)")
 """An amount that must be more than zero (an expense, a payment)."""
 
-Rate = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_text(_RATE, "rate_format",
-                                  "Must be a non-negative decimal string with at most 8 decimals, e.g. \"0.0005\"")),
-    PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "maxLength": 12, "examples": ["0.0005"]},
-                   mode="validation"),
-    WithJsonSchema({"type": "string", "examples": ["0.0005"]}, mode="serialization"),
-]
-"""A rate (a daily penalty rate, a share): a non-negative decimal string, never a float."""
+def rate_type(decimals: int) -> Any:
+    """A rate with at most `decimals` decimals: finer input is refused (422 `rate_format` with its
+    pointer), never rounded, so what is stored, echoed and computed with is what was sent."""
+    pattern = rf"^\d{{1,3}}(\.\d{{1,{decimals}}})?$"
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal_text(re.compile(pattern), "rate_format",
+                                      f"Must be a non-negative decimal string with at most {decimals} decimals, "
+                                      "e.g. \"0.0005\"")),
+        PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
+        WithJsonSchema({"type": "string", "pattern": pattern, "maxLength": 4 + decimals, "examples": ["0.0005"]},
+                       mode="validation"),
+        WithJsonSchema({"type": "string", "examples": ["0.0005"]}, mode="serialization"),
+    ]
+
+
+Rate = rate_type(8)
+"""A rate (a share, a score's points): a non-negative decimal string, never a float."""
+
+StoredRate = rate_type(6)
+"""A rate kept in a `Numeric(9, 6)` column (a contract's annual and daily penalty rates): at most 6
+decimals. A finer one (`"0.0612345"`) would be stored rounded (0.061235) while the answer echoed it
+and the preview computed with it."""
 
 # --- time ----------------------------------------------------------------------------------------
 
@@ -195,7 +206,14 @@ def _rfc3339_only(value: Any) -> Any:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise PydanticCustomError("timestamp_format", "The timestamp needs a time zone (Z or ±hh:mm)")
-    return value
+    return as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC. Every answer writes instants in UTC (`Z`): what the database gives
+    back is UTC, so a value kept with the client's (or a photo's) offset would read `+08:00` in the
+    first answer and `Z` in the next one (a retry, a GET)."""
+    return value.astimezone(UTC)
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -205,5 +223,6 @@ def _iso_date_only(value: Any) -> Any:
     return value
 
 
+# An instant from a client: RFC 3339 with a zone, held in UTC from the edge on.
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_only), AfterValidator(_aware)]
 BusinessDate = Annotated[date, BeforeValidator(_iso_date_only)]

@@ -131,7 +131,8 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     tiers = iter(("800.00", "5000.00", "12000.00", "800.00"))  # the waiver flow's three tiers
 
     async def waiver(state: str, submit: bool) -> Any:
-        amount = min(Decimal("300.00"), penalties[most[0].id]) if state == "approved" else Decimal(next(tiers))
+        # Never above the penalty: a waiver that exceeds it is refused when filed.
+        amount = min(Decimal("300.00") if state == "approved" else Decimal(next(tiers)), penalties[most[0].id])
         request, _ = await money_requests.create(session, most[2], WAIVER, WaiverIn(
             contract_id=most[0].id, amount=amount, reason="客户经营困难, 申请减免部分罚息", submit=submit))
         return request

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.collection.models import CollectionCase, PromiseToPay
 from app.contracts.models import Contract
@@ -83,8 +85,15 @@ async def add_message(session: AsyncSession, values: dict[str, Any]) -> Message:
 
 
 async def hold_until(session: AsyncSession, message_ids: list[uuid.UUID], at: Any) -> None:
+    """Hold the messages until `at`. Those the session holds as objects (one sent by hand, about to
+    be answered) read it too: the bulk UPDATE's own synchronisation left them at None, so the 202
+    said `not_before: null` for a message held till 08:00."""
     await session.execute(update(Message).where(Message.id.in_(message_ids)).values(not_before=at)
-                          .execution_options(synchronize_session="fetch"))
+                          .execution_options(synchronize_session=False))
+    for message_id in message_ids:
+        held = session.identity_map.get(identity_key(Message, message_id))
+        if held is not None:
+            set_committed_value(held, "not_before", at)
 
 
 async def recipients_of(session: AsyncSession, customer_id: uuid.UUID) -> tuple[str | None, str | None]:

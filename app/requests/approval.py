@@ -20,6 +20,8 @@ WAIVER = register_request(
                         "unpaid_penalty": f"{w.unpaid_penalty:.2f}", "dpd": w.dpd, "bucket": w.bucket,
                         "attachment_ids": [str(a) for a in w.attachment_ids or []]},
     values=lambda w: {"amount": w.amount, "dpd": Decimal(w.dpd), "bucket": w.bucket, "company": str(w.company_id)},
+    on_submitted=service.waiver_submitted,
+    on_approving=service.waiver_approving,
     on_approved=service.waiver_approved,
 )
 

@@ -2,8 +2,9 @@
 case), the figures they are judged on, and their effects on approval, each applied once in the
 approving transaction (the engine runs `on_approved` once; a raised error rolls everything back).
 
-- interest waiver: posted with `ledger.post_waiver`; if the unpaid penalty fell below the amount
-  since submission the ledger refuses it and the approval answers 409 `waiver.amount_exceeds_penalty`;
+- interest waiver: never above the contract's unpaid penalty, checked when it is filed, when it is
+  submitted and at every approving step (409 `waiver.amount_exceeds_penalty`: a payment lowers the
+  penalty at any time); posted with `ledger.post_waiver`, whose own rule refuses it the same way;
 - settlement: the payoff must be 0.00 at the approving moment (409 `settlement.balance_not_zero`);
   then `ledger.settle`, the contract `settled`, its open case closed `settled`; the release of the
   invoice and the certificate of conformity is recorded afterwards, once;
@@ -102,8 +103,12 @@ async def create(session: AsyncSession, actor: Principal, kind: kit.RequestKind[
     await _checked(session, contract, fields, kind.model)
     if kind.model is InterestWaiver:
         fields.update(unpaid_penalty=account.unpaid_penalty, dpd=account.dpd, bucket=account.bucket)
-    return await kit.create(session, actor, kind, fields, client_ref=data.client_ref,  # type: ignore[attr-defined]
-                            company_id=contract.company_id, and_submit=data.submit)  # type: ignore[attr-defined]
+    request, created = await kit.create(
+        session, actor, kind, fields, client_ref=data.client_ref,  # type: ignore[attr-defined]
+        company_id=contract.company_id, and_submit=data.submit)  # type: ignore[attr-defined]
+    if created and isinstance(request, InterestWaiver):  # a retry answers its stored request, as filed
+        _within_penalty(request, account.unpaid_penalty)
+    return request, created
 
 
 async def submit(session: AsyncSession, actor: Principal, kind: kit.RequestKind[Any],
@@ -114,6 +119,26 @@ async def submit(session: AsyncSession, actor: Principal, kind: kit.RequestKind[
         await _figures(session, request, contract)
         await session.flush()
     return await kit.submit(session, actor, kind, request)
+
+
+# --- a waiver stands while the penalty covers it -------------------------------------------------
+
+def _within_penalty(waiver: InterestWaiver, unpaid_penalty: Decimal) -> None:
+    if waiver.amount > unpaid_penalty:
+        raise WaiverExceedsPenalty(
+            f"The waiver of {waiver.amount:.2f} exceeds the contract's unpaid penalty of {unpaid_penalty:.2f}.",
+            status=409, extra={"unpaid_penalty": f"{unpaid_penalty:.2f}"})
+
+
+async def waiver_submitted(ctx: registry.EffectContext, waiver: InterestWaiver) -> None:
+    # The penalty was read for this submission (`create`, `submit` refresh the figures).
+    _within_penalty(waiver, waiver.unpaid_penalty)
+
+
+async def waiver_approving(ctx: registry.EffectContext, waiver: InterestWaiver) -> None:
+    """Before each approval: the penalty now, brought to the business date (payments lower it)."""
+    contract = await _locked_contract(ctx, waiver)
+    _within_penalty(waiver, (await account_of(ctx.session, contract)).unpaid_penalty)
 
 
 # --- effects on approval ------------------------------------------------------------------------

@@ -21,9 +21,9 @@ def png(color: tuple[int, int, int] = (10, 20, 30)) -> bytes:
 
 async def upload(client: httpx.AsyncClient, headers: dict[str, str], content: bytes, *, name: str = "photo.jpg",
                  attachment_id: str | None = None, sha256: str | None = None,
-                 path: str = "/api/v1/attachments") -> httpx.Response:
+                 path: str = "/api/v1/attachments",
+                 content_type: str = "application/octet-stream") -> httpx.Response:
     data = {"id": attachment_id or str(uuid.uuid4())}
     if sha256 is not None:
         data["sha256"] = sha256
-    return await client.post(path, data=data, files={"file": (name, content, "application/octet-stream")},
-                             headers=headers)
+    return await client.post(path, data=data, files={"file": (name, content, content_type)}, headers=headers)

@@ -3,14 +3,16 @@
 import hashlib
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 
 from app.attachments import service
 from app.attachments.demo import sample_photo
 from app.attachments.errors import AttachmentTooLarge
+from app.attachments.models import Attachment
 from app.core.config import get_settings
 from tests.attachments.helpers import ELF, HEIC, PDF, PE, png, upload
 
@@ -65,10 +67,23 @@ async def test_a_retry_with_the_same_id_and_content_answers_200_with_the_stored_
     assert second.json() == first.json()
 
 
+async def test_taken_at_reads_in_utc_in_the_first_answer_and_on_the_retry(client, auth):
+    # The phone wrote the photo's time in its own zone (OffsetTimeOriginal +08:00): every answer,
+    # the first one included, says the same instant the same way, in UTC.
+    photo = sample_photo(datetime(2026, 11, 20, 10, 15, tzinfo=timezone(timedelta(hours=8))), 31.23, 121.47)
+    attachment_id = str(uuid.uuid4())
+    first = await upload(client, auth("collector1"), photo, attachment_id=attachment_id)
+    again = await upload(client, auth("collector1"), photo, attachment_id=attachment_id)
+    read = await client.get(f"/api/v1/attachments/{attachment_id}", headers=auth("collector1"))
+    assert (first.status_code, again.status_code, read.status_code) == (201, 200, 200)
+    assert [r.json()["taken_at"] for r in (first, again, read)] == ["2026-11-20T02:15:00Z"] * 3
+    assert first.json()["uploaded_at"].endswith("Z")
+
+
 async def test_the_same_id_with_other_content_is_a_409(client, auth):
     attachment_id = str(uuid.uuid4())
     assert (await upload(client, auth("collector1"), SHANGHAI_PHOTO, attachment_id=attachment_id)).status_code == 201
-    other = await upload(client, auth("collector1"), png(), attachment_id=attachment_id)
+    other = await upload(client, auth("collector1"), png(), attachment_id=attachment_id, name="photo.png")
     assert other.status_code == 409
     assert other.json()["code"] == "attachment.conflicting_retry"
 
@@ -82,11 +97,50 @@ async def test_the_same_id_from_another_user_is_a_409_and_changes_nothing(client
     assert (await client.get(f"/api/v1/attachments/{attachment_id}", headers=auth("collector3"))).status_code == 404
 
 
-async def test_the_type_comes_from_the_bytes_a_png_named_pdf_is_a_png(client, auth):
-    response = await upload(client, auth("collector1"), png(), name="scan.pdf")
+async def test_the_type_comes_from_the_bytes_a_png_without_a_declared_type_is_a_png(client, auth):
+    response = await upload(client, auth("collector1"), png(), name="scan")
     assert response.status_code == 201, response.text
     assert response.json()["content_type"] == "image/png"
-    assert response.json()["file_name"] == "scan.pdf"  # the name as given; the type is what the bytes are
+    content = await client.get(f"/api/v1/attachments/{response.json()['id']}/content", headers=auth("collector1"))
+    assert content.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize(("content", "name", "part_type"), [
+    (PDF, "scan.jpg", "application/octet-stream"),  # a PDF named .jpg
+    (None, "scan.pdf", "application/octet-stream"),  # a PNG named .pdf
+    (None, "scan.PNG", "application/pdf"),  # the part's type contradicts the bytes (and the name)
+    (PDF, "scan", "image/jpeg"),
+    (SHANGHAI_PHOTO, "visit.txt", "application/octet-stream"),
+], ids=["pdf-named-jpg", "png-named-pdf", "png-sent-as-pdf", "pdf-sent-as-jpeg", "jpeg-named-txt"])
+async def test_a_declared_type_that_contradicts_the_bytes_is_a_415(client, auth, content, name, part_type):
+    response = await upload(client, auth("collector1"), content or png(), name=name, content_type=part_type)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "attachment.type_mismatch"
+    assert response.json()["errors"][0]["pointer"] == "/body/file"
+
+
+async def test_a_file_stored_under_a_name_of_another_type_is_served_as_its_bytes(client, auth, db):
+    # Stored before names were checked against the bytes: a PNG called scan.pdf.
+    response = await upload(client, auth("collector1"), png(), name="scan")
+    attachment_id = response.json()["id"]
+    await db.execute(update(Attachment).where(Attachment.id == uuid.UUID(attachment_id)).values(file_name="scan.pdf"))
+    content = await client.get(f"/api/v1/attachments/{attachment_id}/content", headers=auth("collector1"))
+    assert content.headers["content-type"] == "image/png"
+    assert content.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{attachment_id}.png\"; filename*=UTF-8''{attachment_id}.png")
+
+
+@pytest.mark.parametrize(("content", "name", "part_type"), [
+    (SHANGHAI_PHOTO, "visit.JPEG", "image/jpg"),
+    (SHANGHAI_PHOTO, "visit.jfif", "image/jpeg; charset=binary"),
+    (HEIC, "IMG_0001.HEIC", "image/heif"),
+    (PDF, "contract.pdf", "application/pdf"),
+    (PDF, "contract.bin", ""),
+], ids=["jpeg-aliases", "jfif", "heic-as-heif", "pdf", "undeclared"])
+async def test_declared_types_that_agree_with_the_bytes_pass(client, auth, content, name, part_type):
+    response = await upload(client, auth("collector1"), content, name=name, content_type=part_type)
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(("content", "expected"), [(PDF, "application/pdf"), (HEIC, "image/heic")])
@@ -111,6 +165,22 @@ async def test_more_than_20_mib_is_a_413(client, auth):
     response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit - 2))
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "attachment.too_large"  # the file's limit, not the request's
+
+
+async def test_a_file_of_exactly_20_mib_is_accepted(client, auth):
+    # The limit is the file's: the multipart wrapping around it does not count against it.
+    limit = get_settings().max_upload_bytes
+    response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit - 3))
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["size"] == limit
+
+
+async def test_a_request_far_past_the_file_limit_is_refused_before_it_is_read(client, auth):
+    limit = get_settings().max_upload_bytes
+    response = await upload(client, auth("collector1"), b"\xff\xd8\xff" + b"\x00" * (limit + 1024 * 1024))
+    assert response.status_code == 413
+    assert response.json()["code"] == "request.too_large"
 
 
 async def test_the_service_stops_reading_past_the_limit(db, principal_of, storage):

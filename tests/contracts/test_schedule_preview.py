@@ -66,3 +66,30 @@ async def test_a_drafts_schedule_is_a_preview_of_its_terms(client, auth, new_con
     schedule = (await client.get(f"/api/v1/contracts/{contract['id']}/schedule", headers=auth("sales1"))).json()
     assert schedule["frozen"] is False and len(schedule["instalments"]) == 12
     assert schedule["total_principal"] == "400000.00"
+
+
+@pytest.mark.parametrize("field", ["annual_rate", "penalty_daily_rate"])
+async def test_a_rate_finer_than_its_column_is_refused_never_rounded(client, auth, new_contract, field):
+    # Numeric(9, 6): "0.0612345" would be stored as 0.061235 while the 201 echoed it and the
+    # preview computed with it. Refused at the edge, for the preview, a new contract and a change.
+    finer = {"annual_rate": "0.0612345", "penalty_daily_rate": "0.0005001"}[field]
+    preview = await client.post(PREVIEW, headers=auth("clerk1"), json={**BASE, field: finer})
+    contract = await new_contract()
+    created = await client.post("/api/v1/contracts", headers=auth("sales1"), json={
+        "customer_id": contract["customer_id"], "terms": {**BASE, field: finer}, "machine_ids": []})
+    changed = await client.patch(f"/api/v1/contracts/{contract['id']}", headers=auth("sales1"),
+                                 json={"terms": {**BASE, field: finer}})
+    for response, pointer in ((preview, f"/body/{field}"), (created, f"/body/terms/{field}"),
+                              (changed, f"/body/terms/{field}")):
+        assert response.status_code == 422, response.text
+        assert pointer in [e["pointer"] for e in response.json()["errors"]], response.text
+
+
+async def test_the_contract_keeps_the_rate_the_preview_computed_with(client, auth, new_contract):
+    terms = {**BASE, "annual_rate": "0.061235", "penalty_daily_rate": "0.000501"}
+    preview = await client.post(PREVIEW, headers=auth("clerk1"), json=terms)
+    assert preview.status_code == 200, preview.text
+    contract = await new_contract(terms)
+    assert (contract["terms"]["annual_rate"], contract["terms"]["penalty_daily_rate"]) == ("0.061235", "0.000501")
+    schedule = await client.get(f"/api/v1/contracts/{contract['id']}/schedule", headers=auth("sales1"))
+    assert schedule.json()["instalments"] == preview.json()["instalments"]

@@ -1,5 +1,6 @@
-"""Cursors are opaque, signed and bound to their sort: a hand-edited, foreign or malformed cursor is
-a 422 `pagination.invalid_cursor` on every list, never a 500 and never a query built from it."""
+"""Cursors are opaque, signed and bound to their list and sort: a hand-edited, foreign (another
+list's included) or malformed cursor is a 422 `pagination.invalid_cursor` on every list, never a 500
+and never a query built from it."""
 
 import base64
 import json
@@ -62,6 +63,41 @@ def test_a_signed_cursor_with_the_wrong_arity_is_refused(keys):
     assert caught.value.code == "pagination.invalid_cursor"
 
 
+def test_a_cursor_is_bound_to_its_list():
+    cursor = encode_cursor("-created_at", [clock.now(), uuid.uuid4()], "/api/v1/customers")
+    assert len(decode_cursor(cursor, "-created_at", list_key="/api/v1/customers")) == 2
+    for other in ("/api/v1/contracts", None):
+        with pytest.raises(InvalidInput) as caught:
+            decode_cursor(cursor, "-created_at", list_key=other)
+        assert caught.value.code == "pagination.invalid_cursor"
+
+
+async def _get_with_sort(client, path, sort, cursor, headers):
+    """`path` sorted by `sort` when the list offers it, else in its own default order."""
+    response = await client.get(path, params={"sort": sort, "cursor": cursor}, headers=headers)
+    if response.status_code == 422 and response.json()["code"] == "pagination.invalid_sort":
+        response = await client.get(path, params={"cursor": cursor}, headers=headers)
+    return response
+
+
+@pytest.mark.parametrize("sort", ["-created_at", "created_at", "username"])
+async def test_a_cursor_from_one_list_is_refused_by_every_other(client, auth, sort):
+    # A genuine cursor of /users, signed by us and with values of the usual types: any other list
+    # that took it would page from a position in somebody else's list.
+    issued = await client.get("/api/v1/users", params={"limit": 1, "sort": sort}, headers=auth("admin"))
+    cursor = issued.json()["next_cursor"]
+    assert cursor, issued.text
+    for path in LIST_ROUTES:
+        if path == "/api/v1/users":
+            continue
+        response = await _get_with_sort(client, path, sort, cursor, auth("admin"))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "pagination.invalid_cursor", (path, response.text)
+    same = await client.get("/api/v1/users", params={"limit": 1, "sort": sort, "cursor": cursor},
+                            headers=auth("admin"))
+    assert same.status_code == 200, same.text
+
+
 def test_a_cursor_is_bound_to_its_sort():
     cursor = encode_cursor("-created_at", [clock.now(), uuid.uuid4()])
     assert len(decode_cursor(cursor, "-created_at")) == 2
@@ -94,3 +130,4 @@ def test_the_cursor_is_documented_as_signed_and_bound_to_the_sort():
     parameters = document["paths"]["/api/v1/customers"]["get"]["parameters"]
     cursor = next(p for p in parameters if p["name"] == "cursor")
     assert "signed" in cursor["description"] and "sort" in cursor["description"]
+    assert "another list" in cursor["description"]

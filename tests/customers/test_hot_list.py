@@ -21,7 +21,8 @@ async def _model_pages(db, principal, filters, sort, limit):
     pages, cursor = [], None
     while True:
         stmt = repo.filter_customers(repo.readable_customers(principal), filters)
-        rows, cursor = await model_paginate(db, stmt, PageParams(limit, cursor), SORTS[sort], Customer.id)
+        rows, cursor = await model_paginate(db, stmt, PageParams(limit, cursor, "/api/v1/customers"), SORTS[sort],
+                                            Customer.id)
         items = await views.customer_views(db, principal, rows)
         pages.append({"items": [i.model_dump(mode="json") for i in items], "next_cursor": cursor})
         if cursor is None:

@@ -20,7 +20,8 @@ BY_PRIORITY = SortKey("-priority", CollectionCase.priority, descending=True)
 async def _model_pages(db, principal, filters, mine, limit):
     pages, cursor = [], None
     while True:
-        rows, cursor = await paginate(db, repo.case_rows(principal, filters), PageParams(limit, cursor), BY_PRIORITY,
+        page = PageParams(limit, cursor, "/api/v1/collection-cases")  # the list its cursors are bound to
+        rows, cursor = await paginate(db, repo.case_rows(principal, filters), page, BY_PRIORITY,
                                       CollectionCase.id, scalars=False)
         contacts = await collection_cases.contact_cards(db, principal, rows) if mine else {}
         items = [collection_cases.case_out(r, contacts.get(r.CollectionCase.id)) for r in rows]

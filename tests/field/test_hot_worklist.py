@@ -24,8 +24,9 @@ async def _model_pages(db, principal, limit):
     """The worklist as the model path writes it (paginate + FieldCase), page by page."""
     pages, cursor = [], None
     while True:
-        rows, cursor = await paginate(db, repo.my_cases(principal), PageParams(limit, cursor), BY_PRIORITY,
-                                      CollectionCase.id, scalars=False)
+        page = PageParams(limit, cursor, f"{MOBILE}/worklist")  # the list its cursors are bound to
+        rows, cursor = await paginate(db, repo.my_cases(principal), page, BY_PRIORITY, CollectionCase.id,
+                                      scalars=False)
         items = await views.cases_out(db, principal, rows, contacts=True)
         pages.append({"items": [FieldCase.model_validate(i).model_dump(mode="json") for i in items],
                       "next_cursor": cursor})
@@ -74,7 +75,7 @@ async def test_hot_notifications_answer_exactly_what_the_models_would(client, au
         while True:
             rows, model_cursor = await paginate(
                 db, _mine(principal) if unread is None else _mine(principal).where(Notification.read_at.is_(None)),
-                PageParams(2, cursor), NEWEST_FIRST, Notification.id)
+                PageParams(2, cursor, "/api/v1/notifications"), NEWEST_FIRST, Notification.id)
             query = f"?limit=2{suffix}" + (f"&cursor={cursor}" if cursor else "")
             response = await client.get(f"/api/v1/notifications{query}", headers=auth("clerk1"))
             assert response.status_code == 200, response.text

@@ -4,6 +4,7 @@ the dispatcher reassigns the case, sync again: it is gone."""
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from app.attachments.demo import sample_photo
 from app.collection.demo import seed_collections
@@ -28,7 +29,11 @@ async def test_a_day_in_the_field(client, db, org, auth):
     first = (await client.get(f"{MOBILE}/sync", headers=phone)).json()
     cases = first["changes"]["cases"]["upserted"]
     assert cases and first["changes"]["customers"]["upserted"] and first["changes"]["notifications"]["upserted"]
-    case = max(cases, key=lambda c: c["priority"])
+    # The most urgent case with a penalty to waive (a waiver above the unpaid penalty is refused).
+    penalties = {c["id"]: Decimal((await client.get(f"/api/v1/contracts/{c['contract_id']}/interest-waiver-form",
+                                                    headers=auth("collector1"))).json()["unpaid_penalty"])
+                 for c in cases}
+    case = max((c for c in cases if penalties[c["id"]] >= 1), key=lambda c: c["priority"])
 
     photo = str(uuid.uuid4())
     uploaded = await upload(client, phone, sample_photo(), attachment_id=photo, path=f"{MOBILE}/attachments")

@@ -168,3 +168,22 @@ async def test_quiet_hours_are_21_to_8_in_the_companys_zone():
     assert delivery.quiet_wait(datetime(2026, 1, 28, 12, 59, tzinfo=UTC), shanghai) is None  # 20:59
     assert delivery.quiet_wait(datetime(2026, 1, 28, 13, 0, tzinfo=UTC), shanghai).total_seconds() == 11 * 3600
     assert delivery.quiet_wait(datetime(2026, 1, 27, 23, 30, tzinfo=UTC), shanghai).total_seconds() == 30 * 60
+
+
+async def test_a_message_held_for_the_quiet_hours_answers_when_it_will_go(client, auth, db, overdue_case, clock):
+    # Sent at 22:00 in Shanghai: the 202 says it goes at 08:00 there (00:00 UTC the next day), the
+    # time the queue will send it, as the stored message does.
+    case = await overdue_case()
+    await _reachable(db, str(case.contract_id))
+    clock(NIGHT)
+    response = await client.post(f"/api/v1/collection-cases/{case.id}/messages",
+                                 json={"channel": "sms", "body": "Please call us"}, headers=auth("dispatcher"))
+    assert response.status_code == 202, response.text
+    held = response.json()
+    assert held["state"] == "queued" and held["not_before"] == "2026-01-29T00:00:00Z"
+    listed = await client.get("/api/v1/messages", params={"case_id": str(case.id)}, headers=auth("dispatcher"))
+    assert [m["not_before"] for m in listed.json()["items"]] == ["2026-01-29T00:00:00Z"]
+    clock(DAY)
+    by_day = await client.post(f"/api/v1/collection-cases/{case.id}/messages",
+                               json={"channel": "sms", "body": "Please call us today"}, headers=auth("dispatcher"))
+    assert by_day.status_code == 202 and by_day.json()["not_before"] is None

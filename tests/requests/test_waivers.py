@@ -63,6 +63,55 @@ async def test_a_payment_after_submission_makes_the_approval_a_409_that_changes_
     approval = (await client.get(f"/api/v1/approvals/{waiver['approval_id']}", headers=auth("approver1"))).json()
     assert approval["status"] == "pending"
 
+async def test_a_waiver_above_the_unpaid_penalty_is_refused_when_filed_and_when_submitted(
+        client, auth, overdue_case, request_flows):
+    await request_flows()
+    case = await overdue_case(on=date(2026, 3, 10))
+    form = f"/api/v1/contracts/{case.contract_id}/interest-waiver-form"
+    penalty = Decimal((await client.get(form, headers=auth("clerk1"))).json()["unpaid_penalty"])
+    above = f"{penalty + Decimal('0.01'):.2f}"
+    for submit in (False, True):
+        refused = await client.post(WAIVERS, headers=auth("clerk1"), json={
+            "contract_id": str(case.contract_id), "amount": above, "reason": "超额", "submit": submit})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "waiver.amount_exceeds_penalty"
+        assert refused.json()["unpaid_penalty"] == f"{penalty:.2f}"
+    listed = await client.get(WAIVERS, params={"contract_id": str(case.contract_id)}, headers=auth("clerk1"))
+    assert listed.json()["items"] == []
+    # A draft within the penalty, edited above it: refused when submitted, and still a draft.
+    draft = (await client.post(WAIVERS, headers=auth("clerk1"), json={
+        "contract_id": str(case.contract_id), "amount": f"{penalty:.2f}", "reason": "全部"})).json()
+    url = f"{WAIVERS}/{draft['id']}"
+    edited = await client.patch(url, json={"amount": above}, headers=auth("clerk1", **{"If-Match": '"1"'}))
+    assert edited.status_code == 200, edited.text
+    submitted = await client.post(f"{url}/submit", headers=auth("clerk1"))
+    assert submitted.status_code == 409 and submitted.json()["code"] == "waiver.amount_exceeds_penalty"
+    assert (await client.get(url, headers=auth("clerk1"))).json()["status"] == "draft"
+
+
+async def test_a_payment_between_two_steps_makes_the_next_approval_a_409(client, auth, db, overdue_case,
+                                                                        request_flows, act):
+    # 5,000.00 needs L1 then L2; a payment after submission leaves less penalty than that: L1 (not
+    # the last step) may not approve what no longer stands.
+    await request_flows()
+    case = await overdue_case(on=date(2026, 12, 31))
+    created = await client.post(WAIVERS, headers=auth("clerk1"), json={
+        "contract_id": str(case.contract_id), "amount": "5000.00", "reason": "罚息减免", "submit": True})
+    assert created.status_code == 201, created.text
+    waiver = created.json()
+    balance = (await client.get(f"/api/v1/contracts/{case.contract_id}/balance", headers=auth("clerk1"))).json()
+    paid = await client.post(f"/api/v1/contracts/{case.contract_id}/payments", headers=auth("clerk1"), json={
+        "amount": balance["overdue_amount"], "value_date": "2026-12-31", "method": "bank_transfer",
+        "reference": "W-2"})  # everything overdue, the penalty with it
+    assert paid.status_code == 201, paid.text
+    refused = await act("approver1", waiver["approval_id"], "approve", {})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "waiver.amount_exceeds_penalty"
+    approval = (await client.get(f"/api/v1/approvals/{waiver['approval_id']}", headers=auth("approver1"))).json()
+    assert approval["status"] == "pending" and approval["current_step"]["name"] == "L1", approval
+    assert await _waivers_posted(db, case.contract_id) == 0
+
+
 async def test_drafts_are_edited_then_submitted_and_withdrawn(client, auth, overdue_case, request_flows):
     await request_flows()
     case = await overdue_case()
