@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.config import get_settings
-from app.core.db import Base, on_before_commit, utcnow
+from app.core.db import Base, on_before_commit, pending_key, utcnow
 from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.requestctx import request_id_var
@@ -38,6 +38,7 @@ from app.core.scoping import ScopeSpec, scoped
 from app.core.sql import advisory_xact_lock
 
 log = logging.getLogger("recourse.audit")
+PENDING = pending_key("audit_pending")  # the events a transaction will write just before its COMMIT
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY_SECONDS = 300
@@ -142,7 +143,7 @@ def record(
     gid = group_id or (principal.group_id if principal else None)
     if gid is None:
         raise ValueError("an audit event needs a group")
-    session.info.setdefault("audit_pending", []).append(
+    session.info.setdefault(PENDING, []).append(
         _Pending(
             group_id=gid,
             company_id=company_id,
@@ -188,7 +189,7 @@ def compute_hash(prev_hash: str, event: Mapping[str, Any], key: bytes | None = N
 
 @on_before_commit
 async def write_pending_events(session: AsyncSession) -> None:
-    pending: list[_Pending] = session.info.pop("audit_pending", [])
+    pending: list[_Pending] = session.info.pop(PENDING, [])
     if not pending:
         return
     key = get_settings().audit_key()

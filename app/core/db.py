@@ -160,6 +160,30 @@ def on_before_commit(hook: BeforeCommit) -> BeforeCommit:
     return hook
 
 
+# PostgreSQL's SQLSTATEs for "you lost a race, run again": deadlock_detected, serialization_failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(error: Exception) -> bool:
+    """Whether a database error is a deadlock or serialization failure, which a rerun can win."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+# What a transaction queued in `session.info` for its commit (audit events): forgotten when the
+# transaction is rolled back to run the request again.
+_PENDING_KEYS: set[str] = set()
+
+
+def pending_key(key: str) -> str:
+    _PENDING_KEYS.add(key)
+    return key
+
+
+def forget_pending(session: AsyncSession) -> None:
+    for key in _PENDING_KEYS:
+        session.info.pop(key, None)
+
+
 async def commit(session: AsyncSession) -> None:
     """The only way application code commits: flush, run the before-commit hooks, COMMIT."""
     await session.flush()

@@ -11,7 +11,9 @@ its own snapshot) and may not write: the session is marked read-only and a write
 `@writes_on_read` and runs in a transaction like any other route.
 """
 
+import asyncio
 import inspect
+import random
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -19,13 +21,22 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
 from app.core import db
-from app.core.errors import problem_response
+from app.core.errors import Conflict, problem_response
+
+# A write that loses a deadlock or a serialization failure to another transaction is run again from
+# the start, in a fresh transaction, this many times in all before the client is told to retry.
+RETRY_ATTEMPTS = 3
+
+
+class ConcurrentUpdateLost(Conflict, code="request.concurrent_update"):
+    """Two requests raced for the same rows and this one kept losing (after the server's retries)."""
 
 
 class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
@@ -117,30 +128,51 @@ class TransactionalRoute(APIRoute):
             provider: SessionProvider = app_state(request).get("session_provider") or own_provider
             async with provider() as session:
                 request.state.session = session
-                session.info[db.READ_ONLY] = read_only  # also on a session the provider reuses (tests)
-                try:
-                    response = await handler(request)
-                except ShortCircuit as short:
-                    await session.rollback()
-                    return short.response
-                except BaseException:
-                    await session.rollback()
-                    raise
-                finally:
-                    session.info.pop(db.READ_ONLY, None)
-                _without_body_headers(response)
-                if read_only:
-                    # Nothing to commit or roll back: the session read without a transaction and
-                    # could not write (db.READ_ONLY). Closing it returns the connection.
-                    return response
-                if response.status_code < 400:
-                    pending = request_state(request).get("idempotency")
-                    if pending is not None:
-                        await pending.store(session, response)
-                    await db.commit(session)
-                else:
-                    await session.rollback()
+                for attempt in range(1, RETRY_ATTEMPTS + 1):
+                    try:
+                        return await unit_of_work(request, session)
+                    except DBAPIError as error:
+                        if read_only or not db.lost_a_race(error):
+                            raise
+                        # An upload's stream is read once: such a request is not run again.
+                        if attempt == RETRY_ATTEMPTS or request.headers.get("content-type", "").startswith(
+                                "multipart/"):
+                            raise ConcurrentUpdateLost("The request kept losing a race with another one: "
+                                                       "send it again.") from error
+                        db.forget_pending(session)
+                        request_state(request).pop("idempotency", None)
+                        await asyncio.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311 - jitter
+                raise AssertionError("unreachable")  # pragma: no cover
+
+        async def unit_of_work(request: Request, session: AsyncSession) -> Response:
+            session.info[db.READ_ONLY] = read_only  # also on a session the provider reuses (tests)
+            try:
+                response = await handler(request)
+            except ShortCircuit as short:
+                await session.rollback()
+                return short.response
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                session.info.pop(db.READ_ONLY, None)
+            _without_body_headers(response)
+            if read_only:
+                # Nothing to commit or roll back: the session read without a transaction and
+                # could not write (db.READ_ONLY). Closing it returns the connection.
                 return response
+            if response.status_code >= 400:
+                await session.rollback()
+                return response
+            try:
+                pending = request_state(request).get("idempotency")
+                if pending is not None:
+                    await pending.store(session, response)
+                await db.commit(session)
+            except BaseException:
+                await session.rollback()
+                raise
+            return response
 
         return transactional_handler
 

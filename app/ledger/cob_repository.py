@@ -23,6 +23,7 @@ from sqlalchemy import Select, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import utcnow
 from app.core.principal import Principal
 from app.core.scoping import readable
 from app.ledger.cob_models import CobRun
@@ -52,17 +53,24 @@ async def open_groups(session: AsyncSession) -> list[uuid.UUID]:
     return list((await session.execute(stmt.order_by(LedgerAccount.group_id))).scalars())
 
 
+# The accounts are locked in contract order first (a bare UPDATE locks them in whatever order it
+# scans), so two runs, or a run and a payment, take them in one order (core.sql's rule).
 _LOCK_DAY = text("""
-    UPDATE ledger_account SET as_of = CAST(:day AS date), updated_at = now()
-    WHERE as_of = CAST(:day AS date) - 1 AND NOT settled AND company_id = ANY(:companies)
-    RETURNING contract_id
+    WITH locked AS (
+        SELECT contract_id FROM ledger_account
+        WHERE as_of = CAST(:day AS date) - 1 AND NOT settled AND company_id = ANY(:companies)
+        ORDER BY contract_id FOR UPDATE
+    )
+    UPDATE ledger_account a SET as_of = CAST(:day AS date), updated_at = CAST(:now AS timestamptz)
+    FROM locked WHERE a.contract_id = locked.contract_id
+    RETURNING a.contract_id
 """).bindparams(bindparam("companies", type_=_IDS))
 
 
 async def lock_day(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """Step 1: the open accounts of these companies closed through `day - 1` now close `day`
     (locked until the transaction ends); their contract ids."""
-    rows = await session.execute(_LOCK_DAY, {"day": day, "companies": list(company_ids)})
+    rows = await session.execute(_LOCK_DAY, {"day": day, "companies": list(company_ids), "now": utcnow()})
     return [contract_id for (contract_id,) in rows]
 
 
