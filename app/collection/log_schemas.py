@@ -48,8 +48,8 @@ class LogLocationIn(_In):
 
 class LogPromiseIn(_In):
     amount: Money = Field(description="More than 0 (else 422 `promise.invalid`)")
-    date: BusinessDate = Field(description="The promised day; from the company's business date on "
-                                           "(else 422 `promise.invalid`)")
+    date: BusinessDate = Field(description="The promised day: from the company's business date to "
+                                           "`PROMISE_MAX_DAYS` (90) days after it (else 422 `promise.invalid`)")
 
 
 class LogCreate(_In):

@@ -57,6 +57,7 @@ from app.collection.log_schemas import LogCreate, canonical_body
 from app.collection.models import CaseAssignment, CollectionCase, CollectionLog, PromiseToPay
 from app.collection.priority import days_since, last_contact_date, priority, promise_flag
 from app.core import audit
+from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.principal import Principal
@@ -105,8 +106,10 @@ async def create_log(session: AsyncSession, principal: Principal, case_id: uuid.
                                           errors=[{"pointer": "/body/contact_id", "message": "not a contact of "
                                                                                              "the customer"}])
     today = await business_today(session, case.company_id)
-    if body.promise is not None and (body.promise.amount <= 0 or body.promise.date < today):
-        raise PromiseInvalid(f"A promise needs an amount above 0 and a date from {today} on.",
+    # A promise holds tow and lock on the contract while pending: one a year away is no promise.
+    latest = today + timedelta(days=get_settings().promise_max_days)
+    if body.promise is not None and (body.promise.amount <= 0 or not today <= body.promise.date <= latest):
+        raise PromiseInvalid(f"A promise needs an amount above 0 and a date from {today} to {latest}.",
                              errors=[{"pointer": "/body/promise", "message": "amount or date"}])
 
     inserted = await q.insert_log(session, {

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # Stock Traccar's position and event forwarding authenticate with this value in the header
     # `X-Recourse-Gateway-Key` (Traccar's `forward.header` / `event.forward.header`); unset: refused.
     device_traccar_forward_secret: SecretStr | None = None
+    # A promise to pay may fall at most this many days after the business date (it holds tow and lock).
+    promise_max_days: int = Field(90, ge=1, le=3650)
     # Outside production: the application's clock starts at this instant and runs on from there
     # (app/core/clock.py), for demos and the date tests; unset, it is the real clock.
     clock_start: AwareDatetime | None = None

@@ -15,6 +15,8 @@ from app.collection.priority import priority
 from app.contracts.models import Contract
 from app.core import clock
 from app.core import db as core_db
+from app.core.business_date import business_date as date_in_zone
+from app.core.business_date import business_zone
 from app.customers.models import Customer
 from app.ledger import repository as ledger_repo
 from tests.collection.log_fixtures import *  # noqa: F403 - the fixtures
@@ -117,12 +119,18 @@ async def test_bad_logs_are_422_problems_with_their_codes(client, auth, db, open
         (log_body(person=None, contact_id=str(uuid.uuid4())), "log.contact_not_of_customer"),
         (log_body(promise={"amount": "0", "date": "2026-02-20"}), "promise.invalid"),
         (log_body(promise={"amount": "100", "date": "2026-02-09"}), "promise.invalid"),
+        # More than PROMISE_MAX_DAYS (90) after the business date: a promise that would hold tow and lock for ever.
+        (log_body(promise={"amount": "100", "date": "2026-05-12"}), "promise.invalid"),
+        (log_body(promise={"amount": "100", "date": "2099-12-31"}), "promise.invalid"),
     ]
     for body, code in cases:
         response = await client.post(case.logs, json=body, headers=auth("collector1"))
         assert (response.status_code, response.json().get("code")) == (422, code), (code, response.text)
     opened = await client.post(case.logs, json=log_body(occurred_at="2026-01-31T16:00:00Z"), headers=auth("collector1"))
     assert opened.status_code == 201, opened.text
+    furthest = await client.post(case.logs, json=log_body(promise={"amount": "100", "date": "2026-05-11"}),
+                                 headers=auth("collector1"))
+    assert furthest.status_code == 201, furthest.text
     malformed = await client.post(case.logs, json=log_body(occurred_at="2026-02-10T10:00:00"),
                                   headers=auth("collector1"))
     assert malformed.status_code == 422
@@ -237,7 +245,8 @@ async def test_concurrent_uploads_of_one_log_store_it_once(org, engine):
         await session.flush()
         session.add(case)
         await session.commit()
-    body = log_body(promise={"amount": "100", "date": "2099-01-01"})
+    in_a_month = date_in_zone(clock.now(), business_zone()) + timedelta(days=30)  # the real business date here
+    body = log_body(promise={"amount": "100", "date": in_a_month.isoformat()})
     app = create_app()
     headers = {"Authorization": f"Bearer {token_for(org, 'collector1')}"}
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
