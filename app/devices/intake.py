@@ -125,6 +125,14 @@ class TraccarDevice(BaseModel):
     uniqueId: DeviceId  # noqa: N815 - Traccar's names
 
 
+class TraccarAttributes(BaseModel):
+    """The attributes Recourse reads (Traccar sends many more; they are ignored)."""
+
+    model_config = _Lax
+    blocked: bool | None = None  # the engine cut-off output
+    result: Annotated[str, Field(max_length=2000)] | None = None  # a commandResult's text
+
+
 class TraccarPosition(BaseModel):
     model_config = _Lax
     id: int
@@ -133,7 +141,7 @@ class TraccarPosition(BaseModel):
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     speed: Annotated[float, Field(ge=0, le=600)] | None = None  # knots
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: TraccarAttributes = Field(default_factory=TraccarAttributes)
 
 
 class TraccarEvent(BaseModel):
@@ -141,7 +149,7 @@ class TraccarEvent(BaseModel):
     id: int
     type: Annotated[str, Field(max_length=60)]
     eventTime: datetime | None = None  # noqa: N815
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: TraccarAttributes = Field(default_factory=TraccarAttributes)
 
 
 class TraccarPositionForward(BaseModel):
@@ -158,12 +166,11 @@ class TraccarEventForward(BaseModel):
 
 
 def _traccar_position(position: TraccarPosition, device: TraccarDevice) -> PositionReport:
-    blocked = position.attributes.get("blocked")
     return PositionReport(
         type="position", event_id=f"traccar-position-{position.id}", device_id=device.uniqueId,
         at=position.fixTime or position.deviceTime, latitude=position.latitude, longitude=position.longitude,
         speed_kmh=None if position.speed is None else round(position.speed * KNOTS_TO_KMH, 1),
-        blocked=blocked if isinstance(blocked, bool) else None)
+        blocked=position.attributes.blocked)
 
 
 def _traccar_parse(model: type[BaseModel], body: bytes) -> Any:
@@ -199,7 +206,7 @@ async def receive_traccar_event(session: AsyncSession, body: bytes, given: str |
             return {"event_id": f"traccar-event-{event.id}", "applied": False, "outcome": "no_command_sent"}
         result = CommandResult(type="command_result", event_id=f"traccar-event-{event.id}", device_id=device_id,
                                at=event.eventTime, command_id=command.id, result="acknowledged",
-                               detail=str(event.attributes.get("result", ""))[:500] or None)
+                               detail=(event.attributes.result or "")[:500] or None)
         await _believe(session, result)
         return await _once(session, body, result)
     if forwarded.position is None:

@@ -163,6 +163,23 @@ async def receive_callback(session: Session, http: Request,
     return CallbackOut.model_validate(await intake.receive(session, await http.body(), timestamp, signature))
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place: a body documented by hand
+    (the route reads it raw, to authenticate before it parses) cannot point into `components`."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        return [resolve(item) for item in node] if isinstance(node, list) else node
+
+    return resolve(schema)
+
+
 TraccarKey = Annotated[str | None, Header(alias=intake.TRACCAR_KEY_HEADER, max_length=200)]
 TRACCAR_AUTH = (f"Stock Traccar's forwarding (`forward.type` json), authenticated by the secret "
                 f"`DEVICE_TRACCAR_FORWARD_SECRET` in the `{intake.TRACCAR_KEY_HEADER}` header (Traccar's "
@@ -174,7 +191,7 @@ TRACCAR_AUTH = (f"Stock Traccar's forwarding (`forward.type` json), authenticate
     operation_id="receive_traccar_position", summary="Traccar's position forwarding (its JSON: position and device)",
     description=TRACCAR_AUTH + " Applied once per Traccar position id; speed in knots.",
     responses=problem_responses(401, 422), openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": intake.TraccarPositionForward.model_json_schema()}}}})
+        "application/json": {"schema": inline_schema(intake.TraccarPositionForward)}}}})
 async def receive_traccar_position(session: Session, http: Request, key: TraccarKey = None) -> Any:
     return CallbackOut.model_validate(await intake.receive_traccar_position(session, await http.body(), key))
 
@@ -185,6 +202,6 @@ async def receive_traccar_position(session: Session, http: Request, key: Traccar
     description=TRACCAR_AUTH + " A `commandResult` acknowledges the device's latest sent command (409 when it "
                 "disagrees); other events apply the position they carry. Applied once per Traccar event id.",
     responses=problem_responses(401, 409, 422), openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": intake.TraccarEventForward.model_json_schema()}}}})
+        "application/json": {"schema": inline_schema(intake.TraccarEventForward)}}}})
 async def receive_traccar_event(session: Session, http: Request, key: TraccarKey = None) -> Any:
     return CallbackOut.model_validate(await intake.receive_traccar_event(session, await http.body(), key))

@@ -16,7 +16,9 @@ from app.core.config import PROJECT_ROOT
 
 # Operations without a bearer token: the token endpoints, and the GPS gateway's callback (its HMAC
 # signature authenticates it; tests/devices/test_callbacks.py).
-PUBLIC_PATHS = ("/auth/token", "/auth/refresh", "/device-gateway/callbacks")
+# The gateway callbacks carry no bearer token: a signature, or the forwarding key (their descriptions).
+PUBLIC_PATHS = ("/auth/token", "/auth/refresh", "/device-gateway/callbacks", "/device-gateway/traccar/positions",
+                "/device-gateway/traccar/events")
 
 PROBLEM = "application/problem+json"
 DOCS = {name: json.loads((PROJECT_ROOT / "openapi" / name).read_text()) for name in ("v1.json", "mobile-v1.json")}
