@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from app.collection.models import CaseAssignment, CollectionCase, CollectionLog, PromiseToPay
 from app.core.principal import Principal
 from app.core.scoping import readable
+from app.core.types import BusinessDate, Timestamp
 from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry
 
 # A case's assignment history is short (a handful of moves); the bound only keeps a query bounded.
@@ -54,8 +55,8 @@ class LogFilter:
     company_id: uuid.UUID | None = None
     action: str | None = None
     result: str | None = None
-    occurred_from: datetime | None = None
-    occurred_to: datetime | None = None
+    occurred_from: Timestamp | None = None
+    occurred_to: Timestamp | None = None
 
 
 def filter_logs(principal: Principal, filters: LogFilter) -> Select[Any]:
@@ -153,8 +154,8 @@ class PromiseFilter:
     state: str | None = None
     collector_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
-    due_from: date | None = None
-    due_to: date | None = None
+    due_from: BusinessDate | None = None
+    due_to: BusinessDate | None = None
 
 
 def filter_promises(principal: Principal, filters: PromiseFilter) -> Select[Any]:

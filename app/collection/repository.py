@@ -16,6 +16,7 @@ from app.contracts.models import Contract
 from app.core.principal import Principal
 from app.core.scoping import readable, writable
 from app.core.sql import like_contains
+from app.core.types import Timestamp
 from app.customers.models import Customer
 from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry
 
@@ -34,7 +35,7 @@ class CaseFilters:
     dpd_min: int | None = None
     dpd_max: int | None = None
     promise_state: str | None = None
-    last_contact_before: datetime | None = None
+    last_contact_before: Timestamp | None = None
     q: str | None = None
     contract_id: uuid.UUID | None = None
 

@@ -25,6 +25,7 @@ from app.contracts.models import (
 )
 from app.core.principal import Principal
 from app.core.scoping import get_readable, readable
+from app.core.types import BusinessDate
 
 # --- machines --------------------------------------------------------------------------------------
 
@@ -151,8 +152,8 @@ class ContractFilters:
     customer_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
     machine_serial: str | None = None
-    signed_from: date | None = None
-    signed_to: date | None = None
+    signed_from: BusinessDate | None = None
+    signed_to: BusinessDate | None = None
     number: str | None = None
 
 

@@ -203,10 +203,23 @@ def _rfc3339_only(value: Any) -> Any:
     return value
 
 
+# The days this domain speaks of: contracts, payments and logs of a finance business. Outside them a
+# date is a typo or an attack (year 1 with +14:00 overflows on the way to UTC; 9999 plus a term does).
+DATE_MIN, DATE_MAX = date(1990, 1, 1), date(2100, 12, 31)
+
+
+def _in_range(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise PydanticCustomError("date_range", "Expected a date from {low} to {high}",
+                                  {"low": DATE_MIN.isoformat(), "high": DATE_MAX.isoformat()})
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise PydanticCustomError("timestamp_format", "The timestamp needs a time zone (Z or ±hh:mm)")
-    return as_utc(value)
+    return as_utc(_in_range(value))
 
 
 def as_utc(value: datetime) -> datetime:
@@ -225,4 +238,4 @@ def _iso_date_only(value: Any) -> Any:
 
 # An instant from a client: RFC 3339 with a zone, held in UTC from the edge on.
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_only), AfterValidator(_aware)]
-BusinessDate = Annotated[date, BeforeValidator(_iso_date_only)]
+BusinessDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_in_range)]

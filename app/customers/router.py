@@ -16,7 +16,7 @@ from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot
 from app.core.principal import Principal, Requires
 from app.core.routers import api_router
 from app.core.routing import Session, query_object, writes_on_read
-from app.core.types import Search, Text
+from app.core.types import Search, Text, Timestamp
 from app.customers import (
     contacts,
     duplicates,
@@ -52,7 +52,6 @@ from app.customers.schemas import (
     PoolCustomerOut,
     PoolRuleIn,
     PoolRuleOut,
-    Rfc3339,
     ShareIn,
     ShareOut,
 )
@@ -79,7 +78,7 @@ class CustomerFilters:
     category: Category | None = None
     grade: Literal["A", "B", "C"] | None = None
     status: Literal["private", "pool"] | None = None
-    protection_expiring_before: Rfc3339 | None = None
+    protection_expiring_before: Timestamp | None = None
     q: Q = None
 
 

@@ -1,13 +1,12 @@
 """Request and response models of customers, contacts, the pool and handovers."""
 
-import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import Bool, Int, MultilineText, Text
+from app.core.types import Bool, Int, MultilineText, Text, Timestamp
 from app.core.updates import documents_not_null
 from app.customers.models import Contact, Customer
 
@@ -20,19 +19,6 @@ Relation = Literal["legal_representative", "guarantor", "purchaser", "other", "s
 # signed, or nobody is following it (in the pool).
 FollowStatus = Literal["negotiating", "signed", "unfollowed"]
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
-
-
-def _rfc3339(value: Any) -> Any:
-    # Pydantic would read numbers as Unix timestamps; the contract says RFC 3339 text only.
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-23T10:00:00Z")
-    return value
-
-
-Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
 CreditCode = Text(18, min_length=18, pattern=r"^[0-9A-Z]{18}$")
 IdNumber = Text(18, min_length=15, pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$")
 Email = Text(254, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -88,7 +74,7 @@ class CustomerUpdate(_In):
     grade: Grade | None = None
     credit_score: Int | None = Field(None, ge=0, le=1000)
     tags: list[Tag] | None = Field(None, max_length=20)
-    last_follow_up_at: Rfc3339 | None = None
+    last_follow_up_at: Timestamp | None = None
     notes: Notes | None = None
     confirm_duplicate: Bool = False
 

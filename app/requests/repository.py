@@ -2,13 +2,14 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select
 
 from app.core.principal import Principal
 from app.core.scoping import readable
+from app.core.types import BusinessDate
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,8 @@ class RequestFilters:
     company_id: uuid.UUID | None = None
     contract_id: uuid.UUID | None = None
     requester_id: uuid.UUID | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: BusinessDate | None = None
+    created_to: BusinessDate | None = None
 
 
 def filtered(principal: Principal, model: Any, filters: RequestFilters) -> Select[Any]:

@@ -1,14 +1,14 @@
 """Tow requests, tasks and registrations as the API states them (schema names prefixed `Tow`)."""
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.approvals.schemas import RequestOutBase, RequestState
 from app.collection.log_schemas import Latitude, Longitude
-from app.core.types import Bool, Money, MultilineText, PositiveMoney, Text, Timestamp
+from app.core.types import Bool, BusinessDate, Money, MultilineText, PositiveMoney, Text, Timestamp
 from app.core.updates import documents_not_null
 from app.towing.models import TowRequest
 
@@ -135,6 +135,6 @@ class TowRequestFilters(BaseModel):
     company_id: uuid.UUID | None = None
     contract_id: uuid.UUID | None = None
     requester_id: uuid.UUID | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: BusinessDate | None = None
+    created_to: BusinessDate | None = None
     mine: bool = False
