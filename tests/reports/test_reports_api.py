@@ -79,11 +79,11 @@ async def test_bad_periods_and_dates_are_422_problems(client, auth, db, org):
              (f"roll-rates?from={month_end}&to={month_end}", "report.period_invalid"),
              (f"aging?as_of={month_end - timedelta(days=2)}", "report.date_unavailable"),
              (f"aging?as_of={today + timedelta(days=31)}", "report.date_unavailable"),
-             ("collector-performance?from=0001-01-01&to=0001-01-01", "report.period_invalid"),
-             ("roll-rates?to=0001-01-31", "report.period_invalid"),
-             ("promises?date=0001-01-01", "report.period_invalid"),
-             ("aging?as_of=9999-12-31", "report.period_invalid"),
-             ("sales?from=9999-12-30&to=9999-12-31", "report.period_invalid"),
+             ("collector-performance?from=0001-01-01&to=0001-01-01", "request.validation_failed"),
+             ("roll-rates?to=0001-01-31", "request.validation_failed"),
+             ("promises?date=0001-01-01", "request.validation_failed"),
+             ("aging?as_of=9999-12-31", "request.validation_failed"),
+             ("sales?from=9999-12-30&to=9999-12-31", "request.validation_failed"),
              ("aging?by=nobody", None), ("roll-rates?months=100", None), ("promises?limit=0", None),
              ("sales?from=2026-13-01", None)]
     for path, code in cases:
