@@ -96,7 +96,8 @@ ROLES = {
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register", "request.read", "waiver.request", "device.read", "lock.request", "unlock.request",
+        "tow.register", "request.read", "waiver.request", "settlement.request", "device.read", "lock.request",
+        "unlock.request",
         "message.read", "message.send")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
