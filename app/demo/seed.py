@@ -190,7 +190,7 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_ledger(session, org)
     await seed_collections(session, org)
     await seed_debt_requests(session, org)
-    await seed_field(session, org)  # its flows only where the debt requests' defaults left none
+    await seed_field(session, org)
     await seed_messages(session, org)
     await seed_reports(session, org)
     await seed_webhooks(session, org)  # after the history: only new events go out
