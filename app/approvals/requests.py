@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Select, String, UniqueConstraint, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -306,3 +306,24 @@ async def withdraw(session: AsyncSession, actor: Principal, kind: RequestKind[R]
     _ensure_requester(actor, kind, request)
     await engine.withdraw_request(session, actor, kind.name, request.id)
     return request
+
+
+# --- on a case's timeline ---------------------------------------------------------------------------
+
+def timeline_part(model: Any, kind: str, contract_id: uuid.UUID, **detail: Any) -> Select[Any]:
+    """The requests of `model` about a contract as events of its case's timeline (collection's
+    `register_timeline_part`): (at, kind, id, detail), each request once submitted (a draft is its
+    requester's own) at its submission, with where it stands and `detail`'s extra columns. Money in
+    `detail` is given as `money(column)`: it leaves as a decimal string."""
+    pairs = [item for name, column in {"status": model.status, "requester_id": model.requester_id,
+                                       "approval_id": model.approval_id, **detail}.items()
+             for item in (literal(name), column)]
+    return select(model.submitted_at.label("at"), literal(kind).label("kind"), model.id.label("id"),
+                  func.jsonb_build_object(*pairs).label("detail")
+                  ).where(model.contract_id == contract_id, model.submitted_at.is_not(None))
+
+
+def money(column: Any) -> Any:
+    """A money column as the text of its decimal (`"1.00"`), never a JSON number."""
+    return cast(column, String)
+
