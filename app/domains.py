@@ -28,6 +28,7 @@ from app.devices import delivery as device_delivery  # noqa: F401 - registers th
 from app.devices import jobs as device_jobs  # noqa: F401 - registers the device-command-expiry job
 from app.devices import models as device_models  # noqa: F401
 from app.devices import permissions as device_permissions  # noqa: F401
+from app.devices import timeline as device_timeline  # noqa: F401 - adds locks, unlocks and commands to the case timeline
 from app.expenses import approval as expense_approval  # noqa: F401 - registers the request type
 from app.expenses import models as expense_models  # noqa: F401
 from app.expenses import permissions as expense_permissions  # noqa: F401
@@ -52,10 +53,12 @@ from app.reports import permissions as report_permissions  # noqa: F401
 from app.requests import approval as money_request_approval  # noqa: F401 - registers the request types
 from app.requests import models as money_request_models  # noqa: F401
 from app.requests import permissions as money_request_permissions  # noqa: F401
+from app.requests import timeline as money_request_timeline  # noqa: F401 - adds waivers and settlements to the case timeline
 from app.towing import approval as towing_approval  # noqa: F401 - registers the tow request type
 from app.towing import models as towing_models  # noqa: F401
 from app.towing import permissions as towing_permissions  # noqa: F401
 from app.towing import service as towing_service  # noqa: F401 - registers the tow_registration reader
+from app.towing import timeline as towing_timeline  # noqa: F401 - adds tow requests to the case timeline
 from app.webhooks import models as webhook_models  # noqa: F401
 from app.webhooks import permissions as webhook_permissions  # noqa: F401
 from app.webhooks import service as webhook_service  # noqa: F401 - registers the fan-out and webhook.deliver

@@ -26,6 +26,10 @@ from app.core.routing import Session
 from app.core.scoping import get_readable, readable
 
 Status = Literal["draft", "pending", "approved", "rejected", "withdrawn"]
+# A create's answer to a client_ref it has seen (app/core/client_ids.py), for every route that takes one.
+RETRIED: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Sent again with the same client_ref and the same body: the record the first upload created "
+                   "(with another body: 409 `request.conflicting_retry`, naming that record's `id`)"}}
 SUBMIT_DOC = ("Starts (or, after a rejection or withdrawal, restarts) the request's approval. 409 "
               "`approval.no_flow` when no flow is configured; 409 `approval.step_without_approver` when a step "
               "that applies to the request could be approved by nobody but the requester (the problem's `step` "
@@ -92,12 +96,10 @@ def request_routes(
 
     @unless("create", router.post(
         path, response_model=out, status_code=201, operation_id=f"create_{resource}", summary=f"Create {title}",
-        dependencies=[Idempotent],
-        responses={200: {"description": "The caller already uploaded this client_ref: their first record"}}))
+        dependencies=[Idempotent], responses=RETRIED))
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
-        request, created = await kit.create(session, principal, kind, fields_of(body),
-                                            client_ref=getattr(body, "client_ref", None))
+        request, created = await kit.create(session, principal, kind, fields_of(body), body=body)
         if not created:
             response.status_code = 200
         response.headers["Location"] = f"{http.url.path}/{request.id}"

@@ -29,12 +29,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Select, String, UniqueConstraint, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.approvals import registry
 from app.approvals import service as engine
+from app.approvals.errors import RequestConflictingRetry
 from app.approvals.repository import lock_request
 from app.core import audit, client_ids
 from app.core.client_ids import ClientRef
@@ -238,15 +239,27 @@ def new_request(kind: RequestKind[R], actor: Principal, fields: dict[str, Any],
                       **fields)
 
 
+def conflicting_retry(record: Any) -> RequestConflictingRetry:
+    """The caller's `client_ref` names a record they created from another body (a contract, any
+    request kind): 409 with that record's id, never the record as if it were this upload."""
+    return RequestConflictingRetry(
+        f"client_ref {record.client_ref} already names your record {record.id}, created from another body; "
+        "send that body again to get it back, or use a new client_ref for a new request.",
+        extra={"id": str(record.id)})
+
+
 async def create(session: AsyncSession, actor: Principal, kind: RequestKind[R], fields: dict[str, Any],
-                 *, client_ref: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
+                 *, body: BaseModel | None = None, company_id: uuid.UUID | None = None,
                  and_submit: bool = False) -> tuple[R, bool]:
-    """A new draft (True), or the caller's own earlier upload of `client_ref` (False). Anybody
-    else's use of the same reference is invisible (app/core/client_ids.py). With `and_submit`, a
-    new draft is submitted at once (created and submitted in one call)."""
+    """A new draft (True), or the caller's own earlier upload of `body.client_ref` with the same
+    body (False); the same reference with another body is a 409 `request.conflicting_retry`.
+    Anybody else's use of the same reference is invisible (app/core/client_ids.py). With
+    `and_submit`, a new draft is submitted at once (created and submitted in one call)."""
+    client_ref = getattr(body, "client_ref", None)
     request, created = await client_ids.create_once(
         session, kind.model, creator=kind.model.requester_id, creator_id=actor.user_id, client_ref=client_ref,
-        build=lambda: new_request(kind, actor, fields, company_id))
+        build=lambda: new_request(kind, actor, fields, company_id),
+        digest=None if body is None else client_ids.body_digest(body), conflict=conflicting_retry)
     if created:
         audit.record(session, actor, f"{kind.name}.created", kind.entity_type, request.id,
                      company_id=request.company_id, after=audit.snapshot(request))
@@ -293,3 +306,24 @@ async def withdraw(session: AsyncSession, actor: Principal, kind: RequestKind[R]
     _ensure_requester(actor, kind, request)
     await engine.withdraw_request(session, actor, kind.name, request.id)
     return request
+
+
+# --- on a case's timeline ---------------------------------------------------------------------------
+
+def timeline_part(model: Any, kind: str, contract_id: uuid.UUID, **detail: Any) -> Select[Any]:
+    """The requests of `model` about a contract as events of its case's timeline (collection's
+    `register_timeline_part`): (at, kind, id, detail), each request once submitted (a draft is its
+    requester's own) at its submission, with where it stands and `detail`'s extra columns. Money in
+    `detail` is given as `money(column)`: it leaves as a decimal string."""
+    pairs = [item for name, column in {"status": model.status, "requester_id": model.requester_id,
+                                       "approval_id": model.approval_id, **detail}.items()
+             for item in (literal(name), column)]
+    return select(model.submitted_at.label("at"), literal(kind).label("kind"), model.id.label("id"),
+                  func.jsonb_build_object(*pairs).label("detail")
+                  ).where(model.contract_id == contract_id, model.submitted_at.is_not(None))
+
+
+def money(column: Any) -> Any:
+    """A money column as the text of its decimal (`"1.00"`), never a JSON number."""
+    return cast(column, String)
+

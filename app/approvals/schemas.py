@@ -9,6 +9,10 @@ from app.core.types import Bool, MultilineText, Text
 
 ID_LIST_MAX = 50
 
+CLIENT_REF = Field(None, description="The client's own id for a record created offline; uploading it again "
+                   "with the same body returns the existing record (200), with another body 409 "
+                   "`request.conflicting_retry`")
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")

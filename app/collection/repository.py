@@ -211,9 +211,10 @@ def register_timeline_part(part: TimelinePart) -> TimelinePart:
     return part
 
 
-def timeline(case: CollectionCase) -> Select[Any]:
-    """What happened on the case and its contract, one row per event: (at, kind, id, detail). Payments
-    are the contract's with a value date from the case's opening on."""
+def timeline(case: CollectionCase, kinds: Sequence[str] | None = None) -> Select[Any]:
+    """What happened on the case and its contract, one row per event: (at, kind, id, detail), of
+    `kinds` only when given. Payments are the contract's with a value date from the case's opening
+    on; the registered parts add messages, requests and device commands."""
     def event(at: Any, kind: str, id_: Any, detail: Any, source: Any, *where: Any) -> Select[Any]:
         return select(at.label("at"), literal(kind).label("kind"), id_.label("id"), detail.label("detail")
                       ).select_from(source).where(*where)
@@ -243,7 +244,7 @@ def timeline(case: CollectionCase) -> Select[Any]:
               LedgerEntry.value_date >= case.opened_on),
         *(part(case) for part in _TIMELINE_PARTS),
     ).subquery("timeline")
-    return select(parts)
+    return select(parts) if kinds is None else select(parts).where(parts.c.kind.in_(kinds))
 
 
 # --- the close of business -----------------------------------------------------------------------

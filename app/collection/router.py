@@ -86,7 +86,8 @@ async def get_case(session: Session, principal: Requires(P.CASE_READ), case_id: 
 
 @router.get("/collection-cases/{case_id}/timeline", response_model=Page[TimelineEvent],
             operation_id="get_collection_case_timeline",
-            summary="Assignments, logs, promises and payments of the case's contract, newest first")
+            summary="Assignments, logs, promises, payments, messages, requests and device commands of the case's "
+                    "contract, newest first")
 async def get_timeline(session: Session, principal: Requires(P.CASE_READ), case_id: CaseId,
                        page: PageQuery) -> Page[TimelineEvent]:
     case = await get_readable(session, principal, CollectionCase, case_id, code=CaseNotFound.code)

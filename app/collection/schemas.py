@@ -131,9 +131,26 @@ class AssignmentHistoryOut(BaseModel):
     reason: str | None
 
 
+# The kinds the released phone contract knows (openapi/mobile-v1.released.json): the phone's `recent`
+# keeps to them, so a phone built against it never meets a kind it cannot decode.
+RELEASED_TIMELINE_KINDS = ("assignment", "log", "promise", "payment", "message")
+TIMELINE_DOC = (
+    "`message`: an SMS or e-mail to the customer (messages area); `waiver`, `tow`, `settlement`, `lock`, "
+    "`unlock`: a request on the case's contract once submitted, at its submission, `detail.status` where it "
+    "stands; `device_command`: a lock or unlock command toward the machine, `detail.state` where its life "
+    "stands. Money in `detail` is a decimal string")
+
+
 class TimelineEvent(BaseModel):
     at: datetime
-    kind: Literal["assignment", "log", "promise", "payment", "message"] = Field(
-        description="`message`: an SMS or e-mail to the customer (messages area)")
+    kind: Literal["assignment", "log", "promise", "payment", "message", "waiver", "tow", "settlement", "lock",
+                  "unlock", "device_command"] = Field(description=TIMELINE_DOC)
     id: uuid.UUID
     detail: dict[str, Any]
+
+
+class ReleasedTimelineEvent(TimelineEvent):
+    """A timeline event of the kinds the released phone contract knows."""
+
+    kind: Literal["assignment", "log", "promise", "payment", "message"] = Field(
+        description="`message`: an SMS or e-mail to the customer (messages area)")

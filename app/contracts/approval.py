@@ -7,12 +7,18 @@ from app.approvals import conditions
 from app.approvals.requests import register_request
 from app.contracts import service, shipments
 from app.contracts.models import Contract, ShipmentRequest
+from app.core import audit
+from app.core.types import money_text
+
+MONEY_TERMS = ("price", "down_payment", "monthly_rent")
 
 
 def _contract_snapshot(c: Contract) -> dict[str, object]:
+    # The terms keep their JSON types (the allocation order a list, no rent null, grace days a
+    # number); money is a two-decimal string, rates the decimal string stored.
+    terms = {**audit.snapshot(c, *service.TERM_FIELDS), **{f: money_text(getattr(c, f)) for f in MONEY_TERMS}}
     return {"number": c.number, "customer_id": str(c.customer_id), "owner_id": str(c.owner_id),
-            "sale_kind": c.sale_kind, "financed": f"{c.financed:.2f}",
-            "terms": {f: str(getattr(c, f)) for f in service.TERM_FIELDS},
+            "sale_kind": c.sale_kind, "financed": f"{c.financed:.2f}", "terms": terms,
             "needs_investigation": c.needs_investigation}
 
 

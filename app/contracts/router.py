@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals.request_routes import RETRIED
 from app.contracts import (
     handover,  # noqa: F401 - registers the draft-contract handover hook
     investigations,
@@ -135,8 +136,7 @@ async def list_contracts(
 
 @contracts_router.post("/contracts", response_model=ContractDetail, status_code=201, operation_id="create_contract",
                        dependencies=[Idempotent], summary="Create a draft contract (销售申请)",
-                       responses={200: {"description": "The caller already uploaded this client_ref: their first "
-                                                        "contract"}})
+                       responses=RETRIED)
 async def create_contract(session: Session, principal: Requires(P.CONTRACT_CREATE), body: ContractCreate,
                           response: Response) -> ContractDetail:
     contract, created = await service.create_contract(session, principal, body)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from app.approvals.schemas import CLIENT_REF
 from app.contracts import scoring
 from app.contracts.models import Contract, Machine
 from app.core.types import Bool, BusinessDate, Int, Money, MultilineText, Rate, StoredRate, Text
@@ -168,8 +169,7 @@ class ContractContactIn(_In):
 
 
 class ContractCreate(_In):
-    client_ref: uuid.UUID | None = Field(None, description="The client's own id; uploading it again returns the "
-                                         "existing contract (200)")
+    client_ref: uuid.UUID | None = CLIENT_REF
     customer_id: uuid.UUID = Field(description="A customer the caller may see; the contract is in its company")
     sale_kind: SaleKind = "instalment_sale"
     terms: TermsIn

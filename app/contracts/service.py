@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import registry
 from app.approvals import service as engine
-from app.approvals.requests import RequestStatus, approval_moves
+from app.approvals.requests import RequestStatus, approval_moves, conflicting_retry
 from app.contracts import repository as repo
 from app.contracts.errors import (
     ContractIllegalTransition,
@@ -161,12 +161,14 @@ async def _new_number(session: AsyncSession, company_id: uuid.UUID) -> str:
 
 async def create_contract(session: AsyncSession, principal: Principal, data: ContractCreate) -> tuple[Contract, bool]:
     """A draft (销售申请) owned by the caller, in the customer's company; the caller's repeated
-    `client_ref` answers their first contract (False)."""
+    `client_ref` with the same body answers their first contract (False), with another body 409
+    `request.conflicting_retry`."""
+    digest = client_ids.body_digest(data)
     if data.client_ref is not None:
         existing = await client_ids.find_own(session, Contract, Contract.requester_id, principal.user_id,
                                              data.client_ref)
         if existing is not None:
-            return existing, False
+            return client_ids.same_upload(existing, digest, conflicting_retry), False
     customer = await customers_repo.get_customer(session, principal, data.customer_id)
     checked_schedule(data.terms, "/body/terms")
     contacts = await _checked_contacts(session, principal, data.contacts)
@@ -182,7 +184,7 @@ async def create_contract(session: AsyncSession, principal: Principal, data: Con
 
     contract, created = await client_ids.create_once(session, Contract, creator=Contract.requester_id,
                                                      creator_id=principal.user_id, client_ref=data.client_ref,
-                                                     build=build)
+                                                     build=build, digest=digest, conflict=conflicting_retry)
     if not created:
         return contract, False
     await repo.replace_contacts(session, contract.id, contacts)

@@ -96,7 +96,8 @@ ROLES = {
     "collector": ("催收人员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "contact.read", "approval.read", "approval.submit", "expense.read",
         "expense.create", "case.read", "case.collect", "attachment.upload", "tow.read", "tow.request",
-        "tow.register", "request.read", "waiver.request", "device.read", "lock.request", "unlock.request",
+        "tow.register", "request.read", "waiver.request", "settlement.request", "device.read", "lock.request",
+        "unlock.request",
         "message.read", "message.send")),
     "salesperson": ("业务员", 10, ScopeKind.SELF, lambda: _known(
         "company.read", "customer.read", "customer.create", "customer.update", "customer.claim",
@@ -189,7 +190,7 @@ async def seed_demo(session: AsyncSession, *, only_if_empty: bool = True) -> boo
     await seed_ledger(session, org)
     await seed_collections(session, org)
     await seed_debt_requests(session, org)
-    await seed_field(session, org)  # its flows only where the debt requests' defaults left none
+    await seed_field(session, org)
     await seed_messages(session, org)
     await seed_reports(session, org)
     await seed_webhooks(session, org)  # after the history: only new events go out

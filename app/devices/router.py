@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from app.approvals import requests as kit
-from app.approvals.request_routes import Status, request_routes
+from app.approvals.request_routes import RETRIED, Status, request_routes
 from app.core.errors import problem_responses
 from app.core.etag import set_etag
 from app.core.idempotency import Idempotent
@@ -83,8 +83,7 @@ def device_request_routes(target: APIRouter, kind: kit.RequestKind[Any], action:
                          operation_id=f"{prefix}list_{resource}s", summary=f"List {title}s")
     target.add_api_route(path, create_request, methods=["POST"], response_model=out, status_code=201,
                          operation_id=f"{prefix}create_{resource}", summary=f"Create {title}",
-                         dependencies=[Idempotent], responses={
-                             200: {"description": "The caller already uploaded this client_ref: their first record"}})
+                         dependencies=[Idempotent], responses=RETRIED)
     request_routes(target, kind, path=path, resource=f"{prefix}{resource}", create=create, update=update, out=out,
                    read=P.DEVICE_READ, write=write, id_name=f"{resource}_id", omit=frozenset({"create", "list"}))
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.approvals.schemas import RequestOutBase
+from app.approvals.schemas import CLIENT_REF, RequestOutBase
 from app.core.types import Bool, Money, MultilineText
 from app.core.updates import documents_not_null
 from app.devices.models import LockRequest, UnlockRequest
@@ -33,8 +33,7 @@ class _In(BaseModel):
 
 
 class _MachineRequestIn(_In):
-    client_ref: uuid.UUID | None = Field(None, description="The client's own id for a request created offline; "
-                                         "uploading it again returns the existing record (200)")
+    client_ref: uuid.UUID | None = CLIENT_REF
     contract_id: uuid.UUID = Field(description="A contract whose scope covers the caller, or whose open case "
                                                "the caller holds")
     machine_id: uuid.UUID = Field(description="One of the contract's machines, with a GPS device")

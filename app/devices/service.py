@@ -127,7 +127,7 @@ async def create_request(session: AsyncSession, principal: Principal, kind: kit.
         if payment is not None:
             fields.update(payment_entry_id=payment.id, payment_amount=payment.amount,
                           payment_date=payment.value_date)
-    return await kit.create(session, principal, kind, fields, client_ref=data.client_ref,
+    return await kit.create(session, principal, kind, fields, body=data,
                             company_id=contract.company_id, and_submit=data.submit)
 
 

@@ -1,9 +1,9 @@
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from app.approvals.schemas import RequestOutBase
+from app.approvals.schemas import CLIENT_REF, RequestOutBase
 from app.core.types import Money, MultilineText, PositiveMoney, Text
 from app.core.updates import documents_not_null
 from app.expenses.models import ExpenseRequest
@@ -13,8 +13,7 @@ Category = Literal["travel", "entertainment", "office", "repair", "other"]
 
 class ExpenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_ref: uuid.UUID | None = Field(None, description="The client's own id for a record created offline; "
-                                         "uploading it again returns the existing record (200)")
+    client_ref: uuid.UUID | None = CLIENT_REF
     title: Text(200, min_length=1)
     category: Category = "other"
     amount: PositiveMoney

@@ -16,7 +16,7 @@ async def create(session: AsyncSession, actor: Principal, data: ExpenseCreate) -
     """A draft owned by the caller, in their company. The caller's repeated `client_ref` returns
     their first record (False)."""
     return await kit.create(session, actor, EXPENSE, data.model_dump(exclude={"client_ref"}),
-                            client_ref=data.client_ref)
+                            body=data)
 
 
 async def submit(session: AsyncSession, actor: Principal, expense: ExpenseRequest) -> ExpenseRequest:

@@ -1,6 +1,7 @@
 """The field surface's requests facade: `POST /requests/{kind}` creates and submits a request in one
-call, with the phone's own UUID as `client_ref` (its retry answers 200 with the first record,
-whatever happened to the first answer). Table-driven: each kind names its request type, the
+call, with the phone's own UUID as `client_ref` (its retry with the same body answers 200 with the
+first record, whatever happened to the first answer; another body under the same reference is a 409
+`request.conflicting_retry`). Table-driven: each kind names its request type, the
 platform's input (the field input is the same without `submit` and with `client_ref` required),
 the permission, and the area's own create function, so the field surface reuses the rules as they
 are. A new kind is one `register` line below."""
@@ -58,7 +59,8 @@ def field_input(path: str, platform_body: type[BaseModel]) -> type[BaseModel]:
     name = "Field" + "".join(part.title() for part in path.split("-")) + "In"
     return create_model(name, __config__=ConfigDict(**{**platform_body.model_config, "extra": "forbid"}),  # type: ignore[call-overload, no-any-return]
                         client_ref=(uuid.UUID, Field(description="The phone's own UUID for this request: sending "
-                                                     "it again answers 200 with the request it created")),
+                                                     "it again with the same body answers 200 with the request it "
+                                                     "created, with another body 409 `request.conflicting_retry`")),
                         **fields)
 
 

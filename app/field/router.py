@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
+from app.approvals import request_routes
 from app.collection import log_queries
 from app.collection import logs as collection_logs
 from app.collection import permissions as collection_permissions
@@ -90,7 +91,7 @@ def _request_route(target: APIRouter, entry: FieldRequestKind) -> None:
     target.add_api_route(
         f"/requests/{entry.path}", create_request, methods=["POST"], response_model=FieldRequest, status_code=201,
         operation_id=f"create_field_request_{entry.path.replace('-', '_')}", dependencies=[Idempotent],
-        responses=RETRIED, summary=f"File a {entry.kind.engine_type.titles['en'].lower()} and submit it")
+        responses=request_routes.RETRIED, summary=f"File a {entry.kind.engine_type.titles['en'].lower()} and submit it")
 
 
 for _entry in FIELD_REQUESTS.values():

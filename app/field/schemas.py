@@ -8,7 +8,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.approvals.schemas import RequestState
-from app.collection.schemas import ContactCard, PromiseState, TimelineEvent
+from app.collection.schemas import ContactCard, PromiseState, ReleasedTimelineEvent, TimelineEvent
 from app.core.types import Money
 from app.ledger.rules import Bucket
 from app.notifications.router import NotificationOut
@@ -73,7 +73,12 @@ class FieldSchedule(BaseModel):
 class FieldCaseDetail(FieldCase):
     contract: FieldContract
     schedule: FieldSchedule | None
-    recent: list[TimelineEvent] = Field(description="The case's latest events, newest first (at most 10)")
+    recent: list[ReleasedTimelineEvent] = Field(
+        description="The case's latest assignments, logs, promises, payments and messages, newest first (at most "
+                    "10): the kinds the released contract knows")
+    activity: list[TimelineEvent] = Field(
+        description="The case's latest events of every kind, newest first (at most 10): `recent`'s and the "
+                    "requests and device commands on its contract")
 
 
 class FieldCustomer(BaseModel):

@@ -3,8 +3,11 @@ worklist is collections' (my open cases by priority), a log is collections' offl
 request is its area's create-and-submit."""
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collection import cases as collection_cases
@@ -12,6 +15,7 @@ from app.collection import logs as collection_logs
 from app.collection import repository as collection_repo
 from app.collection.errors import CaseNotFound
 from app.collection.log_schemas import LogCreate
+from app.collection.schemas import RELEASED_TIMELINE_KINDS
 from app.contracts import repository as contracts_repo
 from app.core.principal import Principal
 from app.field import repository as repo
@@ -36,11 +40,15 @@ async def case_detail(session: AsyncSession, principal: Principal, case_id: uuid
         raise CaseNotFound(f"No case {case_id}")
     progress = await ledger_reads.instalment_progress(session, contract)
     due_dates = {i.number: i.due_date for i in await contracts_repo.frozen_schedule(session, contract.id)}
-    timeline = collection_repo.timeline(case)
-    events = timeline.selected_columns
-    recent = (await session.execute(timeline.order_by(events.at.desc(), events.id.desc()).limit(RECENT_EVENTS))).all()
+    recent, activity = [await _latest(session, collection_repo.timeline(case, kinds))
+                        for kinds in (RELEASED_TIMELINE_KINDS, None)]
     last = (await repo.last_logs(session, [case.id])).get(case.id)
-    return views.case_detail(row, last, contacts[case.id], contract, progress, due_dates, recent)
+    return views.case_detail(row, last, contacts[case.id], contract, progress, due_dates, recent, activity)
+
+
+async def _latest(session: AsyncSession, timeline: Select[Any]) -> Sequence[Any]:
+    events = timeline.selected_columns
+    return (await session.execute(timeline.order_by(events.at.desc(), events.id.desc()).limit(RECENT_EVENTS))).all()
 
 
 async def create_log(session: AsyncSession, principal: Principal, case_id: uuid.UUID,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.collection import cases as collection_cases
 from app.collection import log_queries
 from app.collection.models import CollectionLog
-from app.collection.schemas import ContactCard, TimelineEvent
+from app.collection.schemas import ContactCard, ReleasedTimelineEvent, TimelineEvent
 from app.core.principal import Principal
 from app.core.types import money_text
 from app.customers import repository as customers_repo
@@ -78,7 +78,7 @@ async def worklist_items(session: AsyncSession, principal: Principal, rows: Sequ
 
 def case_detail(row: Any, last: CollectionLog | None, contacts: list[ContactCard], contract: Any,
                 progress: tuple[date, dict[int, InstalmentProgress]] | None, due_dates: dict[int, date],
-                recent: Sequence[Any]) -> FieldCaseDetail:
+                recent: Sequence[Any], activity: Sequence[Any]) -> FieldCaseDetail:
     schedule = None
     if progress is not None:
         as_of, by_number = progress
@@ -93,7 +93,8 @@ def case_detail(row: Any, last: CollectionLog | None, contacts: list[ContactCard
                                down_payment=contract.down_payment, term_months=contract.term_months,
                                first_due_date=contract.first_due_date),
         schedule=schedule,
-        recent=[TimelineEvent(at=r.at, kind=r.kind, id=r.id, detail=r.detail) for r in recent])
+        recent=[ReleasedTimelineEvent(at=r.at, kind=r.kind, id=r.id, detail=r.detail) for r in recent],
+        activity=[TimelineEvent(at=r.at, kind=r.kind, id=r.id, detail=r.detail) for r in activity])
 
 
 async def customers_out(session: AsyncSession, customers: Sequence[Customer]) -> list[FieldCustomer]:

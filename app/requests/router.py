@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from app.approvals import requests as kit
-from app.approvals.request_routes import SUBMIT_DOC, Status, request_routes
+from app.approvals.request_routes import RETRIED, SUBMIT_DOC, Status, request_routes
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
@@ -70,7 +70,7 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
 
     @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
                  summary=f"Create {title}", dependencies=[Idempotent],
-                 responses={200: {"description": "The caller already uploaded this client_ref: their first record"}})
+                 responses=RETRIED)
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await service.create(session, principal, kind, body)

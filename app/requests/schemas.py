@@ -4,13 +4,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.approvals.schemas import RequestOutBase
+from app.approvals.schemas import CLIENT_REF, RequestOutBase
 from app.core.types import Bool, BusinessDate, Money, MultilineText, PositiveMoney, Text
 from app.core.updates import documents_not_null
 from app.requests.models import GpsFeeRequest, InterestWaiver, SettlementRequest
 
-ClientRef = Field(None, description="The client's own id for a record created offline; uploading it again "
-                  "returns the existing record (200)")
 SubmitNow = Field(False, description="Create and submit in one call")
 
 
@@ -22,7 +20,7 @@ class _RequestOut(RequestOutBase):
 
 class WaiverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_ref: uuid.UUID | None = ClientRef
+    client_ref: uuid.UUID | None = CLIENT_REF
     contract_id: uuid.UUID
     amount: PositiveMoney
     reason: MultilineText(2000, min_length=1)
@@ -60,7 +58,7 @@ class WaiverFormOut(BaseModel):
 
 class SettlementRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_ref: uuid.UUID | None = ClientRef
+    client_ref: uuid.UUID | None = CLIENT_REF
     contract_id: uuid.UUID
     notes: MultilineText(2000) | None = None
     submit: Bool = SubmitNow
@@ -98,7 +96,7 @@ GpsFeeKind = Literal["purchase", "renewal"]
 
 class GpsFeeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_ref: uuid.UUID | None = ClientRef
+    client_ref: uuid.UUID | None = CLIENT_REF
     contract_id: uuid.UUID
     machine_id: uuid.UUID
     kind: GpsFeeKind

@@ -104,7 +104,7 @@ async def create(session: AsyncSession, actor: Principal, kind: kit.RequestKind[
     if kind.model is InterestWaiver:
         fields.update(unpaid_penalty=account.unpaid_penalty, dpd=account.dpd, bucket=account.bucket)
     request, created = await kit.create(
-        session, actor, kind, fields, client_ref=data.client_ref,  # type: ignore[attr-defined]
+        session, actor, kind, fields, body=data,
         company_id=contract.company_id, and_submit=data.submit)  # type: ignore[attr-defined]
     if created and isinstance(request, InterestWaiver):  # a retry answers its stored request, as filed
         _within_penalty(request, account.unpaid_penalty)

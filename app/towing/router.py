@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.approvals.request_routes import request_routes
+from app.approvals.request_routes import RETRIED, request_routes
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
@@ -64,7 +64,7 @@ async def list_tow_requests(session: Session, principal: Requires(P.TOW_READ), p
 
 @router.post("/tow-requests", response_model=TowRequestOut, status_code=201, operation_id="create_tow_request",
              summary="Create tow request", dependencies=[Idempotent],
-             responses={200: {"description": "The caller already uploaded this client_ref: their first record"}})
+             responses=RETRIED)
 async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST), body: TowRequestCreate,
                              http: Request, response: Response) -> Any:
     request, created = await service.create_request(session, principal, body)

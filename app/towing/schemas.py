@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.approvals.schemas import RequestOutBase, RequestState
+from app.approvals.schemas import CLIENT_REF, RequestOutBase, RequestState
 from app.collection.log_schemas import Latitude, Longitude
 from app.core.types import Bool, BusinessDate, Money, MultilineText, PositiveMoney, Text, Timestamp
 from app.core.updates import documents_not_null
@@ -22,8 +22,7 @@ class _In(BaseModel):
 
 
 class TowRequestCreate(_In):
-    client_ref: uuid.UUID | None = Field(None, description="The client's own id for a request created offline; "
-                                         "uploading it again returns the existing record (200)")
+    client_ref: uuid.UUID | None = CLIENT_REF
     contract_id: uuid.UUID = Field(description="An active contract whose scope covers the caller, or whose open "
                                                "case the caller holds")
     machine_id: uuid.UUID = Field(description="One of the contract's machines")

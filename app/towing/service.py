@@ -80,7 +80,7 @@ async def create_request(session: AsyncSession, principal: Principal, data: TowR
         raise TowMachineNotOfContract(f"The machine {data.machine_id} is not one of contract {contract.number}'s.")
     fields: dict[str, Any] = data.model_dump(exclude={"client_ref", "submit"})
     fields.update(latitude=_coordinate(data.latitude), longitude=_coordinate(data.longitude))
-    return await kit.create(session, principal, TOW, fields, client_ref=data.client_ref,
+    return await kit.create(session, principal, TOW, fields, body=data,
                             company_id=contract.company_id, and_submit=data.submit)
 
 

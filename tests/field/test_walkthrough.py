@@ -12,8 +12,10 @@ from app.contracts.demo import seed_contracts
 from app.core import clock
 from app.customers.demo import seed_customers
 from app.demo.seed import DEMO_PASSWORD
+from app.devices.demo import default_flows
 from app.field.demo import seed_field
 from app.ledger.demo import seed_ledger
+from app.org.repository import load_principal
 from tests.attachments.helpers import upload
 from tests.field.conftest import MOBILE
 
@@ -21,6 +23,7 @@ from tests.field.conftest import MOBILE
 async def test_a_day_in_the_field(client, db, org, auth):
     for seed in (seed_customers, seed_contracts, seed_ledger, seed_collections, seed_field):
         await seed(db, org)
+    await default_flows(db, org, await load_principal(db, org.users["admin"].id))  # what approves the phone's
 
     login = await client.post(f"{MOBILE}/auth/token", data={"username": "collector1", "password": DEMO_PASSWORD})
     assert login.status_code == 200, login.text
