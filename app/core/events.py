@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from app.core.db import Base, utcnow
 from app.core.scoping import ScopeSpec, scoped
 
 # The catalogue: every type a subscription may name. Publishing an unknown type is a programming
@@ -95,7 +95,7 @@ async def publish(session: AsyncSession, event_type: str, data: dict[str, Any], 
     """Write one event in the caller's transaction; returns its id (the `webhook-id` receivers see)."""
     _known(event_type)
     stmt = insert(IntegrationEvent).values(group_id=group_id, company_id=company_id, event_type=event_type,
-                                           ordering_key=str(ordering_key), data=_plain(data))
+                                           ordering_key=str(ordering_key), data=_plain(data), occurred_at=utcnow())
     event_id = (await session.execute(stmt.returning(IntegrationEvent.id))).scalar_one()
     await _published(session, [event_id])
     return event_id
@@ -107,6 +107,7 @@ async def publish_from(session: AsyncSession, event_type: str, source: Select[An
     _known(event_type)
     sub = source.subquery("source")
     stmt = insert(IntegrationEvent).from_select(
-        ["group_id", "company_id", "event_type", "ordering_key", "data"],
-        select(sub.c.group_id, sub.c.company_id, literal(event_type, String(60)), sub.c.ordering_key, sub.c.data))
+        ["group_id", "company_id", "event_type", "ordering_key", "data", "occurred_at"],
+        select(sub.c.group_id, sub.c.company_id, literal(event_type, String(60)), sub.c.ordering_key, sub.c.data,
+               literal(utcnow(), DateTime(timezone=True))))
     return await _published(session, list((await session.execute(stmt.returning(IntegrationEvent.id))).scalars()))

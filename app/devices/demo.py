@@ -7,7 +7,7 @@ in-process gateway simulator, which acknowledges it by itself a moment after `./
 
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,8 +131,11 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     tiers = iter(("800.00", "5000.00", "12000.00", "800.00"))  # the waiver flow's three tiers
 
     async def waiver(state: str, submit: bool) -> Any:
-        # Never above the penalty: a waiver that exceeds it is refused when filed.
-        amount = min(Decimal("300.00") if state == "approved" else Decimal(next(tiers)), penalties[most[0].id])
+        # Never above the penalty as it stands when filed (a waiver above it is refused), and at most
+        # half of it: the approved one lowers it, and the pending one must still be approvable after.
+        half = ((await money_requests.account_of(session, most[0], resync=False)).unpaid_penalty / 2).quantize(
+            Decimal("0.01"), rounding=ROUND_DOWN)
+        amount = min(Decimal("300.00") if state == "approved" else Decimal(next(tiers)), half)
         request, _ = await money_requests.create(session, most[2], WAIVER, WaiverIn(
             contract_id=most[0].id, amount=amount, reason="客户经营困难, 申请减免部分罚息", submit=submit))
         return request
