@@ -1,0 +1,60 @@
+"""`./scripts/run`'s demo, seeded whole into an empty database as the app role, on whatever day the
+clock says (the clock matrix of `./scripts/test` runs this at five awkward days): it seeds without
+an error and holds what the README's walkthroughs describe: C01's accounts in every bucket and a
+settled one, cases held by each collector and one waiting for dispatch, promises due, the device
+commands acknowledged, waiting for the machine to stop and expired, and requests waiting."""
+
+import asyncio
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.core import db as core_db
+from app.core.db import to_async_url
+from app.demo.seed import seed_demo
+from tests.contract.conftest import _create_database, _with_database
+
+FACTS = {
+    "c01_buckets": """SELECT array_agg(DISTINCT a.bucket ORDER BY a.bucket) FROM ledger_account a
+                       JOIN company c ON c.id = a.company_id WHERE c.code = 'C01' AND NOT a.settled""",
+    "c01_settled": """SELECT count(*) FROM ledger_account a JOIN company c ON c.id = a.company_id
+                       WHERE c.code = 'C01' AND a.settled""",
+    "collectors": """SELECT array_agg(DISTINCT u.username ORDER BY u.username) FROM collection_case k
+                      JOIN app_user u ON u.id = k.collector_id WHERE k.state = 'open'""",
+    "c01_waiting": """SELECT count(*) FROM collection_case k JOIN company c ON c.id = k.company_id
+                       WHERE c.code = 'C01' AND k.state = 'open' AND k.collector_id IS NULL""",
+    "promises": "SELECT array_agg(DISTINCT state ORDER BY state) FROM promise_to_pay",
+    "commands": "SELECT array_agg(DISTINCT state ORDER BY state) FROM device_command",
+    "pending_waivers": "SELECT count(*) FROM interest_waiver WHERE status = 'pending'",
+    "pending_locks": "SELECT count(*) FROM lock_request WHERE status = 'pending'",
+}
+
+
+async def _seed_and_read(url: str) -> dict:
+    engine = create_async_engine(to_async_url(url))
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            assert await seed_demo(session) is True
+            await core_db.commit(session)
+        async with engine.connect() as conn:
+            return {name: (await conn.execute(text(sql))).scalar_one() for name, sql in FACTS.items()}
+    finally:
+        await engine.dispose()
+
+
+def test_the_whole_demo_seeds_on_the_clocks_day_and_holds_what_the_walkthroughs_show(database_urls):
+    owner_url, app_url = database_urls
+    name = f"recourse_demo_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(owner_url, name))
+    from app.cli import migrate
+
+    migrate(_with_database(owner_url, name))
+    facts = asyncio.run(_seed_and_read(_with_database(app_url, name)))
+    assert facts["c01_buckets"] == ["M1", "M2", "M3", "M4+", "current"], facts
+    assert facts["c01_settled"] >= 1, facts
+    assert facts["collectors"] == ["collector1", "collector2", "collector3"], facts
+    assert facts["c01_waiting"] >= 1, facts
+    assert {"pending", "kept", "broken"} <= set(facts["promises"]), facts
+    assert {"acknowledged", "waiting_safe", "expired"} <= set(facts["commands"]), facts
+    assert facts["pending_waivers"] >= 1 and facts["pending_locks"] >= 1, facts
