@@ -181,7 +181,10 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     count += await _locks(session, demo, [(lock_on(p), p[1], p[2]) for p in pairs[:4]])
     # The approved settlement last: it settles the contract, and a settled contract takes no new request.
     c01 = [c for c in held if c.company_id == clerk.company_id]
-    settled = next((c for c in reversed(c01) if c.id not in {p[0].id for p in pairs[:5]}), c01[-1])
+    # Never C01's only account of a bucket: the ledger walkthrough shows C01 with one of each.
+    buckets = {c.id: (await money_requests.account_of(session, c, resync=False)).bucket for c in c01}
+    shared = [c for c in c01 if sum(b == buckets[c.id] for b in buckets.values()) > 1]
+    settled = next((c for c in reversed(shared or c01) if c.id not in {p[0].id for p in pairs[:5]}), c01[-1])
     count += len(await demo.every_state(SETTLEMENT, clerk, _settlement(session, clerk, settled, today),
                                         ("draft", "pending", "rejected", "withdrawn", "approved")))
     return {"requests": count}
