@@ -61,13 +61,18 @@ Callback = Annotated[CommandResult | PositionReport, Field(discriminator="type")
 CALLBACK = TypeAdapter(Callback)
 
 
-def _parse(body: bytes) -> CommandResult | PositionReport:
+def _validated(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:
+    """The body as `adapter` reads it; a 422 problem naming the first ten faults otherwise."""
     try:
-        return CALLBACK.validate_json(body)
+        return adapter.validate_json(body)
     except ValidationError as error:
-        raise GatewayCallbackInvalid("The callback is not a command result or a position report.",
+        raise GatewayCallbackInvalid(f"The body is not {what}.",
                                      errors=[{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
                                              for e in error.errors()[:10]]) from error
+
+
+def _parse(body: bytes) -> CommandResult | PositionReport:
+    return _validated(CALLBACK, body, "a command result or a position report")
 
 
 def _decimal(value: float | None, places: str) -> Decimal | None:
@@ -174,12 +179,7 @@ def _traccar_position(position: TraccarPosition, device: TraccarDevice) -> Posit
 
 
 def _traccar_parse(model: type[BaseModel], body: bytes) -> Any:
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        raise GatewayCallbackInvalid("The body is not Traccar's forwarding JSON.",
-                                     errors=[{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                                             for e in error.errors()[:10]]) from error
+    return _validated(TypeAdapter(model), body, "Traccar's forwarding JSON")
 
 
 def _traccar_authentic(given: str | None) -> None:

@@ -124,7 +124,7 @@ async def test_results_arriving_out_of_order_leave_the_machine_as_the_newest_com
 
 
 async def test_the_devices_reported_output_state_wins_and_a_disagreement_alerts(
-        db, org, machine_case, approved, gateway_in_use, sim, deliver, lock_state):
+        db, org, machine_case, approved, gateway_in_use, sim, deliver, command_of, lock_state):
     mc = await machine_case()
     lock = await approved(mc)
     await queue.drain(db)
@@ -137,10 +137,10 @@ async def test_the_devices_reported_output_state_wins_and_a_disagreement_alerts(
     told = (await db.scalars(select(Notification.user_id).where(Notification.kind == "machine.lock_state_reported",
                                                                 Notification.entity_id == mc.machine_id))).all()
     assert org.users["collector1"].id in told and org.users["dispatcher"].id in told
-    late = {**ack, "event_id": new_event_id()}  # the lock's result again, newer than nothing the device said
-    await deliver(late)
-    assert await lock_state(mc.machine_id) == "unlocked"
-    assert lock["state"] == "queued"
+    again = await deliver({**ack, "event_id": new_event_id()})  # the lock's result once more: it counted already
+    assert again.json()["outcome"] == "ignored_acknowledged"
+    assert await lock_state(mc.machine_id) == "unlocked"  # the device's later word stands
+    assert (await command_of(lock["id"]))["state"] == "acknowledged"
 
 
 async def test_a_position_dated_in_the_future_is_kept_flagged_and_does_not_freeze_the_machine(
