@@ -21,6 +21,9 @@ FACTS = {
                        JOIN company c ON c.id = a.company_id WHERE c.code = 'C01' AND NOT a.settled""",
     "c01_settled": """SELECT count(*) FROM ledger_account a JOIN company c ON c.id = a.company_id
                        WHERE c.code = 'C01' AND a.settled""",
+    "c01_accounts": """SELECT array_agg(k.number || ':' || a.bucket || ':' || a.settled ORDER BY k.number)
+                        FROM ledger_account a JOIN company c ON c.id = a.company_id
+                        JOIN contract k ON k.id = a.contract_id WHERE c.code = 'C01'""",
     "collectors": """SELECT array_agg(DISTINCT u.username ORDER BY u.username) FROM collection_case k
                       JOIN app_user u ON u.id = k.collector_id WHERE k.state = 'open'""",
     "c01_waiting": """SELECT count(*) FROM collection_case k JOIN company c ON c.id = k.company_id

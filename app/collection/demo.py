@@ -42,8 +42,9 @@ async def seed_collections(session: AsyncSession, org: Any) -> dict[str, int]:
                                      LedgerAccount.overdue_since.is_not(None))
         .values(opened_on=LedgerAccount.overdue_since + timedelta(days=1)))
     rows = (await session.execute(select(CollectionCase.id, CollectionCase.company_id)
+                                  .join(Contract, Contract.id == CollectionCase.contract_id)
                                   .where(CollectionCase.state == "open")
-                                  .order_by(CollectionCase.opened_on, CollectionCase.id))).all()
+                                  .order_by(CollectionCase.opened_on, Contract.number))).all()
     c01 = [i for i, company in rows if company == org.companies["C01"].id]
     c02 = [i for i, company in rows if company == org.companies["C02"].id]
     dispatcher = await load_principal(session, org.users["dispatcher"].id)
@@ -67,8 +68,9 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
     held = (await session.execute(
         select(CollectionCase, LedgerAccount.overdue_amount)
         .join(LedgerAccount, LedgerAccount.contract_id == CollectionCase.contract_id)
+        .join(Contract, Contract.id == CollectionCase.contract_id)
         .where(CollectionCase.state == "open", CollectionCase.collector_id.is_not(None))
-        .order_by(CollectionCase.company_id, CollectionCase.opened_on, CollectionCase.id))).all()
+        .order_by(CollectionCase.company_id, CollectionCase.opened_on, Contract.number))).all()
     zones = await org_repo.company_zones(session, [c.company_id for c, _ in held])
     collectors = {u.id: await load_principal(session, u.id) for u in org.users.values()
                   if u.id in {c.collector_id for c, _ in held}}
@@ -76,8 +78,8 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
     counts = {"logs": 0, "kept": 0, "broken": 0, "pending": 0}
     storage = configured_storage()
     # The kept promise goes to C01's most recently opened case whose visit's promise already fell due
-    # (an M1 one, whatever the day): its payment must not move an older case out of the bucket the
-    # ledger's walkthrough shows it in.
+    # (an M1 one, whatever the day). The promise is half of what is overdue, so the payment keeps the
+    # account in its bucket (on some days it is C01's only M1 one).
     kept_case = next((c.id for c, _ in reversed(held) if c.company_id == org.companies["C01"].id
                       and _promised_on(c.opened_on, today) < today), None)
     for n, (row, overdue) in enumerate(held):
@@ -92,6 +94,8 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         base = max(case.opened_on, today - timedelta(days=21))
         promised_on = _promised_on(case.opened_on, today)
         amount = min(overdue, Decimal("5000.00")).quantize(Decimal("0.01"))
+        if case.id == kept_case:  # a part of what is overdue: paying it keeps the account in its bucket
+            amount = (overdue / 2).quantize(Decimal("0.01"))
         await repo_ledger.set_business_date_override(session, case.group_id, base + timedelta(days=5))
         await logs.create_log(session, who, case.id, LogCreate(
             id=_uuid(case.id, 1), action="call", result="no_answer", notes="电话无人接听", **person,

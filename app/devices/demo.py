@@ -106,8 +106,8 @@ async def _in_reach(session: AsyncSession, collectors: list[Principal]
     pairs: list[tuple[Contract, Machine, Principal]] = []
     for collector in collectors:
         ids = sorted(set((await session.scalars(collection_repo.contracts_held_by(collector))).all()))
-        held = [c for c in [await contracts_repo.lock_contract(session, i) for i in ids]
-                if c is not None and c.state == ContractState.ACTIVE]
+        held = sorted((c for c in [await contracts_repo.lock_contract(session, i) for i in ids]
+                       if c is not None and c.state == ContractState.ACTIVE), key=lambda c: c.number)
         machines = await contracts_repo.machines_of(session, [c.id for c in held])
         contracts += held
         pairs += [(c, m, collector) for c in held for m in machines.get(c.id, []) if m.gps_device_id]
@@ -181,12 +181,14 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     count += await _locks(session, demo, [(lock_on(p), p[1], p[2]) for p in pairs[:4]])
     # The approved settlement last: it settles the contract, and a settled contract takes no new request.
     c01 = [c for c in held if c.company_id == clerk.company_id]
-    # Never C01's only account of a bucket: the ledger walkthrough shows C01 with one of each.
+    # Never C01's only account of a bucket (the ledger walkthrough shows C01 with one of each), nor a
+    # contract the requests above use; on a day with no such contract the demo has no approved settlement.
     buckets = {c.id: (await money_requests.account_of(session, c, resync=False)).bucket for c in c01}
-    shared = [c for c in c01 if sum(b == buckets[c.id] for b in buckets.values()) > 1]
-    settled = next((c for c in reversed(shared or c01) if c.id not in {p[0].id for p in pairs[:5]}), c01[-1])
+    busy = {p[0].id for p in pairs[:5]}
+    free = [c for c in c01 if c.id not in busy and sum(b == buckets[c.id] for b in buckets.values()) > 1]
+    settled = free[-1] if free else c01[-1]
     count += len(await demo.every_state(SETTLEMENT, clerk, _settlement(session, clerk, settled, today),
-                                        ("draft", "pending", "rejected", "withdrawn", "approved")))
+                                        ("draft", "pending", "rejected", "withdrawn", *(("approved",) if free else ()))))
     return {"requests": count}
 
 
