@@ -110,7 +110,7 @@ async def _logs(session: AsyncSession, org: Any, today: date) -> dict[str, int]:
         visit = LogCreate(
             id=_uuid(case.id, 2), action="visit", result="promised", notes="上门拜访, 客户承诺近期还款", **person,
             occurred_at=visited_at, attachment_ids=[photo],
-            location={"latitude": "31.230400", "longitude": "121.473700", "accuracy_m": 20},
+            location={"latitude": 31.2304, "longitude": 121.4737, "accuracy_m": 20},
             promise={"amount": str(amount), "date": promised_on.isoformat()} if promised_on < today else None)
         await logs.create_log(session, who, case.id, visit)
         counts["logs"] += 2

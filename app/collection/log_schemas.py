@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.collection.models import ACTIONS, RESULTS
 from app.collection.schemas import PromiseState
-from app.core.types import BusinessDate, Int, Money, MultilineText, Text, Timestamp
+from app.core.types import BusinessDate, Float, Int, Money, MultilineText, Text, Timestamp
 
 LogAction = StrEnum("LogAction", {a: a for a in ACTIONS})
 LogResult = StrEnum("LogResult", {r: r for r in RESULTS})
@@ -25,8 +25,8 @@ def _coordinate(value: float) -> float:
     return round(value, COORDINATE_DECIMALS)
 
 
-Latitude = Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)]
-Longitude = Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
+Latitude = Annotated[Float, Field(ge=-90, le=90), AfterValidator(_coordinate)]
+Longitude = Annotated[Float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
 
 
 class _In(BaseModel):

@@ -93,6 +93,8 @@ def _whole_number(value: Any) -> Any:
 # Strict scalars for bodies: JSON `false` is not 0, "5" is not 5 and `1` is not true.
 Int = Annotated[int, Strict(), BeforeValidator(_whole_number)]
 Bool = Annotated[bool, Strict()]
+Float = Annotated[float, Strict()]
+"""A JSON number (an integer is one too); never `true` or `"5"`."""
 
 
 # --- time zones ----------------------------------------------------------------------------------
@@ -116,8 +118,9 @@ TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=60), _NoCon
 MONEY_PATTERN = r"^-?\d{1,16}(\.\d{1,2})?$"
 # More than zero: at least one non-zero digit, no sign. Sixteen integer digits fit Numeric(18, 2).
 POSITIVE_MONEY_PATTERN = r"^(?=[0-9.]*[1-9])\d{1,16}(\.\d{1,2})?$"
-_MONEY = re.compile(MONEY_PATTERN)
-_POSITIVE_MONEY = re.compile(POSITIVE_MONEY_PATTERN)
+# ASCII digits only: Python reads `\d` (and Decimal reads "１２") as any script's digits; JSON Schema does not.
+_MONEY = re.compile(MONEY_PATTERN, re.ASCII)
+_POSITIVE_MONEY = re.compile(POSITIVE_MONEY_PATTERN, re.ASCII)
 
 
 def _decimal_text(pattern: re.Pattern[str], error: str, message: str) -> Any:
@@ -169,7 +172,7 @@ def rate_type(decimals: int) -> Any:
     pattern = rf"^\d{{1,3}}(\.\d{{1,{decimals}}})?$"
     return Annotated[
         Decimal,
-        BeforeValidator(_decimal_text(re.compile(pattern), "rate_format",
+        BeforeValidator(_decimal_text(re.compile(pattern, re.ASCII), "rate_format",
                                       f"Must be a non-negative decimal string with at most {decimals} decimals, "
                                       "e.g. \"0.0005\"")),
         PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
@@ -190,14 +193,14 @@ and the preview computed with it."""
 # --- time ----------------------------------------------------------------------------------------
 
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
 )
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def _rfc3339_only(value: Any) -> Any:
-    # Pydantic's lax mode would read "0.5" or "1700000000" as Unix time; the API speaks RFC 3339 only.
-    if isinstance(value, str) and not _RFC3339.match(value):
+    # Pydantic's lax mode would read "0.5" or 1700000000 as Unix time; the API speaks RFC 3339 only.
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _RFC3339.match(value)):
         raise PydanticCustomError(
             "timestamp_format", "Expected an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T08:00:00Z")
     return value

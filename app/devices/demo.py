@@ -187,8 +187,8 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
     busy = {p[0].id for p in pairs[:5]}
     free = [c for c in c01 if c.id not in busy and sum(b == buckets[c.id] for b in buckets.values()) > 1]
     settled = free[-1] if free else c01[-1]
-    count += len(await demo.every_state(SETTLEMENT, clerk, _settlement(session, clerk, settled, today),
-                                        ("draft", "pending", "rejected", "withdrawn", *(("approved",) if free else ()))))
+    states = ("draft", "pending", "rejected", "withdrawn", *(("approved",) if free else ()))
+    count += len(await demo.every_state(SETTLEMENT, clerk, _settlement(session, clerk, settled, today), states))
     return {"requests": count}
 
 

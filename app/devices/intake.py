@@ -36,7 +36,7 @@ DeviceId = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     event_id: EventId
     device_id: DeviceId
     at: datetime | None = None
@@ -61,18 +61,24 @@ Callback = Annotated[CommandResult | PositionReport, Field(discriminator="type")
 CALLBACK = TypeAdapter(Callback)
 
 
-def _validated(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:
-    """The body as `adapter` reads it; a 422 problem naming the first ten faults otherwise."""
+def _validated(adapter: TypeAdapter[Any], body: bytes, what: str, *, union_tags: frozenset[str] = frozenset()) -> Any:
+    """The body as `adapter` reads it; a 422 problem naming the first ten faults otherwise. A
+    discriminated union's errors name the chosen member first (`position`, `latitude`); the body has
+    no such level, so the pointer leaves it out."""
+    def pointer(loc: tuple[Any, ...]) -> str:
+        return "/body/" + "/".join(str(p) for p in (loc[1:] if loc and loc[0] in union_tags else loc))
+
     try:
         return adapter.validate_json(body)
     except ValidationError as error:
         raise GatewayCallbackInvalid(f"The body is not {what}.",
-                                     errors=[{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                                     errors=[{"pointer": pointer(e["loc"]), "message": e["msg"]}
                                              for e in error.errors()[:10]]) from error
 
 
 def _parse(body: bytes) -> CommandResult | PositionReport:
-    return _validated(CALLBACK, body, "a command result or a position report")
+    return _validated(CALLBACK, body, "a command result or a position report",
+                      union_tags=frozenset({"command_result", "position"}))
 
 
 def _decimal(value: float | None, places: str) -> Decimal | None:
@@ -122,7 +128,8 @@ async def _apply(session: AsyncSession, event: CommandResult | PositionReport) -
 
 KNOTS_TO_KMH = 1.852
 TRACCAR_KEY_HEADER = "X-Recourse-Gateway-Key"
-_Lax = ConfigDict(extra="ignore")
+# Strict as the gateways send them (JSON numbers, booleans and RFC 3339 strings); extra fields ignored.
+_Lax = ConfigDict(extra="ignore", strict=True)
 
 
 class TraccarDevice(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Bool, MultilineText, Text
+from app.core.types import Bool, Int, MultilineText, Text
 from app.core.updates import documents_not_null
 from app.messages.models import MessageTemplate
 
@@ -24,7 +24,7 @@ class _In(BaseModel):
 class TemplateCreate(_In):
     kind: TemplateKind
     channel: Channel
-    days_before: int | None = Field(None, ge=0, le=60, description="payment_reminder: days before the due date")
+    days_before: Int | None = Field(None, ge=0, le=60, description="payment_reminder: days before the due date")
     subject: Text(200) | None = Field(None, description="E-mail only. " + PLACEHOLDER_HELP)
     body: MultilineText(2000, min_length=1) = Field(description=PLACEHOLDER_HELP)
     active: Bool = True
@@ -39,7 +39,7 @@ class TemplateCreate(_In):
 class TemplateUpdate(_In):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
                               json_schema_extra=documents_not_null(MessageTemplate))
-    days_before: int | None = Field(None, ge=0, le=60)
+    days_before: Int | None = Field(None, ge=0, le=60)
     subject: Text(200) | None = None
     body: MultilineText(2000, min_length=1) | None = None
     active: Bool | None = None

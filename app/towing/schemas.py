@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.approvals.schemas import CLIENT_REF, RequestOutBase, RequestState
 from app.collection.log_schemas import Latitude, Longitude
-from app.core.types import Bool, BusinessDate, Money, MultilineText, PositiveMoney, Text, Timestamp
+from app.core.types import Bool, BusinessDate, Float, Money, MultilineText, PositiveMoney, Text, Timestamp
 from app.core.updates import documents_not_null
 from app.towing.models import TowRequest
 
@@ -100,7 +100,7 @@ class TowRegistrationCreate(_In):
     yard: Text(200, min_length=1) = Field(description="The storage yard")
     yard_latitude: Latitude
     yard_longitude: Longitude
-    hour_meter: float = Field(ge=0, le=1_000_000, description="Hour-meter reading, hours")
+    hour_meter: Float = Field(ge=0, le=1_000_000, description="Hour-meter reading, hours")
     condition: TowCondition
     photo_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_PHOTOS,
                                        description="Uploaded attachments (at least one photo)")

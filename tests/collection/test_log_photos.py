@@ -8,7 +8,7 @@ from tests.attachments.helpers import upload
 from tests.collection.log_fixtures import *  # noqa: F403 - the fixtures
 from tests.collection.log_fixtures import log_body
 
-WHERE = {"latitude": "31.230400", "longitude": "121.473700", "accuracy_m": 15}
+WHERE = {"latitude": 31.2304, "longitude": 121.4737, "accuracy_m": 15}
 
 
 async def _photo(client, auth, user: str, taken_at: datetime, lat: float, lng: float) -> str:
