@@ -30,6 +30,9 @@ def database_urls(start_embedded: bool = True) -> tuple[str, str, bool]:
 
     server, owner_url = embedded_db.start(Path(settings.data_dir) / "pg", app_role=settings.database_app_role)
     _servers.append(server)
+    # This process owns the server now: SIGTERM, like Ctrl-C, ends it through its exit hooks, which
+    # stop the server (embedded_db.release).
+    embedded_db.exit_on_termination()
     url = embedded_db.with_user(owner_url, settings.database_app_role)
     os.environ["DATABASE_URL"] = url
     os.environ["DATABASE_OWNER_URL"] = owner_url

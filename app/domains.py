@@ -55,10 +55,12 @@ from app.requests import models as money_request_models  # noqa: F401
 from app.requests import permissions as money_request_permissions  # noqa: F401
 from app.requests import timeline as money_request_timeline  # noqa: F401 - adds waivers and settlements to the case timeline
 from app.towing import approval as towing_approval  # noqa: F401 - registers the tow request type
+from app.towing import handover as towing_handover  # noqa: F401 - registers the tow-task hook
 from app.towing import models as towing_models  # noqa: F401
 from app.towing import permissions as towing_permissions  # noqa: F401
 from app.towing import service as towing_service  # noqa: F401 - registers the tow_registration reader
 from app.towing import timeline as towing_timeline  # noqa: F401 - adds tow requests to the case timeline
+from app.webhooks import handover as webhook_handover  # noqa: F401 - registers the subscriptions hook
 from app.webhooks import models as webhook_models  # noqa: F401
 from app.webhooks import permissions as webhook_permissions  # noqa: F401
 from app.webhooks import service as webhook_service  # noqa: F401 - registers the fan-out and webhook.deliver

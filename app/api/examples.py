@@ -136,8 +136,13 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
              "company_id": _COMPANY, "role_ids": [_ROLE]})},
     ),
     "create_handover": (
-        "Moves everything a (leaving) user owns to another user: customers, contacts and the approval steps "
-        "waiting on them; optionally locks the leaver." + _IDEMPOTENCY,
+        "Moves everything a (leaving) user holds to another user, in one transaction: customers, contacts and "
+        "the customers shared with them; the requests they filed and that are not approved (with their "
+        "approvals: the receiver becomes the submitter) and the approval steps waiting on them; draft "
+        "contracts and their place as salesperson or clerk on running contracts; their investigations not "
+        "yet submitted, open collection cases, open tow tasks and webhook subscriptions. Settled and "
+        "cancelled contracts and history (who created, approved, recorded) keep their people. Optionally "
+        "locks the leaver." + _IDEMPOTENCY,
         {"leaver": _example("Hand over and lock", {"from_user_id": _USER, "to_user_id": _OTHER_USER,
                                                     "reason": "left the company", "lock_from_user": True})},
     ),

@@ -99,6 +99,7 @@ class ApprovalFlowVersion(UUIDPk, Base):
     """One immutable edition of a flow's steps: editing a flow adds a version, never rewrites one."""
 
     __tablename__ = "approval_flow_version"
+    __handover_kept__ = {"created_by_id": "history: who edited the flow"}
     __table_args__ = (UniqueConstraint("flow_id", "number"),)
 
     flow_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_flow.id", ondelete="CASCADE"))
@@ -205,6 +206,7 @@ class ApprovalAssignment(UUIDPk, Base):
     """Who a step waits on. Pending rows are the inbox (partial index by user)."""
 
     __tablename__ = "approval_assignment"
+    __handover_kept__ = {"transferred_from_id": "history: whose place the assignment took"}
     __table_args__ = (
         check_in("status", AssignmentStatus.CHOICES, name="status_valid"),
         check_in("origin", AssignmentOrigin.CHOICES, name="origin_valid"),
@@ -230,6 +232,7 @@ class ApprovalAction(UUIDPk, Base):
     """The record: every submit, approval, rejection, withdrawal, urge and transfer, with time."""
 
     __tablename__ = "approval_action"
+    __handover_kept__ = {"actor_id": "history: who acted", "target_user_id": "history: to whom a transfer went"}
     __table_args__ = (
         check_in("action", ActionKind.CHOICES, name="action_valid"),
         Index("ix_approval_action_instance_id_created_at", "instance_id", "created_at"),

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.approvals.errors import (
     ApprovalFlowNotFound,
@@ -22,6 +23,7 @@ from app.approvals.models import (
     AssignmentStatus,
     InstanceStatus,
 )
+from app.core.db import utcnow
 from app.core.principal import Principal
 from app.core.scoping import readable
 
@@ -136,6 +138,34 @@ async def pending_instances_waiting_on(session: AsyncSession, group_id: uuid.UUI
                                        ApprovalInstance.id.in_(waiting))
         .order_by(ApprovalInstance.id).with_for_update()
     )).all())
+
+
+async def open_instances_submitted_by(session: AsyncSession, group_id: uuid.UUID,
+                                     user_id: uuid.UUID) -> list[ApprovalInstance]:
+    """The user's submitted instances not approved (pending, or back with them: rejected,
+    withdrawn), row-locked in id order like `pending_instances_waiting_on`."""
+    return list((await session.scalars(
+        select(ApprovalInstance).where(ApprovalInstance.group_id == group_id, ApprovalInstance.submitter_id == user_id,
+                                       ApprovalInstance.status != InstanceStatus.APPROVED)
+        .order_by(ApprovalInstance.id).with_for_update()
+    )).all())
+
+
+async def move_open_requests(session: AsyncSession, model: Any, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                             to_user_id: uuid.UUID, statuses: tuple[str, ...]) -> int:
+    """A request kind's rows of one requester in `statuses` to another requester, in one
+    statement. A client reference the receiver already used for a request of theirs is dropped
+    from the moved one (client references are unique per requester)."""
+    theirs = aliased(model)
+    clash = exists().where(theirs.requester_id == to_user_id, theirs.client_ref == model.client_ref)
+    result = await session.execute(
+        update(model).where(model.group_id == group_id, model.requester_id == from_user_id,
+                            model.status.in_(statuses))
+        .values(requester_id=to_user_id, client_ref=case((clash, None), else_=model.client_ref),
+                client_body=case((clash, None), else_=model.client_body), version=model.version + 1,
+                updated_at=utcnow())
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def instance_for_request(session: AsyncSession, request_type: str, request_id: uuid.UUID,

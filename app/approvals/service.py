@@ -551,6 +551,53 @@ async def transfer(session: AsyncSession, actor: Principal, instance: ApprovalIn
     return instance
 
 
+async def _to_administrators(session: AsyncSession, instance: ApprovalInstance, step: ApprovalStep,
+                             from_user_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:
+    """A step a handover left waiting on nobody waits on the group's administrators (as a rule that
+    finds nobody does); answers them."""
+    admins = await _fallback_administrators(session, instance)
+    step.mode, step.note = "any", "handover: the group's administrators"
+    session.add_all(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=u,
+                                       origin=AssignmentOrigin.ADMINISTRATORS, status=AssignmentStatus.PENDING,
+                                       transferred_from_id=from_user_id, assigned_at=now) for u in admins)
+    return admins
+
+
+async def hand_over_submitted(session: AsyncSession, actor: Principal, from_user_id: uuid.UUID,
+                              to_user_id: uuid.UUID) -> int:
+    """The leaver's submitted approvals not yet approved (pending, or rejected or withdrawn and
+    waiting for a resubmission) name the receiver as their submitter, who may then withdraw,
+    revise and resubmit them; answers how many.
+
+    The submitter never approves their own request: where the receiver is waited on by the
+    current step of one of them, that place is cancelled, and a step left waiting on nobody goes
+    to the group's administrators.
+    """
+    now = utcnow()
+    instances = await repo.open_instances_submitted_by(session, actor.group_id, from_user_id)
+    for instance in instances:
+        instance.submitter_id = to_user_id
+        step, waiting_now = None, []
+        if instance.status == InstanceStatus.PENDING:
+            step = await _current(session, instance, ActionKind.TRANSFER, None)
+            assignments = await repo.assignments_of_step(session, step.id)
+            own = [a for a in assignments if a.user_id == to_user_id and a.status == AssignmentStatus.PENDING]
+            for assignment in own:
+                assignment.status, assignment.acted_at = AssignmentStatus.CANCELLED, now
+                assignment.comment = "handover: the submitter never approves"
+            await session.flush()
+            if own and not any(a.status == AssignmentStatus.PENDING for a in assignments):
+                waiting_now = await _to_administrators(session, instance, step, from_user_id, now)
+        _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment="handover: submitter",
+                target=to_user_id, data={"submitter_handover_from": str(from_user_id)})
+        instance.version += 1
+        if waiting_now:
+            await notify(session, group_id=instance.group_id, user_ids=waiting_now, kind="approval.waiting",
+                         title=f"待审批(交接): {instance.title}", entity_type="approval", entity_id=instance.id)
+    await session.flush()
+    return len(instances)
+
+
 async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_id: uuid.UUID,
                             to_user_id: uuid.UUID) -> int:
     """A leaver's place on every step waiting on them goes to `to_user_id` (a handover), so no step
@@ -580,13 +627,7 @@ async def hand_over_waiting(session: AsyncSession, actor: Principal, from_user_i
             waiting_now = [to_user_id]
             moved += 1
         elif not any(a.status == AssignmentStatus.PENDING for a in assignments):
-            admins = await _fallback_administrators(session, instance)
-            step.mode, step.note = "any", "handover: the group's administrators"
-            session.add_all(ApprovalAssignment(instance_id=instance.id, step_id=step.id, user_id=u,
-                                               origin=AssignmentOrigin.ADMINISTRATORS,
-                                               status=AssignmentStatus.PENDING, transferred_from_id=from_user_id,
-                                               assigned_at=now) for u in admins)
-            waiting_now = admins
+            waiting_now = await _to_administrators(session, instance, step, from_user_id, now)
         else:
             waiting_now = []
         _action(session, instance, actor, ActionKind.TRANSFER, step=step, comment="handover",

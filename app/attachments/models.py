@@ -28,6 +28,7 @@ class Attachment(Versioned, Base):
     metadata's ETag) changes once, when the attachment is attached."""
 
     __tablename__ = "attachment"
+    __handover_kept__ = {"uploaded_by_id": "history: who uploaded the file"}
     __table_args__ = (
         check_in("content_type", CONTENT_TYPES, name="content_type_valid"),
         CheckConstraint("size > 0", name="size_positive"),

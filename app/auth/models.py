@@ -11,6 +11,7 @@ class RefreshToken(UUIDPk, Base):
     """One refresh token of a family; only its SHA-256 is stored. A family is one login."""
 
     __tablename__ = "refresh_token"
+    __handover_kept__ = {"user_id": "the leaver's own sessions, revoked when the handover locks them"}
     __table_args__ = (Index("ix_refresh_token_family_id", "family_id"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)

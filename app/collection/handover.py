@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collection import repository as repo
+from app.collection.models import CollectionCase
 from app.core.db import utcnow
 from app.org.handover import HandoverContext, register_handover_hook
 
@@ -21,4 +22,5 @@ async def _move_open_cases(session: AsyncSession, ctx: HandoverContext) -> int:
     return len(ids)
 
 
-register_handover_hook("open_collection_cases", _move_open_cases)
+register_handover_hook("open_collection_cases", _move_open_cases,
+                       covers=[(CollectionCase.collector_id, CollectionCase.state == "open")])

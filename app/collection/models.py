@@ -70,6 +70,9 @@ class CaseAssignment(UUIDPk, Base):
     """Every change of a case's collector: who, from whom, to whom, when, why."""
 
     __tablename__ = "case_assignment"
+    __handover_kept__ = {"from_collector_id": "history: the assignment trail",
+                         "to_collector_id": "history: the assignment trail",
+                         "by_id": "history: who assigned"}
     __table_args__ = (Index("ix_case_assignment_case_id_at", "case_id", "at"),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("collection_case.id"))
@@ -85,6 +88,8 @@ class CollectionLog(Base):
     """催收日志: immutable; the phone's own UUID is its id (a retry returns the stored log)."""
 
     __tablename__ = "collection_log"
+    __handover_kept__ = {"author_id": "history: who wrote the log",
+                         "voided_by_id": "history: who voided it"}
     __table_args__ = (
         check_in("action", ACTIONS, name="action_valid"),
         check_in("result", RESULTS, name="result_valid"),
@@ -124,6 +129,7 @@ class PromiseToPay(UUIDPk, Base):
     from its creation through its date reach its amount)."""
 
     __tablename__ = "promise_to_pay"
+    __handover_kept__ = {"collector_id": "history: the collector the promise was made to (their performance)"}
     __table_args__ = (
         check_in("state", PROMISE_STATES, name="state_valid"),
         CheckConstraint("amount > 0", name="amount_positive"),

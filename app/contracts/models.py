@@ -51,6 +51,7 @@ class Machine(UUIDPk, Timestamps, Versioned, Base):
     """A financed machine. Serial number (机号) unique in the group, GPS device id in the installation."""
 
     __tablename__ = "machine"
+    __handover_kept__ = {"created_by_id": "history: who registered the machine"}
     __table_args__ = (
         check_in("category", MACHINE_CATEGORIES, name="category_valid"),
         check_in("lock_state", LOCK_STATES, name="lock_state_valid"),
@@ -108,6 +109,8 @@ class Contract(RequestMixin, Base):
     """A sales contract (销售合同). `status` is its approval's (the request kit's); `state` its life."""
 
     __tablename__ = "contract"
+    __handover_kept__ = {"submitted_by_id": "history: who submitted it last (the approval carries the live "
+                                            "submitter, moved by the requests hook)"}
     __table_args__ = request_table_args(
         "contract",
         check_in("state", ContractState.CHOICES, name="state_valid"),
@@ -206,6 +209,7 @@ class Investigation(UUIDPk, Timestamps, Versioned, Base):
     """A guarantee-company investigation (调查) of a contract before shipment, and its score."""
 
     __tablename__ = "investigation"
+    __handover_kept__ = {"dispatched_by_id": "history: who dispatched it"}
     __table_args__ = (
         check_in("state", INVESTIGATION_STATES, name="state_valid"),
         check_in("investigator_recommendation", RECOMMENDATIONS, name="investigator_recommendation_valid",
@@ -238,6 +242,7 @@ class InvestigationScoring(Timestamps, Versioned, Base):
     """A group's own scoring model (scoring.py's shape, as JSON); groups without one use the default."""
 
     __tablename__ = "investigation_scoring"
+    __handover_kept__ = {"updated_by_id": "history: who last changed the scoring model"}
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), primary_key=True)
     model: Mapped[dict[str, Any]] = mapped_column(JSONB)

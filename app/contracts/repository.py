@@ -23,6 +23,7 @@ from app.contracts.models import (
     Machine,
     ShipmentRequest,
 )
+from app.core.db import utcnow
 from app.core.principal import Principal
 from app.core.scoping import get_readable, readable
 from app.core.types import BusinessDate
@@ -236,6 +237,31 @@ async def reassign_drafts(session: AsyncSession, ids: list[uuid.UUID], to_user_i
     await session.execute(update(Contract).where(Contract.id.in_(ids))
                           .values(owner_id=to_user_id, version=Contract.version + 1)
                           .execution_options(synchronize_session="fetch"))
+
+
+async def reassign_live_contracts(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                                  to_user_id: uuid.UUID, closed: tuple[str, ...]) -> int:
+    """The user's place as salesperson (owner) and as clerk on every contract past its draft and
+    not `closed`, to another; answers how many contracts changed."""
+    moved: set[uuid.UUID] = set()
+    live = (Contract.group_id == group_id, Contract.state != "draft", Contract.state.not_in(closed))
+    for column in (Contract.owner_id, Contract.clerk_id):
+        moved.update((await session.execute(
+            update(Contract).where(*live, column == from_user_id)
+            .values({column.key: to_user_id, "version": Contract.version + 1, "updated_at": utcnow()})
+            .returning(Contract.id).execution_options(synchronize_session="fetch"))).scalars())
+    return len(moved)
+
+
+async def reassign_open_investigations(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                                       to_user_id: uuid.UUID) -> int:
+    """The user's investigations not yet submitted, to another investigator."""
+    result = await session.execute(
+        update(Investigation).where(Investigation.group_id == group_id, Investigation.investigator_id == from_user_id,
+                                    Investigation.state != "submitted")
+        .values(investigator_id=to_user_id, version=Investigation.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 # --- investigations and shipments ------------------------------------------------------------------

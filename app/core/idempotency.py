@@ -39,6 +39,7 @@ REPLAYED_HEADERS = ("location", "etag", "content-type")
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_record"
+    __handover_kept__ = {"user_id": "the leaver's own retries (a key is per caller)"}
 
     user_id: Mapped[Any] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -1,12 +1,13 @@
 """What the CRM area hands over when an employee leaves (see app.org.handover): their customers,
-with protection and "owner's for good" carried over, and their contacts."""
+with protection and "owner's for good" carried over, their contacts, and the customers shared
+with them (the receiver carries on their work with the same colleagues' customers)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.business_date import business_date
 from app.core.db import utcnow
 from app.customers import repository as repo
-from app.customers.models import CustomerActivity
+from app.customers.models import Contact, Customer, CustomerActivity, CustomerShare
 from app.org import repository as org_repo
 from app.org.handover import HandoverContext, register_handover_hook
 
@@ -29,5 +30,10 @@ async def _move_contacts(session: AsyncSession, ctx: HandoverContext) -> int:
                                         ctx.to_user.company_id)
 
 
-register_handover_hook("customers", _move_customers)
-register_handover_hook("contacts", _move_contacts)
+async def _move_shares(session: AsyncSession, ctx: HandoverContext) -> int:
+    return await repo.move_shares(session, ctx.principal.group_id, ctx.from_user.id, ctx.to_user.id)
+
+
+register_handover_hook("customers", _move_customers, covers=[(Customer.owner_id, Customer.deleted_at.is_(None))])
+register_handover_hook("contacts", _move_contacts, covers=[(Contact.owner_id, Contact.deleted_at.is_(None))])
+register_handover_hook("customer_shares", _move_shares, covers=(CustomerShare.user_id,))

@@ -53,6 +53,8 @@ class Customer(UUIDPk, Timestamps, Versioned, Base):
     """A company or a person we sell to; private to its owner or in the company's public pool."""
 
     __tablename__ = "customer"
+    __handover_kept__ = {"created_by_id": "history: who created it",
+                         "former_owner_id": "history: who held it before the pool (the reclaim cool-down)"}
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr takes the class
@@ -132,6 +134,7 @@ class CustomerShare(Base):
     """A customer shared by its owner (or an administrator) with a colleague, read or edit."""
 
     __tablename__ = "customer_share"
+    __handover_kept__ = {"granted_by_id": "history: who shared it"}
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True,
@@ -162,6 +165,7 @@ class Contact(UUIDPk, Timestamps, Versioned, Base):
     """
 
     __tablename__ = "contact"
+    __handover_kept__ = {"created_by_id": "history: who created it"}
     __table_args__ = (
         Index("ix_contact_group_id_mobile", "group_id", "mobile"),
         Index("ix_contact_group_id_office_phone", "group_id", "office_phone"),
@@ -190,6 +194,7 @@ class CustomerContact(Base):
     """A contact's relation to a customer; `self` links an individual customer to their person."""
 
     __tablename__ = "customer_contact"
+    __handover_kept__ = {"created_by_id": "history: who linked them"}
     __table_args__ = (check_in("relation", RELATIONS, name="relation_valid"),)
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True)
@@ -227,6 +232,8 @@ class CustomerActivity(UUIDPk, Base):
     activity, and the counter behind the daily claim cap and the monthly extension quota."""
 
     __tablename__ = "customer_activity"
+    __handover_kept__ = {"user_id": "history: whom the activity counted for (claim caps, quotas)",
+                         "actor_id": "history: who acted"}
     __table_args__ = (
         check_in("kind", ACTIVITY_KINDS, name="kind_valid"),
         Index("ix_customer_activity_user_id_kind_business_date", "user_id", "kind", "business_date"),

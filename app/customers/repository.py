@@ -407,6 +407,27 @@ async def reassign_contacts(session: AsyncSession, group_id: uuid.UUID, from_use
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+async def move_shares(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                      to_user_id: uuid.UUID) -> int:
+    """The customers shared with one user are shared with another instead (edit wins where the
+    other already had a share; none on a customer the other owns); answers how many shares moved."""
+    of_group = select(Customer.id).where(Customer.group_id == group_id)
+    now = utcnow()
+    moving = (select(CustomerShare.customer_id, literal(to_user_id, Uuid), CustomerShare.can_edit,
+                     CustomerShare.granted_by_id, literal(now))
+              .join(Customer, Customer.id == CustomerShare.customer_id)
+              .where(CustomerShare.user_id == from_user_id, Customer.group_id == group_id,
+                     Customer.owner_id.is_distinct_from(to_user_id)))
+    stmt = insert(CustomerShare).from_select(["customer_id", "user_id", "can_edit", "granted_by_id", "created_at"],
+                                             moving)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["customer_id", "user_id"],
+        set_={"can_edit": CustomerShare.can_edit.op("OR")(stmt.excluded.can_edit)}))
+    result = await session.execute(delete(CustomerShare).where(CustomerShare.user_id == from_user_id,
+                                                               CustomerShare.customer_id.in_(of_group)))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 # --- the sweep: set-based on purpose ---------------------------------------------------------------
 
 def _expirable(now: datetime) -> list[Any]:

@@ -88,6 +88,7 @@ class DeviceCommand(UUIDPk, Timestamps, Versioned, Base):
     """One lock or unlock order toward a machine's GPS device; its id is the gateway's idempotency key."""
 
     __tablename__ = "device_command"
+    __handover_kept__ = {"requester_id": "history: who asked for the command (its approved request)"}
     __table_args__ = (
         check_in("action", ACTIONS, name="action_valid"),
         check_in("state", STATES, name="state_valid"),

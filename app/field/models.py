@@ -22,6 +22,8 @@ class SyncChange(Base):
     decided when it syncs, from the record's state then; so the row says nothing else."""
 
     __tablename__ = "sync_change"
+    __handover_kept__ = {"user_id": "the leaver's own phone feed (the sync triggers give the receiver "
+                                    "what moved)"}
     __table_args__ = (
         Index("ix_sync_change_user_id_seq", "user_id", "seq"),
         Index("ix_sync_change_user_id_xid", "user_id", "xid"),

@@ -15,6 +15,7 @@ from app.core.scoping import ScopeSpec, scoped
 @scoped(lambda m: ScopeSpec(group=m.group_id, tenant_wide=True))
 class CobRun(UUIDPk, Base):
     __tablename__ = "cob_run"
+    __handover_kept__ = {"actor_id": "history: who ran the close of business"}
     __table_args__ = (
         # The runs list, newest first, per group.
         Index("ix_cob_run_group_id_started_at_id", "group_id", "started_at", "id"),

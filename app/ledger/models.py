@@ -39,6 +39,7 @@ COMPONENTS = tuple(c.value for c in Component)
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id))
 class LedgerEntry(UUIDPk, Base):
     __tablename__ = "ledger_entry"
+    __handover_kept__ = {"actor_id": "history: who recorded the entry"}
     __table_args__ = (
         check_in("kind", EntryKind.CHOICES, name="kind_valid"),
         check_in("component", COMPONENTS, name="component_valid", nullable=True),
@@ -163,6 +164,7 @@ class BusinessDateOverride(Base):
     Without one, a company's business date is today in its time zone."""
 
     __tablename__ = "business_date_override"
+    __handover_kept__ = {"set_by_id": "history: who set the business date"}
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), primary_key=True)
     business_date: Mapped[date] = mapped_column(Date)

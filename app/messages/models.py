@@ -43,6 +43,7 @@ class MessageOptOut(Base):
     """A customer who asked for no messages (any channel). Written through the customer's scope."""
 
     __tablename__ = "message_opt_out"
+    __handover_kept__ = {"by_id": "history: who recorded the opt-out"}
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True)
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))
@@ -57,6 +58,7 @@ class Message(UUIDPk, Base):
     (a reminder per instalment and channel...)."""
 
     __tablename__ = "message"
+    __handover_kept__ = {"created_by_id": "history: who sent the message"}
     __table_args__ = (
         check_in("kind", KINDS, name="kind_valid"),
         check_in("channel", CHANNELS, name="channel_valid"),

@@ -13,6 +13,7 @@ class Notification(UUIDPk, Base):
     """A message for one user (reminders, approvals waiting, outcomes)."""
 
     __tablename__ = "notification"
+    __handover_kept__ = {"user_id": "the leaver's own inbox (what waits on them now moves with the hooks)"}
     __table_args__ = (Index("ix_notification_user_id_created_at", "user_id", "created_at"),)
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"))

@@ -1,14 +1,22 @@
 """Handover of a leaving employee: everything they own moves to another user in one transaction.
 
-Each business area registers what it owns with `register_handover_hook(name, hook)` (customers
-and contacts, pending approvals, later open cases); `hand_over` runs every hook in the caller's
-transaction. The whole handover is one audit event carrying the counts per hook (the lock is part
-of it, not a separate `user.locked` event).
+Each business area registers what it owns with `register_handover_hook(name, hook, covers=...)`
+(customers and contacts, open cases, tow tasks, investigations, contracts, requests, approval
+steps...); `hand_over` runs every hook in the caller's transaction. The whole handover is one
+audit event carrying the counts per hook (the lock is part of it, not a separate `user.locked`
+event).
+
+`covers` names the columns a hook moves (columns, or a callable answering them when they are only
+known once every area has registered, like the request kinds). A column that names a user and is
+deliberately left with the leaver (history: who created, approved, recorded) says so on its model
+in `__handover_kept__ = {"column": "why"}`; tests/org/test_handover_everything.py fails for any
+user column that is neither covered nor kept, so a new area cannot forget its handover.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,11 +46,46 @@ class HandoverContext:
 # A hook moves what its area owns from `from_user` to `to_user` and returns how many moved.
 HandoverHook = Callable[[AsyncSession, HandoverContext], Awaitable[int]]
 _HOOKS: dict[str, HandoverHook] = {}
+_COVERS: dict[str, Callable[[], Iterable[Any]]] = {}
 
 
-def register_handover_hook(name: str, hook: HandoverHook) -> HandoverHook:
+def register_handover_hook(name: str, hook: HandoverHook,
+                           covers: Iterable[Any] | Callable[[], Iterable[Any]] = ()) -> HandoverHook:
+    """`covers`: what the hook moves, each a column or (column, condition) where the condition
+    says which rows are still held (an open case, a request not approved); rows outside it are
+    history and stay."""
     _HOOKS[name] = hook
+    _COVERS[name] = covers if callable(covers) else (lambda listed=tuple(covers): listed)
     return hook
+
+
+@dataclass(frozen=True)
+class Holding:
+    hook: str
+    column: Any  # the Column
+    held: Any | None  # the SQL condition of the rows still held, None: every row
+
+    @property
+    def name(self) -> str:
+        return f"{self.column.table.name}.{self.column.name}"
+
+
+def holdings() -> list[Holding]:
+    """What every hook moves: one entry per hook and column."""
+    found = []
+    for hook, covers in _COVERS.items():
+        for entry in covers():
+            attribute, held = entry if isinstance(entry, tuple) else (entry, None)
+            found.append(Holding(hook, attribute.expression, held))  # a mapped attribute's column
+    return found
+
+
+def covered_columns() -> dict[str, set[str]]:
+    """"table.column" -> the hooks that move it."""
+    found: dict[str, set[str]] = {}
+    for holding in holdings():
+        found.setdefault(holding.name, set()).add(holding.hook)
+    return found
 
 
 @dataclass

@@ -53,6 +53,7 @@ class _InCompany:
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.id))
 class Department(UUIDPk, _InCompany, Timestamps, Versioned, Base):
     __tablename__ = "department"
+    __handover_kept__ = {"head_user_id": "the organisation chart: an administrator names the new head"}
     __table_args__ = (UniqueConstraint("company_id", "parent_id", "name"),)
 
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
@@ -65,6 +66,7 @@ class Department(UUIDPk, _InCompany, Timestamps, Versioned, Base):
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, department=m.department_id, owners=(m.id,)))
 class User(UUIDPk, _InCompany, Timestamps, Versioned, Base):
     __tablename__ = "app_user"
+    __handover_kept__ = {"manager_id": "the organisation chart: an administrator names a new manager"}
     __table_args__ = (Index("ix_app_user_group_id_username", "group_id", "username"),)
 
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
@@ -109,6 +111,7 @@ class Role(UUIDPk, Timestamps, Versioned, Base):
 
 class UserRole(Base):
     __tablename__ = "user_role"
+    __handover_kept__ = {"user_id": "the leaver's own roles (the account is locked, never handed on)"}
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True)
@@ -118,6 +121,7 @@ class UserPermission(Base):
     """A single permission granted to (granted=True) or withdrawn from (False) one user."""
 
     __tablename__ = "user_permission"
+    __handover_kept__ = {"user_id": "the leaver's own grants (the account is locked, never handed on)"}
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     permission: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -171,5 +171,9 @@ class HandoverIn(BaseModel):
 class HandoverOut(BaseModel):
     from_user_id: uuid.UUID
     to_user_id: uuid.UUID
-    moved: dict[str, int] = Field(description="What moved, per kind (customers, contacts, approvals, and later areas')")
+    moved: dict[str, int] = Field(description=(
+        "How many moved, per kind: customers, contacts, customer_shares, requests (filed, not approved), "
+        "approvals (steps waiting on the leaver), draft_contracts, contracts (running ones, as salesperson "
+        "or clerk), investigations, open_collection_cases, tow_tasks, webhook_subscriptions; new areas add "
+        "their own kinds"))
     locked: bool

@@ -42,6 +42,7 @@ class InterestWaiver(ContractRequest, Base):
 @scoped(request_scope)
 class SettlementRequest(ContractRequest, Base):
     __tablename__ = "settlement_request"
+    __handover_kept__ = {"released_by_id": "history: who released the documents"}
     __table_args__ = request_table_args("settlement_request")
 
     notes: Mapped[str | None] = mapped_column(Text)

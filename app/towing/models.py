@@ -69,6 +69,7 @@ class TowRegistration(UUIDPk, Timestamps, Base):
     """拖机登记: the machine is in the yard. One per task (the unique task_id)."""
 
     __tablename__ = "tow_registration"
+    __handover_kept__ = {"registered_by_id": "history: who registered the repossession"}
     __table_args__ = (CheckConstraint("cost > 0", name="cost_positive"),
                       CheckConstraint("hour_meter >= 0", name="hour_meter_non_negative"))
 

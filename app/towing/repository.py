@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.principal import Principal
@@ -57,3 +57,16 @@ async def registration_of_task(session: AsyncSession, task_id: uuid.UUID) -> Tow
 async def registration_readable(session: AsyncSession, principal: Principal, registration_id: uuid.UUID) -> bool:
     stmt = readable(principal, TowRegistration).where(TowRegistration.id == registration_id)
     return await session.scalar(stmt.with_only_columns(TowRegistration.id)) is not None
+
+
+# --- handover ------------------------------------------------------------------------------------
+
+async def reassign_open_tasks(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                              to_user_id: uuid.UUID, at: datetime) -> int:
+    """The user's tow tasks not yet registered or cancelled go to another, in one statement."""
+    result = await session.execute(
+        update(TowTask).where(TowTask.group_id == group_id, TowTask.assignee_id == from_user_id,
+                              TowTask.state.in_(("open", "assigned")))
+        .values(assignee_id=to_user_id, assigned_at=at, version=TowTask.version + 1, updated_at=at)
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -95,3 +95,14 @@ async def purge(session: AsyncSession, before: Any) -> tuple[int, int]:
     e = IntegrationEvent
     events_ = await session.execute(delete(e).where(e.occurred_at < before, ~exists().where(d.event_id == e.id)))
     return deliveries.rowcount or 0, events_.rowcount or 0
+
+
+async def reassign_subscriptions(session: AsyncSession, group_id: uuid.UUID, from_user_id: uuid.UUID,
+                                 to_user_id: uuid.UUID) -> int:
+    """Every subscription one user owns to another (a handover), in one statement."""
+    result = await session.execute(
+        update(WebhookSubscription).where(WebhookSubscription.group_id == group_id,
+                                          WebhookSubscription.owner_id == from_user_id)
+        .values(owner_id=to_user_id, version=WebhookSubscription.version + 1)
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0  # type: ignore[attr-defined]

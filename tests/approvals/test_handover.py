@@ -70,3 +70,19 @@ async def test_the_receiver_never_takes_over_a_step_of_their_own_request(client,
     await _hand_over(client, auth, org, "approver1", "clerk1", lock=False)
     waiting = (await _approval(client, auth, approval["id"]))["waiting_on"]
     assert str(org.users["clerk1"].id) not in waiting and waiting == [str(org.users["admin"].id)]
+
+
+async def test_the_leavers_pending_request_names_the_receiver_who_then_never_approves_it(client, auth, org,
+                                                                                        make_flow, submit_expense, act):
+    await make_flow([{"name": "L1", "rule": users_rule(org, "approver1")}])
+    expense, approval = await submit_expense(user="sales1")
+    response = await _hand_over(client, auth, org, "sales1", "approver1")
+    assert response.json()["moved"]["requests"] == 1
+    after = await _approval(client, auth, approval["id"])
+    # approver1 now submits it: their place on its step is cancelled and the administrators decide.
+    assert after["submitter_id"] == str(org.users["approver1"].id)
+    assert after["waiting_on"] == [str(org.users["admin"].id)]
+    assert (await act("approver1", approval["id"], "approve")).status_code in (403, 409)
+    request = await client.get(f"/api/v1/expense-requests/{expense['id']}", headers=auth("admin"))
+    assert request.status_code == 200 and request.json()["requester_id"] == str(org.users["approver1"].id)
+    assert (await act("admin", approval["id"], "approve")).json()["status"] == "approved"

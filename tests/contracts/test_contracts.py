@@ -2,9 +2,11 @@
 effects of approval, schedules before and after, scoping."""
 
 
-from sqlalchemy import select
+import uuid
 
-from app.contracts.models import ContractInstalment
+from sqlalchemy import select, update
+
+from app.contracts.models import Contract, ContractInstalment
 from app.core.business_date import business_date, business_zone
 from app.core.db import utcnow
 from app.customers.models import Customer, CustomerActivity, CustomerContact
@@ -202,15 +204,19 @@ async def test_machines_unique_serial_and_gps_id(client, auth):
     assert updated.status_code == 200 and updated.json()["model"] == "SY235" and updated.json()["version"] == 2
 
 
-async def test_a_leaving_salespersons_drafts_move_with_their_customers(client, auth, org, flows, new_contract):
+async def test_a_leaving_salespersons_drafts_and_running_contracts_move_to_the_receiver(client, auth, org, flows,
+                                                                                       new_contract, db):
     await flows()
-    draft, submitted = await new_contract(), await new_contract()
+    draft, submitted, cancelled = await new_contract(), await new_contract(), await new_contract()
     assert (await client.post(f"/api/v1/contracts/{submitted['id']}/submit", headers=auth("clerk1"))).status_code == 200
+    # A closed contract keeps its salesperson of record.
+    await db.execute(update(Contract).where(Contract.id == uuid.UUID(cancelled["id"])).values(state="cancelled"))
     response = await client.post("/api/v1/handovers", headers=auth("admin"), json={
         "from_user_id": str(org.users["sales1"].id), "to_user_id": str(org.users["sales2"].id), "reason": "离职"})
     assert response.status_code == 201, response.text
-    assert response.json()["moved"]["draft_contracts"] >= 1
-    moved = (await client.get(f"/api/v1/contracts/{draft['id']}", headers=auth("sales2"))).json()
-    assert moved["owner_id"] == str(org.users["sales2"].id)
-    kept = (await client.get(f"/api/v1/contracts/{submitted['id']}", headers=auth("admin"))).json()
+    assert response.json()["moved"]["draft_contracts"] >= 1 and response.json()["moved"]["contracts"] >= 1
+    for contract in (draft, submitted):
+        moved = (await client.get(f"/api/v1/contracts/{contract['id']}", headers=auth("sales2"))).json()
+        assert moved["owner_id"] == str(org.users["sales2"].id)
+    kept = (await client.get(f"/api/v1/contracts/{cancelled['id']}", headers=auth("admin"))).json()
     assert kept["owner_id"] == str(org.users["sales1"].id)

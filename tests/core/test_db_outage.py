@@ -177,7 +177,7 @@ def outage_server():
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=10)
-        server.cleanup()
+        embedded_db.release(server)  # stops the restarted postmaster too
         shutil.rmtree(data_dir, ignore_errors=True)
         log.seek(0)
         tail = log.read().decode(errors="replace")

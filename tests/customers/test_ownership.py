@@ -71,8 +71,9 @@ async def test_handover_moves_everything_locks_the_leaver_and_is_one_audit_event
     events = (await db.scalars(select(AuditEvent).where(
         AuditEvent.request_id == response.headers["x-request-id"]))).all()
     assert [e.action for e in events] == ["user.handed_over"]
-    assert events[0].after["moved"] == {"customers": 3, "contacts": 2, "approvals": 0, "draft_contracts": 0,
-                                       "open_collection_cases": 0}
+    assert events[0].after["moved"] == {"customers": 3, "contacts": 2, "customer_shares": 0, "requests": 0,
+                                       "approvals": 0, "draft_contracts": 0, "contracts": 0, "investigations": 0,
+                                       "open_collection_cases": 0, "tow_tasks": 0, "webhook_subscriptions": 0}
     assert events[0].after["locked"] is True
 
 
@@ -112,5 +113,6 @@ async def test_handover_hooks_of_later_areas_run_in_the_same_transaction(client,
             "lock_from_user": False}, headers=auth("admin"))
     finally:
         handover._HOOKS.pop("test_cases")
+        handover._COVERS.pop("test_cases")
     assert response.json()["moved"]["test_cases"] == 7
     assert calls == [(org.users["sales1"].id, org.users["sales2"].id)]
