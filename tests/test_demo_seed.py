@@ -1,8 +1,9 @@
 """`./scripts/run`'s demo, seeded whole into an empty database as the app role, on whatever day the
-clock says (the clock matrix of `./scripts/test` runs this at five awkward days): it seeds without
-an error and holds what the README's walkthroughs describe: accounts in every bucket (most of them
-in C01) and a settled one, cases held by each collector and one waiting for dispatch, promises due, the device
-commands acknowledged, waiting for the machine to stop and expired, and requests waiting."""
+clock says (the clock matrix of `./scripts/test` runs this at three awkward days): it seeds without
+an error and holds what the README's walkthroughs describe: every account equal to the replay of its
+entries, accounts in every bucket (most of them in C01) and a settled one, cases held by each
+collector and one waiting for dispatch, promises due, the device commands acknowledged, waiting for
+the machine to stop and expired, and requests waiting."""
 
 import asyncio
 import uuid
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from app.core import db as core_db
 from app.core.db import to_async_url
 from app.demo.seed import seed_demo
+from app.ledger.verify import verify
 from tests.contract.conftest import _create_database, _with_database
 
 FACTS = {
@@ -41,8 +43,10 @@ async def _seed_and_read(url: str) -> dict:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             assert await seed_demo(session) is True
             await core_db.commit(session)
+            ledger = await verify(session)  # every stored account equals the replay of its entries
         async with engine.connect() as conn:
-            return {name: (await conn.execute(text(sql))).scalar_one() for name, sql in FACTS.items()}
+            facts = {name: (await conn.execute(text(sql))).scalar_one() for name, sql in FACTS.items()}
+        return {**facts, "ledger_accounts": ledger.contracts, "ledger_mismatches": ledger.mismatches}
     finally:
         await engine.dispose()
 
@@ -55,6 +59,7 @@ def test_the_whole_demo_seeds_on_the_clocks_day_and_holds_what_the_walkthroughs_
 
     migrate(_with_database(owner_url, name))
     facts = asyncio.run(_seed_and_read(_with_database(app_url, name)))
+    assert facts["ledger_accounts"] >= 20 and facts["ledger_mismatches"] == {}, facts
     assert facts["buckets"] == ["M1", "M2", "M3", "M4+", "current"], facts
     # C01 (clerk1's walkthrough) has most of them; which contract lands where follows from the day,
     # and on some days one bucket is held only by another company (README, "Walking through the ledger").

@@ -27,12 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import commit, utcnow
+from app.core.types import MultilineText, Text
 from app.devices import delivery, service, signing
 from app.devices import repository as repo
 from app.devices.errors import GatewayCallbackInvalid, GatewayCallbackMismatch, GatewaySignatureInvalid
 
-EventId = Annotated[str, Field(min_length=1, max_length=100)]
-DeviceId = Annotated[str, Field(min_length=1, max_length=60)]
+# What a gateway sends is text like anybody's: bounded, and no NUL or control characters.
+EventId = Text(100, min_length=1)
+DeviceId = Text(60, min_length=1)
 
 
 class _Event(BaseModel):
@@ -46,7 +48,7 @@ class CommandResult(_Event):
     type: Literal["command_result"]
     command_id: uuid.UUID
     result: Literal["acknowledged", "failed"]
-    detail: Annotated[str, Field(max_length=500)] | None = None
+    detail: MultilineText(500) | None = None
 
 
 class PositionReport(_Event):
@@ -142,7 +144,7 @@ class TraccarAttributes(BaseModel):
 
     model_config = _Lax
     blocked: bool | None = None  # the engine cut-off output
-    result: Annotated[str, Field(max_length=2000)] | None = None  # a commandResult's text
+    result: MultilineText(2000) | None = None  # a commandResult's text
 
 
 class TraccarPosition(BaseModel):
@@ -159,7 +161,7 @@ class TraccarPosition(BaseModel):
 class TraccarEvent(BaseModel):
     model_config = _Lax
     id: int
-    type: Annotated[str, Field(max_length=60)]
+    type: Text(60)
     eventTime: datetime | None = None  # noqa: N815
     attributes: TraccarAttributes = Field(default_factory=TraccarAttributes)
 
