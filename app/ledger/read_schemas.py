@@ -124,4 +124,6 @@ class StatementOut(BaseModel):
     total_debit: Money
     total_credit: Money
     closing_balance: Money
+    unapplied_credit: Money = Field(description="The unapplied credit the account holds at the close of `to`, "
+                                                "already netted in `closing_balance`")
     lines: list[StatementLine]

@@ -218,7 +218,8 @@ async def _statement(session: AsyncSession, principal: Principal, contract_id: u
     return contract, StatementOut(**{"from": start}, to=end, contract_id=contract.id, opening_balance=opening,
                                   total_debit=sum((line.debit for line in lines), ZERO),
                                   total_credit=sum((line.credit for line in lines), ZERO),
-                                  closing_balance=rules.payoff(state), lines=lines)
+                                  closing_balance=rules.payoff(state),
+                                  unapplied_credit=rules.unapplied_credit(state), lines=lines)
 
 
 async def statement(session: AsyncSession, principal: Principal, contract_id: uuid.UUID, start: date | None,

@@ -191,7 +191,7 @@ async def test_a_charge_reversal_leaves_unapplied_credit_that_balance_and_payoff
     assert (balance["unapplied_credit"], balance["payoff"]) == ("500.00", "-500.00")
     assert (payoff["unapplied_credit"], payoff["payoff"], payoff["principal"]) == ("500.00", "-500.00", "0.00")
     statement = (await client.get(f"/api/v1/contracts/{contract['id']}/statement", headers=auth("clerk1"))).json()
-    assert statement["closing_balance"] == "-500.00"
+    assert (statement["closing_balance"], statement["unapplied_credit"]) == ("-500.00", "500.00")
     lines = {line["entry"]["id"]: line for line in statement["lines"]}
     assert lines[payment["id"]]["credit"] == "402662.10"  # all of it: what it paid and the credit it left
 
