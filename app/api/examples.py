@@ -329,6 +329,16 @@ CREATE_OPERATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
          "cash": _example("Cash collected in the field", {"amount": "5000.00", "value_date": "2026-02-12",
                                                           "method": "cash", "notes": "催收员现场收取"})},
     ),
+    "record_refund": (
+        "Pays unapplied credit back to the customer today (ledger.md \"Unapplied credit\": money a payment left "
+        "with nothing to reduce, e.g. after the charge it paid was reversed; the only way it leaves the account). "
+        "Not more than the credit the account holds today (422 `refund.exceeds_unapplied_credit`), drawn from the "
+        "oldest payment's credit first; allowed on a settled contract. Audited; reversed with "
+        "`POST /refunds/{id}/reverse`." + _IDEMPOTENCY,
+        {"transfer": _example("The credit of a reversed tow charge, back by bank transfer", {
+            "amount": "500.00", "method": "bank_transfer", "reason": "拖车费冲正后退还客户",
+            "reference": "ICBC-20260216-000112"})},
+    ),
     "post_charge": (
         "Posts a charge (a fee item outside the schedule) to a shipped contract the caller may change: paid after "
         "the instalments due before it, by the contract's allocation order." + _IDEMPOTENCY,

@@ -73,7 +73,7 @@ ROLES = {
     "approver_l2": ("二级审核人", 40, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",
         "approval.approve", "audit.read", "expense.read", "contract.read", "machine.read", "investigation.read",
-        "shipment.read", "ledger.read", "payment.reverse", "charge.reverse", "case.read", "tow.read",
+        "shipment.read", "ledger.read", "payment.reverse", "payment.refund", "charge.reverse", "case.read", "tow.read",
         "request.read", "device.read", "report.read")),
     "approver_l1": ("一级审核人", 30, ScopeKind.COMPANY, lambda: _known(
         "company.read", "department.read", "user.read", "customer.read", "contact.read", "approval.read",

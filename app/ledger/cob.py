@@ -28,6 +28,8 @@ from app.core.jobs import periodic
 from app.core.principal import Principal
 from app.core.sql import advisory_xact_lock
 from app.ledger import cob_repository as repo
+from app.ledger import repository as ledger_repo
+from app.ledger import service
 from app.ledger.calendar import business_dates
 from app.ledger.cob_models import CobRun
 from app.ledger.errors import BusinessDateBeforeClosed, BusinessDateFixed
@@ -58,13 +60,28 @@ async def close_day(session: AsyncSession, day: date, company_ids: list[uuid.UUI
     """Close `day` for the accounts of these companies closed through the day before."""
     if not company_ids:
         return DayClosed(day, [], 0)
-    contract_ids = await repo.lock_day(session, day, company_ids)
+    contract_ids, holding_credit = await repo.lock_day(session, day, company_ids)
     posted = 0
     if contract_ids:
         posted = await repo.post_penalty(session, day, contract_ids)
+        if holding_credit:
+            await _draw_credit(session, day, holding_credit)
         await repo.refresh_accounts(session, day, contract_ids)
     await _run_hooks(session, day, company_ids, contract_ids)
     return DayClosed(day, contract_ids, posted)
+
+
+async def _draw_credit(session: AsyncSession, day: date, contract_ids: list[uuid.UUID]) -> None:
+    """Unapplied credit pays what falls due on `day` (ledger.md "Unapplied credit"). Only paid-off
+    accounts hold credit, and only a charge falling due gives it something to draw, so the few
+    such accounts of a day are brought to their replay one by one, exactly as a fact would."""
+    drawing = await repo.drawing_credit(session, day, contract_ids)
+    contracts = await ledger_repo.contracts_by_id(session, drawing) if drawing else {}
+    for contract_id in drawing:
+        account = await ledger_repo.lock_account(session, contract_id, fresh=True)
+        if account is not None:
+            await service.sync_through(session, contracts[contract_id], account,
+                                       await ledger_repo.entries_of(session, contract_id), day)
 
 
 async def _run_hooks(session: AsyncSession, day: date, company_ids: list[uuid.UUID],

@@ -63,15 +63,17 @@ _LOCK_DAY = text("""
     )
     UPDATE ledger_account a SET as_of = CAST(:day AS date), updated_at = CAST(:now AS timestamptz)
     FROM locked WHERE a.contract_id = locked.contract_id
-    RETURNING a.contract_id
+    RETURNING a.contract_id, a.unapplied_credit > 0
 """).bindparams(bindparam("companies", type_=_IDS))
 
 
-async def lock_day(session: AsyncSession, day: date, company_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+async def lock_day(session: AsyncSession, day: date,
+                   company_ids: Sequence[uuid.UUID]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Step 1: the open accounts of these companies closed through `day - 1` now close `day`
-    (locked until the transaction ends); their contract ids."""
-    rows = await session.execute(_LOCK_DAY, {"day": day, "companies": list(company_ids), "now": utcnow()})
-    return [contract_id for (contract_id,) in rows]
+    (locked until the transaction ends); their contract ids, and those of the ones holding
+    unapplied credit."""
+    rows = (await session.execute(_LOCK_DAY, {"day": day, "companies": list(company_ids), "now": utcnow()})).all()
+    return [contract_id for contract_id, _ in rows], [contract_id for contract_id, credit in rows if credit]
 
 
 # PostgreSQL's round(numeric, 2) rounds half away from zero; the product of two non-negative
@@ -103,9 +105,26 @@ async def post_penalty(session: AsyncSession, day: date, contract_ids: Sequence[
     return int(result.rowcount)
 
 
+_DRAWING_CREDIT = text("""
+    SELECT a.contract_id FROM ledger_account a
+    WHERE a.contract_id = ANY(:contracts) AND a.unapplied_credit > 0
+      AND EXISTS (SELECT 1 FROM ledger_item i
+                  WHERE i.contract_id = a.contract_id AND i.due_date <= CAST(:day AS date)
+                    AND i.principal_due - i.principal_paid + i.interest_due - i.interest_paid - i.interest_waived
+                        + i.fee_due - i.fee_paid + i.penalty_due - i.penalty_paid - i.penalty_waived > 0)
+    ORDER BY a.contract_id
+""").bindparams(bindparam("contracts", type_=_IDS))
+
+
+async def drawing_credit(session: AsyncSession, day: date, contract_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Of these accounts holding unapplied credit, those with something due by `day` to draw it."""
+    rows = await session.execute(_DRAWING_CREDIT, {"day": day, "contracts": list(contract_ids)})
+    return [contract_id for (contract_id,) in rows]
+
+
 # `service.account_figures` in SQL: an item is overdue on D when due before D with principal,
 # interest or fee unpaid; payoff on D is all unpaid principal, the interest and fees due by D and
-# all unpaid penalty; the bucket is rules.bucket.
+# all unpaid penalty, less the account's unapplied credit; the bucket is rules.bucket.
 _REFRESH_ACCOUNTS = text("""
     UPDATE ledger_account a SET
         outstanding_principal = s.principal,
@@ -121,7 +140,7 @@ _REFRESH_ACCOUNTS = text("""
                       WHEN CAST(:day AS date) - s.overdue_since <= 60 THEN 'M2'
                       WHEN CAST(:day AS date) - s.overdue_since <= 90 THEN 'M3'
                       ELSE 'M4+' END,
-        payoff = s.principal + s.interest_due_by + s.fee_due_by + s.penalty
+        payoff = s.principal + s.interest_due_by + s.fee_due_by + s.penalty - a.unapplied_credit
     FROM (
         SELECT i.contract_id,
                sum(u.principal) AS principal,

@@ -61,6 +61,8 @@ def facts_of(entries: Iterable[EntryLike]) -> list[Fact]:
             facts.append(rules.Waiver(key, e.value_date, e.amount))
         elif e.kind == "settlement":
             facts.append(rules.Settlement(key, e.value_date))
+        elif e.kind == "refund":
+            facts.append(rules.Refund(key, e.value_date, e.amount))
         elif e.kind == "reversal" and e.reverses_id is not None:
             facts.append(rules.Reversal(key, str(e.reverses_id)))
     return facts
@@ -71,13 +73,18 @@ def replay(entries: Sequence[EntryLike], *, through: date, policy: Policy = Poli
     return rules.replay(schedule_of(entries), facts_of(entries), through=through, policy=policy)
 
 
-def posted_penalty(entries: Iterable[EntryLike]) -> dict[tuple[int, date], Decimal]:
-    """Penalty posted per (instalment number, day): accruals plus their adjustments."""
+def posted_penalty(entries: Iterable[EntryLike], kind: str = "penalty") -> dict[tuple[int, date], Decimal]:
+    """Penalty (or write-offs, `kind="write_off"`) posted per (instalment number, day): the
+    entries plus their adjustments."""
     posted: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     for e in entries:
-        if e.kind == "penalty" and e.instalment_number is not None:
+        if e.kind == kind and e.instalment_number is not None:
             posted[(e.instalment_number, e.value_date)] += e.amount
     return {k: v for k, v in posted.items() if v}
+
+
+def posted_write_offs(entries: Iterable[EntryLike]) -> dict[tuple[int, date], Decimal]:
+    return posted_penalty(entries, "write_off")
 
 
 def penalty_adjustments(entries: Sequence[EntryLike], *, through: date,

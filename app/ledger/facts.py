@@ -13,10 +13,10 @@ from app.core.principal import Principal
 from app.core.scoping import get_readable, get_writable
 from app.ledger import entries as ledger_entries
 from app.ledger import repository as repo
-from app.ledger.errors import ChargeNotFound, PaymentNotFound
+from app.ledger.errors import ChargeNotFound, PaymentNotFound, RefundNotFound
 from app.ledger.models import EntryKind, LedgerEntry, LedgerItem
 from app.ledger.rules import LedgerState
-from app.ledger.schemas import AllocationOut, ChargeOut, PaymentOut, ReversalOut
+from app.ledger.schemas import AllocationOut, ChargeOut, PaymentOut, RefundOut, ReversalOut
 from app.ledger.service import item_key, policy_of
 
 
@@ -29,11 +29,12 @@ async def contract_in_scope(session: AsyncSession, principal: Principal, contrac
 
 async def entry_in_scope(session: AsyncSession, principal: Principal, entry_id: uuid.UUID, kind: str, *,
                          write: bool = False) -> tuple[LedgerEntry, Contract]:
-    """A payment or charge whose contract the caller may see (or change); else 404 like a missing one."""
-    code = (PaymentNotFound if kind == EntryKind.PAYMENT else ChargeNotFound).code
+    """A payment, charge or refund whose contract the caller may see (or change); else 404 like a missing one."""
+    error = {EntryKind.PAYMENT: PaymentNotFound, EntryKind.REFUND: RefundNotFound}.get(kind, ChargeNotFound)
+    code = error.code
     entry = await get_readable(session, principal, LedgerEntry, entry_id, code=code)
     if entry.kind != kind:
-        raise (PaymentNotFound if kind == EntryKind.PAYMENT else ChargeNotFound)(f"No {kind} {entry_id}")
+        raise error(f"No {kind} {entry_id}")
     return entry, await contract_in_scope(session, principal, entry.contract_id, write=write, code=code)
 
 
@@ -71,11 +72,18 @@ class ContractLedger:
 
     def payment(self, entry: LedgerEntry) -> PaymentOut:
         unapplied = self.state.unapplied.get(str(entry.id), Decimal(0)) if self.state else Decimal(0)
+        refunded = self.state.refunded.get(str(entry.id), Decimal(0)) if self.state else Decimal(0)
         return PaymentOut(id=entry.id, contract_id=entry.contract_id, amount=entry.amount, value_date=entry.value_date,
                           method=entry.method, reference=entry.reference, payer=entry.payer, notes=entry.reason,
                           recorded_at=entry.recorded_at, actor_id=entry.actor_id,
-                          allocation=self.allocations.get(str(entry.id), []), unapplied=unapplied,
+                          allocation=self.allocations.get(str(entry.id), []), unapplied=unapplied, refunded=refunded,
                           reversal=_reversal(entry, self.reversals))
+
+    def refund(self, entry: LedgerEntry) -> RefundOut:
+        return RefundOut(id=entry.id, contract_id=entry.contract_id, amount=entry.amount, value_date=entry.value_date,
+                         method=entry.method, reference=entry.reference, reason=entry.reason,
+                         recorded_at=entry.recorded_at, actor_id=entry.actor_id,
+                         reversal=_reversal(entry, self.reversals))
 
 
 def charge_out(entry: LedgerEntry, item: LedgerItem | None, reversal: LedgerEntry | None) -> ChargeOut:

@@ -28,7 +28,11 @@ class EntryKind:
     WAIVER = "waiver"
     SETTLEMENT = "settlement"
     REVERSAL = "reversal"
-    CHOICES = (INSTALMENT_DUE, CHARGE, PENALTY, PAYMENT, WAIVER, SETTLEMENT, REVERSAL)
+    # The interest a payment that paid the payoff wrote off (ledger.md "Payoff"), per instalment, or
+    # an adjustment of it (negative: that payment was reversed, or is no longer the payoff).
+    WRITE_OFF = "write_off"
+    REFUND = "refund"  # unapplied credit paid back to the customer (ledger.md "Unapplied credit")
+    CHOICES = (INSTALMENT_DUE, CHARGE, PENALTY, PAYMENT, WAIVER, SETTLEMENT, REVERSAL, WRITE_OFF, REFUND)
 
 
 PAYMENT_METHODS = ("bank_transfer", "cash", "cheque", "offset")
@@ -44,10 +48,10 @@ class LedgerEntry(UUIDPk, Base):
         check_in("kind", EntryKind.CHOICES, name="kind_valid"),
         check_in("component", COMPONENTS, name="component_valid", nullable=True),
         check_in("charge_kind", CHARGE_KINDS, name="charge_kind_valid", nullable=True),
-        # Only a penalty adjustment lowers a figure; every other fact carries a non-negative amount.
-        CheckConstraint("kind = 'penalty' OR amount >= 0", name="amount_non_negative"),
+        # Only a derived adjustment (penalty, write-off) lowers a figure; every fact is non-negative.
+        CheckConstraint("kind IN ('penalty', 'write_off') OR amount >= 0", name="amount_non_negative"),
         CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_at_entry"),
-        CheckConstraint("kind NOT IN ('instalment_due', 'penalty') OR instalment_number IS NOT NULL",
+        CheckConstraint("kind NOT IN ('instalment_due', 'penalty', 'write_off') OR instalment_number IS NOT NULL",
                         name="instalment_named"),
         CheckConstraint("(kind = 'charge') = (charge_kind IS NOT NULL)", name="charge_kind_for_charges"),
         Index("ix_ledger_entry_contract_id_seq", "contract_id", "seq"),
@@ -56,7 +60,7 @@ class LedgerEntry(UUIDPk, Base):
         Index("ux_ledger_entry_reverses_id", "reverses_id", unique=True,
               postgresql_where="reverses_id IS NOT NULL"),
         check_in("method", PAYMENT_METHODS, name="method_valid", nullable=True),
-        CheckConstraint("(kind = 'payment') = (method IS NOT NULL)", name="method_for_payments"),
+        CheckConstraint("(kind IN ('payment', 'refund')) = (method IS NOT NULL)", name="method_for_payments"),
         # A bank serial names one payment of a contract: recording it twice is a 409, not a double credit.
         Index("ux_ledger_entry_contract_id_reference", "contract_id", "reference", unique=True,
               postgresql_where="reference IS NOT NULL"),
@@ -154,7 +158,9 @@ class LedgerAccount(Base):
     overdue_since: Mapped[date | None] = mapped_column(Date)  # the due date of the oldest overdue item
     dpd: Mapped[int] = mapped_column(Integer, default=0)
     bucket: Mapped[str] = mapped_column(String(8), default=Bucket.CURRENT.value)
-    payoff: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0)  # on `as_of`
+    payoff: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0)  # on `as_of`, less the credit
+    # Payments' money nothing is left to reduce: drawn by what falls due next, or refunded.
+    unapplied_credit: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0, server_default="0")
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -62,20 +62,26 @@ class BalanceOut(BaseModel):
     dpd: int = Field(description="Days past due on `as_of`")
     bucket: BucketName
     unpaid_penalty: Money
-    payoff: Money = Field(description="结清金额 on `as_of`")
+    unapplied_credit: Money = Field(description="Payments' money nothing is left to reduce (after a reversal of "
+                                               "what they paid): applied to what falls due next, paid back only "
+                                               "by a refund")
+    payoff: Money = Field(description="结清金额 on `as_of`, less the unapplied credit (negative when the account "
+                                      "holds more credit than is owed)")
     settled: bool
 
 
 class PayoffOut(BaseModel):
     """结清金额 on `date` (ledger.md "Payoff"): all unpaid principal, unpaid interest and fees due on or
-    before `date`, and all unpaid penalty through `date`."""
+    before `date`, and all unpaid penalty through `date`, less the account's unapplied credit."""
 
     date: date
-    payoff: Money = Field(description="principal + interest + fees + penalty")
+    payoff: Money = Field(description="principal + interest + fees + penalty − unapplied_credit (negative when the "
+                                      "account holds more credit than is owed)")
     principal: Money = Field(description="All unpaid principal, due or not")
     interest: Money = Field(description="Unpaid interest of instalments due on or before `date`")
     fees: Money = Field(description="Unpaid charges due on or before `date`")
     penalty: Money = Field(description="All unpaid penalty through `date`")
+    unapplied_credit: Money = Field(description="Credit the account holds (ledger.md \"Unapplied credit\")")
     projected: bool = Field(description="True when `date` is after the day the ledger is posted through (`as_of`): "
                                         "penalty of the days after it is projected on the principal unpaid now")
     as_of: date
@@ -98,12 +104,17 @@ class StatementOut(BaseModel):
     the statement reconciles: opening + Σ debit − Σ credit = closing, each line's `balance` being the
     running figure (exact at the end of each value date).
 
-    What moves the balance: an instalment's interest falling due (debit, less what a settlement wrote
-    off), a charge falling due (debit), a day's penalty and its adjustments (debit; an adjustment may
-    be negative), a payment or a waiver (credit: what it reduced). An instalment's principal falling
-    due moves nothing (it is owed from the start) and a settlement moves nothing on its own day (it
-    only writes off interest not yet due). A reversed entry and its reversal both show 0: the replay
-    reads history without them, as if the reversed fact had never been recorded.
+    The balance is net of the account's unapplied credit (below 0 while it holds more than is owed).
+    What moves the balance: an instalment's interest falling due (debit, less what a settlement or a
+    payment of the payoff wrote off), a charge falling due (debit), a day's penalty and its
+    adjustments (debit; an adjustment may be negative), a payment (credit: all of it, what it reduced
+    and what it left as unapplied credit), a waiver (credit: what it reduced), a refund (debit: credit
+    paid back). Unapplied credit paying what falls due later moves nothing (the item's debit and the
+    credit it draws cancel); neither do write-off entries (the interest lines already show them).
+    An instalment's principal falling due moves nothing (it is owed from the start) and a settlement
+    moves nothing on its own day (it only writes off interest not yet due). A reversed entry and its
+    reversal both show 0: the replay reads history without them, as if the reversed fact had never
+    been recorded.
     """
 
     contract_id: uuid.UUID
@@ -113,4 +124,6 @@ class StatementOut(BaseModel):
     total_debit: Money
     total_credit: Money
     closing_balance: Money
+    unapplied_credit: Money = Field(description="The unapplied credit the account holds at the close of `to`, "
+                                                "already netted in `closing_balance`")
     lines: list[StatementLine]

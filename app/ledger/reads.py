@@ -148,20 +148,24 @@ async def payoff(session: AsyncSession, principal: Principal, contract_id: uuid.
                                      errors=[{"pointer": "/query/date", "message": f"not before {today}"}])
     if day == account.as_of:
         state = _stored_state(await repo.items_of(session, contract.id), day)
+        credit = account.unapplied_credit
     else:
         state = ledger_entries.replay(await repo.entries_of(session, contract.id), through=day,
                                       policy=policy_of(contract))
-    return PayoffOut(date=day, payoff=rules.payoff(state), principal=state.total(Component.PRINCIPAL),
+        credit = rules.unapplied_credit(state)
+    return PayoffOut(date=day, payoff=rules.owed_on(state, day) - credit, principal=state.total(Component.PRINCIPAL),
                      interest=state.total(Component.INTEREST, due_by=day), fees=state.total(Component.FEE, due_by=day),
-                     penalty=state.total(Component.PENALTY), projected=day > account.as_of, as_of=account.as_of)
+                     penalty=state.total(Component.PENALTY), unapplied_credit=credit, projected=day > account.as_of,
+                     as_of=account.as_of)
 
 
 # --- statements ------------------------------------------------------------------------------
 
 def _effects(entries: Sequence[LedgerEntry], state: LedgerState) -> dict[uuid.UUID, tuple[Decimal, Decimal]]:
     """(debit, credit) of each entry on the balance of `StatementOut` (its description says why),
-    from the replay through the statement's last day: a credit is what it reduced there, an
-    instalment's interest what a settlement did not write off."""
+    from the replay through the statement's last day: a waiver is what it reduced there, a payment
+    all of it (what it reduced, and the credit it left), an instalment's interest what no settlement
+    or payoff wrote off."""
     credited: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for allocation in state.allocations:
         credited[allocation.credit_id] += allocation.amount
@@ -170,14 +174,17 @@ def _effects(entries: Sequence[LedgerEntry], state: LedgerState) -> dict[uuid.UU
     effects: dict[uuid.UUID, tuple[Decimal, Decimal]] = {}
     for e in entries:
         debit = credit = ZERO
-        if e.id in reversed_ids or e.kind in (EntryKind.REVERSAL, EntryKind.SETTLEMENT):
+        if e.id in reversed_ids or e.kind in (EntryKind.REVERSAL, EntryKind.SETTLEMENT, EntryKind.WRITE_OFF):
             pass
-        elif e.kind in (EntryKind.PAYMENT, EntryKind.WAIVER):
+        elif e.kind == EntryKind.PAYMENT:
+            key = str(e.id)
+            credit = credited[key] + state.unapplied.get(key, ZERO) + state.refunded.get(key, ZERO)
+        elif e.kind == EntryKind.WAIVER:
             credit = credited[str(e.id)]
         elif e.kind == EntryKind.INSTALMENT_DUE:
             if e.component == Component.INTEREST.value:
                 debit = e.amount - written_off.get(rules.instalment_key(e.instalment_number or 0), ZERO)
-        elif e.amount >= 0:  # a charge, a day's penalty
+        elif e.amount >= 0:  # a charge, a day's penalty, a refund
             debit = e.amount
         else:  # a penalty adjustment taking some back
             credit = -e.amount
@@ -211,7 +218,8 @@ async def _statement(session: AsyncSession, principal: Principal, contract_id: u
     return contract, StatementOut(**{"from": start}, to=end, contract_id=contract.id, opening_balance=opening,
                                   total_debit=sum((line.debit for line in lines), ZERO),
                                   total_credit=sum((line.credit for line in lines), ZERO),
-                                  closing_balance=rules.payoff(state), lines=lines)
+                                  closing_balance=rules.payoff(state),
+                                  unapplied_credit=rules.unapplied_credit(state), lines=lines)
 
 
 async def statement(session: AsyncSession, principal: Principal, contract_id: uuid.UUID, start: date | None,
@@ -222,7 +230,7 @@ async def statement(session: AsyncSession, principal: Principal, contract_id: uu
 
 
 KIND_LABELS = {"instalment_due": "应收到期", "charge": "费用", "penalty": "罚息", "payment": "还款", "waiver": "减免",
-               "settlement": "结清", "reversal": "冲正"}
+               "settlement": "结清", "reversal": "冲正", "write_off": "结清免息", "refund": "退款"}
 COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "fee": "费用", "penalty": "罚息"}
 STATEMENT_HEADERS = ["起息日", "序号", "类型", "科目", "期次", "说明", "金额", "借方", "贷方", "余额"]
 

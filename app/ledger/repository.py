@@ -12,9 +12,12 @@ from app.contracts.models import Contract
 from app.ledger.models import BusinessDateOverride, LedgerAccount, LedgerEntry, LedgerItem
 
 
-async def lock_account(session: AsyncSession, contract_id: uuid.UUID) -> LedgerAccount | None:
-    """The contract's account, locked: every writer of a contract's ledger takes this lock first."""
+async def lock_account(session: AsyncSession, contract_id: uuid.UUID, *, fresh: bool = False) -> LedgerAccount | None:
+    """The contract's account, locked: every writer of a contract's ledger takes this lock first.
+    `fresh`: reread a copy already loaded (set-based SQL has rewritten it)."""
     stmt = select(LedgerAccount).where(LedgerAccount.contract_id == contract_id).with_for_update()
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -125,11 +128,11 @@ async def items_of_contracts(session: AsyncSession, ids: Sequence[uuid.UUID]) ->
 
 def open_accounts_figures(company_ids: Sequence[uuid.UUID], posted_from: date) -> Any:
     """The open accounts of these companies posted through `posted_from` or later, as (contract,
-    group, company, as_of, dpd, bucket, outstanding principal, overdue amount): a SELECT the month-end
-    snapshot inserts from in one statement."""
+    group, company, as_of, dpd, bucket, outstanding principal, overdue amount, unapplied credit): a
+    SELECT the month-end snapshot inserts from in one statement."""
     a = LedgerAccount
     return (select(a.contract_id, a.group_id, a.company_id, a.as_of, a.dpd, a.bucket, a.outstanding_principal,
-                   a.overdue_amount)
+                   a.overdue_amount, a.unapplied_credit)
             .where(a.company_id.in_(list(company_ids)), a.as_of >= posted_from, a.settled.is_(False)))
 
 

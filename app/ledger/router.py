@@ -17,7 +17,16 @@ from app.ledger import facts, service
 from app.ledger import permissions as P
 from app.ledger import repository as repo
 from app.ledger.models import EntryKind, LedgerEntry
-from app.ledger.schemas import ChargeIn, ChargeKind, ChargeOut, PaymentIn, PaymentOut, ReverseIn
+from app.ledger.schemas import (
+    ChargeIn,
+    ChargeKind,
+    ChargeOut,
+    PaymentIn,
+    PaymentOut,
+    RefundIn,
+    RefundOut,
+    ReverseIn,
+)
 
 payments_router = api_router(tags=["payments"])
 charges_router = api_router(tags=["charges"])
@@ -74,6 +83,38 @@ async def reverse_payment(session: Session, principal: Requires(P.PAYMENT_REVERS
     entry, contract = await facts.entry_in_scope(session, principal, payment_id, EntryKind.PAYMENT, write=True)
     await service.reverse_entry(session, principal, contract, entry, reason=body.reason)
     return (await facts.ContractLedger.load(session, contract)).payment(entry)
+
+
+# --- refunds of unapplied credit ------------------------------------------------------------------
+
+@payments_router.post("/contracts/{contract_id}/refunds", response_model=RefundOut, status_code=201,
+                      operation_id="record_refund", dependencies=[Idempotent],
+                      summary="Refund unapplied credit to the customer (the only way it leaves the account)")
+async def record_refund(session: Session, principal: Requires(P.PAYMENT_REFUND), contract_id: ContractId,
+                        body: RefundIn, response: Response) -> RefundOut:
+    contract = await facts.contract_in_scope(session, principal, contract_id, write=True)
+    recorded = await service.refund(session, principal, contract, amount=body.amount, method=body.method,
+                                    reason=body.reason, reference=body.reference)
+    set_location(response, f"/api/v1/refunds/{recorded.entry.id}", await repo.ledger_version(session, contract.id))
+    return facts.ContractLedger(contract, [recorded.entry], recorded.state).refund(recorded.entry)
+
+
+@payments_router.get("/refunds/{refund_id}", response_model=RefundOut, operation_id="get_refund",
+                     summary="A refund of unapplied credit")
+async def get_refund(session: Session, principal: ReadContract, refund_id: EntryId, response: Response) -> RefundOut:
+    entry, contract = await facts.entry_in_scope(session, principal, refund_id, EntryKind.REFUND)
+    ledger = await facts.ContractLedger.load(session, contract)
+    set_etag(response, ledger.version)
+    return ledger.refund(entry)
+
+
+@payments_router.post("/refunds/{refund_id}/reverse", response_model=RefundOut, operation_id="reverse_refund",
+                      dependencies=[Idempotent], summary="Reverse a refund recorded in error (the credit returns)")
+async def reverse_refund(session: Session, principal: Requires(P.PAYMENT_REFUND), refund_id: EntryId,
+                         body: ReverseIn) -> RefundOut:
+    entry, contract = await facts.entry_in_scope(session, principal, refund_id, EntryKind.REFUND, write=True)
+    await service.reverse_entry(session, principal, contract, entry, reason=body.reason)
+    return (await facts.ContractLedger.load(session, contract)).refund(entry)
 
 
 # --- charges -------------------------------------------------------------------------------------

@@ -16,8 +16,17 @@ keeps for speed can always be checked against it.
 - A reversal removes the fact it points at from the replay: the figures are exactly those of a
   history without it (back-dated credits and reversals thereby recompute later days' penalty;
   `penalty_adjustments` gives the entries that bring posted penalty to the replayed figures).
-- A credit the replay cannot place (possible only after a reversal removed what it paid) is kept
-  as `unapplied` rather than lost; `admit` refuses a new fact that would leave any.
+- A payment the replay cannot place (possible only after a reversal removed what it paid) is
+  **unapplied credit** (ledger.md "Unapplied credit"): a figure of the account (`unapplied`),
+  subtracted from the payoff, drawn oldest first by the items that fall due later (at their due
+  date, before that day's credits) and by a `Refund`, the only way it leaves the account. A waiver
+  that finds less penalty than it waived leaves the rest `void` (nothing was paid; nothing is owed
+  back). `admit` refuses a new credit that would leave a recorded one with less to reduce, and any
+  fact that would take back credit a refund already paid out.
+- A payment that brings the payoff on its value date to 0.00 leaves the contract **paid off**: the
+  interest of the instalments not yet due is written off with it (`write_offs`), so they fall due
+  at zero. It follows from the replay, so a reversal of that payment (or of anything that made it
+  the payoff) restores the interest and the schedule exactly.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +44,7 @@ from app.ledger.errors import (
     LedgerInvalidAmount,
     LedgerSettlementBeforeCredit,
     PaymentExceedsOutstanding,
+    RefundExceedsCredit,
     WaiverExceedsPenalty,
 )
 from app.ledger.schedule import DEFAULT_PENALTY_DAILY_RATE, ZERO, Instalment, cent
@@ -95,6 +105,13 @@ class Settlement(DatedFact):
 
 
 @dataclass(frozen=True)
+class Refund(DatedFact):
+    """Unapplied credit paid back to the customer: draws the pool, oldest credit first."""
+
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Charge:
     """A GPS service fee, tow cost, freight, rent outside the schedule, other: a fee item."""
 
@@ -112,8 +129,9 @@ class Reversal:
     reverses: str
 
 
-Fact = Payment | Waiver | Charge | Settlement | Reversal
+Fact = Payment | Waiver | Charge | Settlement | Refund | Reversal
 Credit = Payment | Waiver | Settlement
+Dated = Payment | Waiver | Settlement | Refund
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -169,12 +187,28 @@ class PenaltyRun:
     daily: Decimal
 
 
+@dataclass(frozen=True)
+class WriteOff:
+    """The interest of instalment `number` that payment `credit_id`, the payoff on `day`, wrote off."""
+
+    credit_id: str
+    number: int
+    day: date
+    amount: Decimal
+
+
 @dataclass
 class LedgerState:
     as_of: date
     items: list[Item]
     allocations: list[Allocation] = field(default_factory=list)
+    # Unapplied credit per payment, oldest first (the order it arose in): the pool items draw.
     unapplied: dict[str, Decimal] = field(default_factory=dict)
+    void: dict[str, Decimal] = field(default_factory=dict)  # what a waiver found no penalty for
+    refunded: dict[str, Decimal] = field(default_factory=dict)  # per payment, what refunds drew
+    shortfall: dict[str, Decimal] = field(default_factory=dict)  # per refund, what the pool lacked
+    write_offs: list[WriteOff] = field(default_factory=list)  # interest a payoff paid wrote off
+    leftover: dict[str, Decimal] = field(default_factory=dict)  # per credit, what it found nothing for
     penalty_runs: list[PenaltyRun] = field(default_factory=list)
 
     def total(self, component: Component, *, due_by: date | None = None) -> Decimal:
@@ -208,12 +242,17 @@ def replay(schedule: Sequence[Instalment], facts: Sequence[Fact], *, through: da
     items.sort(key=lambda i: (i.due_date, not i.is_instalment))
     state = LedgerState(through, items)
     accrued_through: dict[int, date] = {}
-    credits = sorted((f for f in live if not isinstance(f, Charge) and f.value_date <= through),
-                     key=lambda f: f.value_date)  # stable: recorded order inside a value date
-    for credit in credits:
-        _accrue(state, schedule, policy, accrued_through, credit.value_date)
-        _apply(state, policy, credit)
+    dated = sorted((f for f in live if not isinstance(f, Charge) and f.value_date <= through),
+                   key=lambda f: f.value_date)  # stable: recorded order inside a value date
+    for fact in dated:
+        _accrue(state, schedule, policy, accrued_through, fact.value_date)
+        _draw(state, policy, fact.value_date)
+        if isinstance(fact, Refund):
+            _refund(state, fact)
+        else:
+            _apply(state, policy, fact)
     _accrue(state, schedule, policy, accrued_through, through)
+    _draw(state, policy, through)
     return state
 
 
@@ -235,6 +274,60 @@ def _accrue(state: LedgerState, schedule: Sequence[Instalment], policy: Policy,
             state.penalty_runs.append(PenaltyRun(instalment.number, first, until, daily))
 
 
+def _draw(state: LedgerState, policy: Policy, day: date) -> None:
+    """Unapplied credit pays the items due by `day`, oldest first (in the contract's order inside
+    an item), drawn from the oldest credit first. Credit only exists once everything due and all
+    principal are paid, so what it finds are the items that fell due since (no penalty accrues)."""
+    if not state.unapplied:
+        return
+    for item in state.items:
+        if item.due_date > day:
+            break  # items are in due-date order
+        for component in policy.allocation_order:
+            amounts = item.components.get(component)
+            while amounts is not None and amounts.unpaid > 0 and state.unapplied:
+                credit_id, available = next(iter(state.unapplied.items()))
+                take = min(available, amounts.unpaid)
+                amounts.paid += take
+                state.allocations.append(Allocation(credit_id, item.key, component, take))
+                _take_credit(state, credit_id, take)
+            if not state.unapplied:
+                return
+
+
+def _take_credit(state: LedgerState, credit_id: str, amount: Decimal) -> None:
+    left = state.unapplied[credit_id] - amount
+    if left > 0:
+        state.unapplied[credit_id] = left
+    else:
+        del state.unapplied[credit_id]
+
+
+def _refund(state: LedgerState, refund: Refund) -> None:
+    left = refund.amount
+    while left > 0 and state.unapplied:
+        credit_id, available = next(iter(state.unapplied.items()))
+        take = min(available, left)
+        state.refunded[credit_id] = state.refunded.get(credit_id, ZERO) + take
+        _take_credit(state, credit_id, take)
+        left -= take
+    if left > 0:
+        state.shortfall[refund.id] = left
+
+
+def _write_off_if_paid_off(state: LedgerState, payment: Payment) -> None:
+    """ledger.md "Payoff": a payment that brings the payoff on its value date to 0.00 writes off the
+    interest of the instalments not yet due, as a settlement would."""
+    if owed_on(state, payment.value_date) != 0:
+        return
+    for item in state.items:
+        if item.is_instalment and item.due_date > payment.value_date:
+            interest = item.components[Component.INTEREST]
+            if interest.unpaid > 0:
+                state.write_offs.append(WriteOff(payment.id, int(item.key[1]), payment.value_date, interest.unpaid))
+                interest.waived += interest.unpaid
+
+
 def _apply(state: LedgerState, policy: Policy, credit: Credit) -> None:
     if isinstance(credit, Settlement):
         for item in state.items:
@@ -253,8 +346,10 @@ def _apply(state: LedgerState, policy: Policy, credit: Credit) -> None:
         targets += [(item, Component.PRINCIPAL) for item in state.items
                     if item.is_instalment and item.due_date > credit.value_date]
         left = _take(state, credit, targets, waive=False)
+        _write_off_if_paid_off(state, credit)
     if left > 0:
-        state.unapplied[credit.id] = left
+        state.leftover[credit.id] = left
+        (state.void if isinstance(credit, Waiver) else state.unapplied)[credit.id] = left
 
 
 def _take(state: LedgerState, credit: Payment | Waiver, targets: Iterable[tuple[Item, Component]], *,
@@ -276,12 +371,22 @@ def _take(state: LedgerState, credit: Payment | Waiver, targets: Iterable[tuple[
 
 # --- figures of a state ------------------------------------------------------------------------
 
+def owed_on(state: LedgerState, day: date) -> Decimal:
+    """What the payoff counts on `day` before credit: all unpaid principal (due or not), unpaid
+    interest and fees due on or before `day`, and all unpaid penalty."""
+    return (state.total(Component.PRINCIPAL) + state.total(Component.INTEREST, due_by=day)
+            + state.total(Component.FEE, due_by=day) + state.total(Component.PENALTY))
+
+
+def unapplied_credit(state: LedgerState) -> Decimal:
+    """The account's unapplied credit: payments' money nothing is left to reduce."""
+    return sum(state.unapplied.values(), ZERO)
+
+
 def payoff(state: LedgerState) -> Decimal:
-    """结清金额 on `state.as_of`: all unpaid principal (due or not), unpaid interest and fees due on
-    or before that date, and all unpaid penalty through it."""
-    d = state.as_of
-    return (state.total(Component.PRINCIPAL) + state.total(Component.INTEREST, due_by=d)
-            + state.total(Component.FEE, due_by=d) + state.total(Component.PENALTY))
+    """结清金额 on `state.as_of`: what is owed on that date less the unapplied credit (below 0 when
+    the account holds more credit than is owed)."""
+    return owed_on(state, state.as_of) - unapplied_credit(state)
 
 
 def overdue_items(state: LedgerState) -> list[Item]:
@@ -334,6 +439,23 @@ def penalty_adjustments(posted: Mapping[tuple[int, date], Decimal],
     return {k: v for k, v in sorted(diffs.items()) if v != 0}
 
 
+def write_off_by_day(state: LedgerState) -> dict[tuple[int, date], Decimal]:
+    """The interest a payoff paid wrote off, per (instalment number, the payment's value date)."""
+    days: dict[tuple[int, date], Decimal] = {}
+    for w in state.write_offs:
+        days[(w.number, w.day)] = days.get((w.number, w.day), ZERO) + w.amount
+    return days
+
+
+def write_off_adjustments(posted: Mapping[tuple[int, date], Decimal],
+                          state: LedgerState) -> dict[tuple[int, date], Decimal]:
+    """What to post so that the posted write-offs equal the replay's (a payoff paid writes off; a
+    reversal of it, or a back-dated fact that makes it no longer the payoff, takes that back)."""
+    expected = write_off_by_day(state)
+    diffs = {k: expected.get(k, ZERO) - posted.get(k, ZERO) for k in set(posted) | set(expected)}
+    return {k: v for k, v in sorted(diffs.items()) if v != 0}
+
+
 # --- admitting a new fact ----------------------------------------------------------------------
 
 def admit(schedule: Sequence[Instalment], facts: Sequence[Fact], fact: Fact, *, today: date,
@@ -341,16 +463,24 @@ def admit(schedule: Sequence[Instalment], facts: Sequence[Fact], fact: Fact, *, 
     """`facts` with `fact` appended, or the `DomainError` saying why the rules refuse it."""
     if any(f.id == fact.id for f in facts):
         raise LedgerEntryDuplicate(f"An entry {fact.id} already exists")
+    active = effective_facts(facts)
+    settled = any(isinstance(f, Settlement) for f in active)
     if isinstance(fact, Reversal):
-        _check_reversal(facts, fact)
-        return [*facts, fact]
-    if isinstance(fact, Payment | Waiver | Charge):
+        _check_reversal(facts, fact, settled=settled)
+        return _refunds_covered(schedule, facts, fact, today=today, policy=policy)
+    if isinstance(fact, Payment | Waiver | Charge | Refund):
         if fact.amount <= 0 or fact.amount != fact.amount.quantize(Decimal("0.01")):
             raise LedgerInvalidAmount("An amount is above 0 with at most two decimals")
-    if isinstance(fact, Payment | Waiver | Settlement) and fact.value_date > today:
+    if isinstance(fact, Dated) and fact.value_date > today:
         raise LedgerFutureValueDate("A credit's value date is not in the future")
-    active = effective_facts(facts)
-    if any(isinstance(f, Settlement) for f in active):
+    if isinstance(fact, Refund):
+        # Money leaves the account now: only what it holds now, on a settled contract too.
+        available = unapplied_credit(replay(schedule, facts, through=today, policy=policy))
+        if fact.value_date != today or fact.amount > available:
+            raise RefundExceedsCredit(f"The refund {fact.amount:.2f} exceeds the {available:.2f} of unapplied "
+                                      "credit the account holds today")
+        return [*facts, fact]
+    if settled:
         raise LedgerContractSettled("The contract is settled; reverse the settlement first")
     if isinstance(fact, Settlement):
         # A settlement closes the account: it is the last credit, so it never writes off interest
@@ -366,17 +496,34 @@ def admit(schedule: Sequence[Instalment], facts: Sequence[Fact], fact: Fact, *, 
         if fact.amount > limit:
             raise error(f"The amount {fact.amount:.2f} exceeds the {limit:.2f} it could reduce")
         # A back-dated credit must not leave a later one with nothing to reduce.
-        was = replay(schedule, facts, through=today, policy=policy).unapplied
-        now = replay(schedule, [*facts, fact], through=today, policy=policy).unapplied
+        was = replay(schedule, facts, through=today, policy=policy).leftover
+        now = replay(schedule, [*facts, fact], through=today, policy=policy).leftover
         if any(amount > was.get(credit_id, ZERO) for credit_id, amount in now.items()):
             raise error("This back-dated credit would leave a later credit with nothing to reduce")
-    return [*facts, fact]
+    return _refunds_covered(schedule, facts, fact, today=today, policy=policy)
 
 
-def _check_reversal(facts: Sequence[Fact], reversal: Reversal) -> None:
+def _refunds_covered(schedule: Sequence[Instalment], facts: Sequence[Fact], fact: Fact, *, today: date,
+                     policy: Policy) -> list[Fact]:
+    """`facts` with `fact`, unless it takes back credit a refund already paid out (a reversal of the
+    payment it came from, a back-dated charge it would now pay): the refund is reversed first."""
+    new = [*facts, fact]
+    if any(isinstance(f, Refund) for f in effective_facts(new)):
+        was = replay(schedule, facts, through=today, policy=policy).shortfall
+        now = replay(schedule, new, through=today, policy=policy).shortfall
+        if any(amount > was.get(refund_id, ZERO) for refund_id, amount in now.items()):
+            raise RefundExceedsCredit("This would take back credit a refund paid out; reverse the refund first")
+    return new
+
+
+def _check_reversal(facts: Sequence[Fact], reversal: Reversal, *, settled: bool) -> None:
     target = next((f for f in facts if f.id == reversal.reverses), None)
     if target is None:
         raise LedgerEntryNotFound(f"No entry {reversal.reverses}")
+    if settled and not isinstance(target, Settlement | Refund | Reversal):
+        # The settlement wrote off what was unpaid then; changing what was paid under it would
+        # change what it wrote off. Reverse the settlement first.
+        raise LedgerContractSettled("The contract is settled; reverse the settlement first")
     if isinstance(target, Reversal):
         raise LedgerCannotReverse("A reversal is not reversed; record the fact again")
     if any(isinstance(f, Reversal) and f.reverses == target.id for f in facts):

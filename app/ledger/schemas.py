@@ -43,6 +43,14 @@ class ChargeIn(_In):
     description: MultilineText(1000) | None = None
 
 
+class RefundIn(_In):
+    amount: PositiveMoney = Field(description="Not more than the unapplied credit the account holds today")
+    method: PaymentMethod = Field(description="How the money goes back to the customer")
+    reason: MultilineText(1000, min_length=1)
+    reference: Text(64, min_length=1) | None = Field(
+        default=None, description="Bank serial (流水号) of the refund: unique per contract")
+
+
 class ReverseIn(_In):
     reason: MultilineText(1000, min_length=1)
 
@@ -77,7 +85,25 @@ class PaymentOut(BaseModel):
     actor_id: uuid.UUID | None
     allocation: list[AllocationOut] = Field(description="How the payment was allocated, as the ledger stands now "
                                                         "(a later back-dated credit may move it); empty once reversed")
-    unapplied: Money = Field(description="What the ledger could not place (only after a reversal of what it paid)")
+    unapplied: Money = Field(description="What it left as unapplied credit: found nothing to reduce (only after a "
+                                         "reversal of what it paid), and not yet drawn by what fell due since or "
+                                         "refunded")
+    refunded: Money = Field(description="What refunds paid back of its unapplied credit")
+    reversal: ReversalOut | None
+
+
+class RefundOut(BaseModel):
+    """Unapplied credit paid back to the customer (ledger.md "Unapplied credit")."""
+
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    amount: Money
+    value_date: date = Field(description="The business date it was recorded on")
+    method: PaymentMethod
+    reference: str | None
+    reason: str | None
+    recorded_at: datetime
+    actor_id: uuid.UUID | None
     reversal: ReversalOut | None
 
 

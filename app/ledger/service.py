@@ -29,7 +29,7 @@ from app.ledger.schedule import ZERO, Instalment
 
 # What a person may reverse: the facts. Instalments falling due and penalty follow from the terms
 # and the rule; the close of business and `_sync` post those.
-REVERSIBLE = (EntryKind.PAYMENT, EntryKind.CHARGE, EntryKind.WAIVER, EntryKind.SETTLEMENT)
+REVERSIBLE = (EntryKind.PAYMENT, EntryKind.CHARGE, EntryKind.WAIVER, EntryKind.SETTLEMENT, EntryKind.REFUND)
 
 
 def policy_of(contract: Contract) -> Policy:
@@ -89,23 +89,36 @@ def account_figures(state: LedgerState) -> dict[str, Any]:
         "dpd": dpd,
         "bucket": rules.bucket(dpd).value,
         "payoff": rules.payoff(state),
+        "unapplied_credit": rules.unapplied_credit(state),
     }
+
+
+def _derived(contract: Contract, kind: str, component: Component,
+             adjustments: dict[tuple[int, date], Decimal]) -> list[dict[str, Any]]:
+    return [{"id": uuid.uuid4(), "group_id": contract.group_id, "company_id": contract.company_id,
+             "contract_id": contract.id, "kind": kind, "component": component.value, "amount": amount,
+             "value_date": day, "instalment_number": number} for (number, day), amount in adjustments.items()]
 
 
 async def _sync(session: AsyncSession, contract: Contract, account: LedgerAccount, entries: list[LedgerEntry],
                 today: date) -> LedgerState:
     """Post the penalty entries that bring what is posted to the rule through `today` (the days
-    not yet closed, and the days a back-dated credit or a reversal changed), then rewrite the
+    not yet closed, and the days a back-dated credit or a reversal changed), and the write-off
+    entries that bring what is posted to what payments of the payoff wrote off; then rewrite the
     stored state from the replay."""
-    through = max(account.as_of, today)
+    return await sync_through(session, contract, account, entries, max(account.as_of, today))
+
+
+async def sync_through(session: AsyncSession, contract: Contract, account: LedgerAccount,
+                       entries: list[LedgerEntry], through: date) -> LedgerState:
+    """`_sync` through exactly `through` (the close of business, for an account holding credit)."""
     policy = policy_of(contract)
     state = ledger_entries.replay(entries, through=through, policy=policy)
-    adjustments = rules.penalty_adjustments(ledger_entries.posted_penalty(entries), state)
     await repo.add_entries(session, [
-        {"id": uuid.uuid4(), "group_id": contract.group_id, "company_id": contract.company_id,
-         "contract_id": contract.id, "kind": EntryKind.PENALTY, "component": Component.PENALTY.value,
-         "amount": amount, "value_date": day, "instalment_number": number}
-        for (number, day), amount in adjustments.items()])
+        *_derived(contract, EntryKind.PENALTY, Component.PENALTY,
+                  rules.penalty_adjustments(ledger_entries.posted_penalty(entries), state)),
+        *_derived(contract, EntryKind.WRITE_OFF, Component.INTEREST,
+                  rules.write_off_adjustments(ledger_entries.posted_write_offs(entries), state))])
     charges = {str(e.id): e for e in entries if e.kind == EntryKind.CHARGE}
     await repo.replace_items(session, contract.id, _item_rows(contract.id, state, charges))
     for name, value in account_figures(state).items():
@@ -230,14 +243,31 @@ async def settle(session: AsyncSession, principal: Principal | None, contract: C
     """Early settlement: writes off the interest of instalments not yet due; nothing is recorded after."""
     value_date = value_date or await business_today(session, contract.company_id)
     fact = rules.Settlement(str(uuid.uuid4()), value_date)
-    # The entry carries what it writes off, so that the entries always sum to what is owed. Interest
-    # not yet due is never paid (a payment prepays principal only), so this is all of it.
+    # The entry carries what it writes off, so that the entries always sum to what is owed: the
+    # interest of the instalments not yet due still unpaid (none once a payment paid the payoff,
+    # which wrote it off; nothing is recorded after a settlement but its reversal, so this stays).
     entries = await repo.entries_of(session, contract.id)
-    written_off = sum((i.interest for i in ledger_entries.schedule_of(entries) if i.due_date > value_date), ZERO)
+    before = ledger_entries.replay(entries, through=value_date, policy=policy_of(contract))
+    written_off = sum((i.unpaid(Component.INTEREST) for i in before.items
+                       if i.is_instalment and i.due_date > value_date), ZERO)
     recorded = await _append(session, principal, contract, fact, kind=EntryKind.SETTLEMENT, amount=written_off,
                              value_date=value_date, reason=reason)
     _audit(session, principal, "contract.settlement_posted", contract, recorded)
     await _publish(session, "contract.settled", contract, recorded)
+    return recorded
+
+
+async def refund(session: AsyncSession, principal: Principal, contract: Contract, *, amount: Decimal, method: str,
+                 reason: str, reference: str | None = None) -> Recorded:
+    """Pays unapplied credit back to the customer today (ledger.md "Unapplied credit": the only
+    way it leaves the account), drawn from the oldest credit first; audited like every fact."""
+    if reference is not None and await repo.reference_taken(session, contract.id, reference):
+        raise PaymentDuplicateReference(f"The contract already has an entry with reference {reference}")
+    today = await business_today(session, contract.company_id)
+    fact = rules.Refund(str(uuid.uuid4()), today, amount)
+    recorded = await _append(session, principal, contract, fact, kind=EntryKind.REFUND, amount=amount,
+                             value_date=today, method=method, reference=reference, reason=reason)
+    _audit(session, principal, "refund.recorded", contract, recorded)
     return recorded
 
 

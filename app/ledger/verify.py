@@ -24,8 +24,9 @@ from app.ledger.schedule import ZERO
 from app.ledger.service import account_figures, item_key, policy_of
 
 BATCH = 500
-DEBITS = (EntryKind.INSTALMENT_DUE, EntryKind.CHARGE, EntryKind.PENALTY)
-CREDITS = (EntryKind.PAYMENT, EntryKind.WAIVER, EntryKind.SETTLEMENT)
+# A refund is a debit: money paid back out of the credit the account held.
+DEBITS = (EntryKind.INSTALMENT_DUE, EntryKind.CHARGE, EntryKind.PENALTY, EntryKind.REFUND)
+CREDITS = (EntryKind.PAYMENT, EntryKind.WAIVER, EntryKind.SETTLEMENT, EntryKind.WRITE_OFF)
 _COLUMNS = {Component.PRINCIPAL: ("due", "paid"), Component.INTEREST: ("due", "paid", "waived"),
             Component.FEE: ("due", "paid"), Component.PENALTY: ("due", "paid", "waived")}
 
@@ -49,9 +50,10 @@ def balance_of_entries(entries: list[LedgerEntry]) -> Decimal:
 
 
 def owed(state: LedgerState) -> Decimal:
-    """Everything unpaid (due or not), less what credits could not place."""
+    """Everything unpaid (due or not), less the unapplied credit and what waivers found no penalty
+    for (ledger.md "Unapplied credit": Σ debits − Σ credits = what is owed − unapplied credit)."""
     return (sum((i.unpaid(c) for i in state.items for c in Component), ZERO)
-            - sum(state.unapplied.values(), ZERO))
+            - rules.unapplied_credit(state) - sum(state.void.values(), ZERO))
 
 
 def differences(contract: Contract, account: LedgerAccount, items: list[LedgerItem],
@@ -77,6 +79,9 @@ def differences(contract: Contract, account: LedgerAccount, items: list[LedgerIt
     adjustments = rules.penalty_adjustments(ledger_entries.posted_penalty(entries), state)
     found += [f"penalty of instalment {n} on {day}: posted differs from the rule by {-delta}"
               for (n, day), delta in adjustments.items()]
+    write_offs = rules.write_off_adjustments(ledger_entries.posted_write_offs(entries), state)
+    found += [f"write-off of instalment {n} on {day}: posted differs from the replay by {-delta}"
+              for (n, day), delta in write_offs.items()]
     if balance_of_entries(entries) != owed(state):
         found.append(f"entries sum to {balance_of_entries(entries)}, the replay owes {owed(state)}")
     return found

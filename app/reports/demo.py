@@ -52,4 +52,5 @@ def _row(day: date, account: Any, contract: Any, entries: list[Any]) -> dict[str
     figures = ledger.account_figures(ledger_entries.replay(entries, through=day, policy=ledger.policy_of(contract)))
     return {"snapshot_date": day, "contract_id": account.contract_id, "group_id": account.group_id,
             "company_id": account.company_id, "as_of": day, "dpd": figures["dpd"], "bucket": figures["bucket"],
-            "outstanding_principal": figures["outstanding_principal"], "overdue_amount": figures["overdue_amount"]}
+            "outstanding_principal": figures["outstanding_principal"], "overdue_amount": figures["overdue_amount"],
+            "unapplied_credit": figures["unapplied_credit"]}

@@ -42,3 +42,4 @@ class BucketSnapshot(Base):
     bucket: Mapped[str] = mapped_column(String(8))
     outstanding_principal: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     overdue_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    unapplied_credit: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0, server_default="0")

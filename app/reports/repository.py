@@ -53,7 +53,7 @@ def _standing(entry: Any) -> Any:
 
 async def aging(session: AsyncSession, principal: Principal, day: date, *, snapshot: bool,
                 by: str) -> list[Any]:
-    """(company, key, bucket, contracts, outstanding principal, overdue amount) of the open accounts
+    """(company, key, bucket, contracts, outstanding principal, overdue amount, unapplied credit) of the open accounts
     (or the month-end snapshot of `day`), `key` the collector holding the case open on `day` or the
     contract's salesperson (None when grouped by company only)."""
     src: Any = BucketSnapshot if snapshot else LedgerAccount
@@ -64,7 +64,8 @@ async def aging(session: AsyncSession, principal: Principal, day: date, *, snaps
         key = Contract.owner_id.label("key")
     stmt = readable(principal, src, src.company_id, key, src.bucket, func.count().label("contracts"),
                     func.sum(src.outstanding_principal).label("outstanding_principal"),
-                    func.sum(src.overdue_amount).label("overdue_amount"))
+                    func.sum(src.overdue_amount).label("overdue_amount"),
+                    func.sum(src.unapplied_credit).label("unapplied_credit"))
     stmt = stmt.where(src.snapshot_date == day) if snapshot else stmt.where(src.settled.is_(False))
     if by == "collector":
         # The case open on the day (at most one per contract): its holder, or nobody.
@@ -85,7 +86,7 @@ async def snapshot_month_end(session: AsyncSession, day: date, company_ids: Sequ
     second run of the day after more payments), never once the account has moved on; an account
     a payment brought past the day counts with its figures then."""
     source = ledger_repo.open_accounts_figures(company_ids, day).subquery("account")
-    columns = ("as_of", "dpd", "bucket", "outstanding_principal", "overdue_amount")
+    columns = ("as_of", "dpd", "bucket", "outstanding_principal", "overdue_amount", "unapplied_credit")
     upsert = insert(BucketSnapshot).from_select(
         ["snapshot_date", "contract_id", "group_id", "company_id", *columns],
         select(literal(day, Date), source.c.contract_id, source.c.group_id, source.c.company_id,

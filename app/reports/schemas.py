@@ -23,6 +23,10 @@ class ReportFormat(StrEnum):
     XLSX = "xlsx"
 
 
+CREDIT = ("Unapplied credit the accounts hold for their customers (ledger.md \"Unapplied credit\"): a credit, "
+          "apart from what they owe")
+
+
 class AgingRow(BaseModel):
     company_id: uuid.UUID
     company_code: str
@@ -33,6 +37,7 @@ class AgingRow(BaseModel):
     contracts: int
     outstanding_principal: Money
     overdue_amount: Money
+    unapplied_credit: Money = Field(description=CREDIT)
 
 
 class BucketTotal(BaseModel):
@@ -40,6 +45,7 @@ class BucketTotal(BaseModel):
     contracts: int
     outstanding_principal: Money
     overdue_amount: Money
+    unapplied_credit: Money = Field(description=CREDIT)
 
 
 class AgingOut(BaseModel):

@@ -109,7 +109,8 @@ async def aging(session: AsyncSession, principal: Principal, as_of: date | None,
     order = {b: n for n, b in enumerate(BUCKETS)}
     out = [AgingRow(company_id=r.company_id, company_code=codes.get(r.company_id, ""), key_id=r.key,
                     key_name=names.get(r.key), bucket=r.bucket, contracts=r.contracts,
-                    outstanding_principal=r.outstanding_principal, overdue_amount=r.overdue_amount)
+                    outstanding_principal=r.outstanding_principal, overdue_amount=r.overdue_amount,
+                    unapplied_credit=r.unapplied_credit)
            for r in rows]
     out.sort(key=lambda r: (r.company_code, r.key_name or "", order[r.bucket]))
     totals = []
@@ -117,7 +118,8 @@ async def aging(session: AsyncSession, principal: Principal, as_of: date | None,
         mine = [r for r in out if r.bucket == b]
         totals.append(BucketTotal(bucket=b, contracts=sum(r.contracts for r in mine),
                                   outstanding_principal=sum((r.outstanding_principal for r in mine), ZERO),
-                                  overdue_amount=sum((r.overdue_amount for r in mine), ZERO)))
+                                  overdue_amount=sum((r.overdue_amount for r in mine), ZERO),
+                                  unapplied_credit=sum((r.unapplied_credit for r in mine), ZERO)))
     return AgingOut(as_of=day, source="snapshot" if snapshot else "accounts", by=by, rows=out, totals=totals)
 
 

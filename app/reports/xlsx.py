@@ -48,9 +48,9 @@ def aging_xlsx(report: AgingOut) -> tuple[bytes, str]:
     bars.title, bars.y_axis.title = f"账龄分布 {report.as_of}", "金额"
     _chart(ws, bars, header_row=3, rows=len(companies), series=len(BUCKETS), anchor="H3")
     detail = wb.create_sheet("明细")
-    append_rows(detail, [["公司", "催收员/业务员", "账龄", "合同数", "未还本金", "逾期金额"],
+    append_rows(detail, [["公司", "催收员/业务员", "账龄", "合同数", "未还本金", "逾期金额", "未分配款项"],
                          *([r.company_code, r.key_name or "", BUCKET_LABELS[r.bucket], r.contracts,
-                            r.outstanding_principal, r.overdue_amount] for r in report.rows)])
+                            r.outstanding_principal, r.overdue_amount, r.unapplied_credit] for r in report.rows)])
     return workbook_bytes(wb), f"aging-{report.as_of}.xlsx"
 
 

@@ -17,7 +17,7 @@ from app.core import db as core_db
 from app.core.config import get_settings
 from app.core.errors import DomainError
 from app.core.sql import try_advisory_xact_lock
-from app.ledger import cob
+from app.ledger import cob, rules
 from app.ledger import entries as ledger_entries
 from app.ledger import repository as repo
 from app.ledger import service as ledger
@@ -209,7 +209,11 @@ STEPS = st.lists(st.one_of(
     st.tuples(st.just("pay"), st.integers(0, 4), st.integers(0, 3),
               st.sampled_from([D("100.00"), D("2000.00"), D("16.21"), D("34588.67"), D("50000.00")])),
     st.tuples(st.just("charge"), st.integers(0, 4), st.integers(-10, 10), st.sampled_from([D("300.00"), D("45.50")])),
-    st.tuples(st.just("waive"), st.integers(0, 4), st.integers(0, 3), st.sampled_from([D("10.00"), D("16.21")]))),
+    st.tuples(st.just("waive"), st.integers(0, 4), st.integers(0, 3), st.sampled_from([D("10.00"), D("16.21")])),
+    # The payoff paid exactly (the interest not yet due written off), and reversals of what was
+    # recorded (a charge reversed after the payoff leaves unapplied credit that later charges draw).
+    st.tuples(st.just("payoff"), st.integers(0, 4), st.integers(0, 3), st.just(D(0))),
+    st.tuples(st.just("reverse"), st.integers(0, 4), st.integers(0, 7), st.just(D(0)))),
     min_size=1, max_size=8)
 
 
@@ -240,7 +244,18 @@ async def test_random_credits_charges_and_days_closed_keep_the_stored_state_equa
                 dated = max(today - timedelta(days=offset), SHIPPED)
                 try:
                     async with db.begin_nested():
-                        if kind == "pay":
+                        if kind == "payoff":
+                            entries = await repo.entries_of(db, contract.id)
+                            amount = rules.payoff(ledger_entries.replay(entries, through=dated,
+                                                                        policy=ledger.policy_of(contract)))
+                            await ledger.record_payment(db, clerk, contract, amount=amount, value_date=dated,
+                                                        method="cash")
+                        elif kind == "reverse":
+                            facts = [e for e in await repo.entries_of(db, contract.id) if e.kind in ledger.REVERSIBLE]
+                            if facts:
+                                await ledger.reverse_entry(db, clerk, contract, facts[offset % len(facts)],
+                                                           reason="错账")
+                        elif kind == "pay":
                             await ledger.record_payment(db, clerk, contract, amount=amount, value_date=dated,
                                                         method="cash")
                         elif kind == "charge":  # due in the past or the future

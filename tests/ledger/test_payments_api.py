@@ -3,13 +3,21 @@
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app.contracts.models import Contract
+from app.core.audit import AuditEvent
 from app.customers.models import Customer
+from app.ledger import entries as ledger_entries
+from app.ledger import repository as repo
+from app.ledger import rules
 from app.ledger import service as ledger
 from app.org.repository import load_principal
+
+D = Decimal
 
 URL = "/api/v1/contracts/{}/payments"
 
@@ -147,3 +155,119 @@ async def test_a_settled_contract_takes_no_payment_and_no_charge(client, auth, d
     charged = await client.post("/api/v1/charges", headers=auth("clerk1"), json={
         "contract_id": contract["id"], "kind": "gps_fee", "amount": "300.00", "due_date": "2026-01-25"})
     assert charged.status_code == 409 and charged.json()["code"] == "ledger.contract_settled"
+
+
+# --- unapplied credit and the payoff paid (issue 25, items 3 and 3b) --------------------------------
+
+async def _pay(client, auth, contract_id: str, amount: str, day: str) -> dict:
+    response = await client.post(URL.format(contract_id), headers=auth("clerk1"), json={
+        "amount": amount, "value_date": day, "method": "bank_transfer"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _figures(client, auth, contract_id: str) -> tuple[dict, dict]:
+    url = f"/api/v1/contracts/{contract_id}"
+    balance = await client.get(f"{url}/balance", headers=auth("clerk1"))
+    payoff = await client.get(f"{url}/payoff", headers=auth("clerk1"))
+    assert balance.status_code == payoff.status_code == 200, (balance.text, payoff.text)
+    return balance.json(), payoff.json()
+
+
+async def test_a_charge_reversal_leaves_unapplied_credit_that_balance_and_payoff_show(client, auth, shipped,
+                                                                                    business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    charge = (await client.post("/api/v1/charges", headers=auth("clerk1"), json={
+        "contract_id": contract["id"], "kind": "tow", "amount": "500.00", "due_date": "2026-02-10"})).json()
+    payment = await _pay(client, auth, contract["id"], "402662.10", "2026-02-10")  # the payoff, the charge in it
+    reversed_ = await client.post(f"/api/v1/charges/{charge['id']}/reverse", json={"reason": "错账"},
+                                  headers=auth("approver2"))
+    assert reversed_.status_code == 200, reversed_.text
+    shown = (await client.get(f"/api/v1/payments/{payment['id']}", headers=auth("clerk1"))).json()
+    assert (shown["unapplied"], shown["refunded"]) == ("500.00", "0.00")
+    balance, payoff = await _figures(client, auth, contract["id"])
+    # Before: unapplied 500.00 while both said 0.00, the customer's money in no balance.
+    assert (balance["unapplied_credit"], balance["payoff"]) == ("500.00", "-500.00")
+    assert (payoff["unapplied_credit"], payoff["payoff"], payoff["principal"]) == ("500.00", "-500.00", "0.00")
+    statement = (await client.get(f"/api/v1/contracts/{contract['id']}/statement", headers=auth("clerk1"))).json()
+    assert (statement["closing_balance"], statement["unapplied_credit"]) == ("-500.00", "500.00")
+    lines = {line["entry"]["id"]: line for line in statement["lines"]}
+    assert lines[payment["id"]]["credit"] == "402662.10"  # all of it: what it paid and the credit it left
+
+
+async def test_unapplied_credit_pays_the_next_charge_by_the_close_of_business_and_a_refund_pays_back_the_rest(
+        client, auth, db, org, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    charge = (await client.post("/api/v1/charges", headers=auth("clerk1"), json={
+        "contract_id": contract["id"], "kind": "tow", "amount": "500.00", "due_date": "2026-02-10"})).json()
+    payment = await _pay(client, auth, contract["id"], "402662.10", "2026-02-10")
+    await client.post(f"/api/v1/charges/{charge['id']}/reverse", json={"reason": "错账"}, headers=auth("approver2"))
+    gps = (await client.post("/api/v1/charges", headers=auth("clerk1"), json={
+        "contract_id": contract["id"], "kind": "gps_fee", "amount": "120.00", "due_date": "2026-02-15"})).json()
+    await business_date(date(2026, 2, 16))
+    assert (await client.post("/api/v1/close-of-business", headers=auth("admin"))).status_code == 200
+    assert (await client.get(f"/api/v1/charges/{gps['id']}", headers=auth("clerk1"))).json()["paid"] == "120.00"
+    balance, _ = await _figures(client, auth, contract["id"])
+    assert (balance["unapplied_credit"], balance["payoff"], balance["dpd"]) == ("380.00", "-380.00", 0)
+
+    url = f"/api/v1/contracts/{contract['id']}/refunds"
+    body = {"amount": "380.01", "method": "bank_transfer", "reason": "退还多收拖车费"}
+    refused = await client.post(url, json=body, headers=auth("approver2"))
+    assert (refused.status_code, refused.json()["code"]) == (422, "refund.exceeds_unapplied_credit")
+    assert (await client.post(url, json={**body, "amount": "380.00"}, headers=auth("clerk1"))).status_code == 403
+    made = await client.post(url, json={**body, "amount": "380.00"}, headers=auth("approver2"))
+    assert made.status_code == 201, made.text
+    refund = made.json()
+    assert (refund["amount"], refund["value_date"], refund["method"]) == ("380.00", "2026-02-16", "bank_transfer")
+    assert made.headers["Location"] == f"/api/v1/refunds/{refund['id']}"
+    balance, payoff = await _figures(client, auth, contract["id"])
+    assert (balance["unapplied_credit"], balance["payoff"], payoff["payoff"]) == ("0.00", "0.00", "0.00")
+    shown = (await client.get(f"/api/v1/payments/{payment['id']}", headers=auth("clerk1"))).json()
+    assert (shown["unapplied"], shown["refunded"]) == ("0.00", "380.00")
+    # The payment is not reversed from under the refund; the refund is reversed first.
+    blocked = await client.post(f"/api/v1/payments/{payment['id']}/reverse", json={"reason": "退票"},
+                                headers=auth("approver2"))
+    assert (blocked.status_code, blocked.json()["code"]) == (422, "refund.exceeds_unapplied_credit")
+    undone = await client.post(f"/api/v1/refunds/{refund['id']}/reverse", json={"reason": "退款失败"},
+                               headers=auth("approver2"))
+    assert undone.status_code == 200 and undone.json()["reversal"]["reason"] == "退款失败"
+    assert (await _figures(client, auth, contract["id"]))[0]["unapplied_credit"] == "380.00"
+    audited = await db.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "ledger_entry",
+                                                               AuditEvent.action.like("refund.%")))
+    assert sorted(audited) == ["refund.recorded", "refund.reversed"]
+
+
+async def test_paying_the_payoff_writes_off_the_interest_not_yet_due_and_the_contract_never_turns_overdue(
+        client, auth, db, org, shipped, business_date):
+    contract = await shipped()
+    await business_date(date(2026, 2, 10))
+    payment = await _pay(client, auth, contract["id"], "402162.10", "2026-02-10")  # ledger.md's payoff that day
+    for day in (date(2026, 3, 1), date(2026, 7, 1), date(2027, 1, 5)):
+        await business_date(day)
+        assert (await client.post("/api/v1/close-of-business", headers=auth("admin"))).status_code == 200
+        balance, payoff = await _figures(client, auth, contract["id"])
+        assert (balance["dpd"], balance["bucket"], balance["overdue_amount"], balance["payoff"]) == (
+            0, "current", "0.00", "0.00"), day
+        assert payoff["payoff"] == "0.00"
+    schedule = (await client.get(f"/api/v1/contracts/{contract['id']}/schedule", headers=auth("clerk1"))).json()
+    assert {r["status"] for r in schedule["instalments"]} == {"paid"}
+    assert all(r["unpaid"]["interest"] == "0.00" for r in schedule["instalments"])
+    entries = (await client.get(f"/api/v1/contracts/{contract['id']}/ledger", params={"kind": "write_off",
+                                                                                   "limit": 50},
+                                headers=auth("clerk1"))).json()["items"]
+    assert sorted(e["instalment_number"] for e in entries) == list(range(2, 13))
+    assert sum(D(e["amount"]) for e in entries) == D("13118.87") - D("2000.00")
+    assert {e["value_date"] for e in entries} == {"2026-02-10"}
+
+    # Reversed, the interest and the schedule come back exactly: the contract is overdue since 28 Feb.
+    reversed_ = await client.post(f"/api/v1/payments/{payment['id']}/reverse", json={"reason": "退票"},
+                                  headers=auth("approver2"))
+    assert reversed_.status_code == 200, reversed_.text
+    balance, _ = await _figures(client, auth, contract["id"])
+    assert (balance["overdue_since"], balance["outstanding_principal"]) == ("2026-01-31", "400000.00")
+    entries = await repo.entries_of(db, uuid.UUID(contract["id"]))
+    state = rules.replay(ledger_entries.schedule_of(entries), [], through=date(2027, 1, 5))
+    assert balance["payoff"] == f"{rules.payoff(state):.2f}"
+    assert sum((e.amount for e in entries if e.kind == "write_off"), D(0)) == 0

@@ -74,10 +74,11 @@ async def test_the_worked_example_through_the_api(client, auth, db, example, bus
         "as_of": "2026-02-10", "outstanding_principal": "400000.00", "overdue_principal": "32426.57",
         "overdue_interest": "2000.00", "overdue_fee": "0.00", "overdue_penalty": "162.10",
         "overdue_amount": "34588.67", "overdue_since": "2026-01-31", "dpd": 10, "bucket": "M1",
-        "unpaid_penalty": "162.10", "payoff": "402162.10", "settled": False}
+        "unpaid_penalty": "162.10", "unapplied_credit": "0.00", "payoff": "402162.10", "settled": False}
     payoff = await _get(client, auth, f"{url}/payoff?date=2026-02-10")
     assert payoff == {"date": "2026-02-10", "payoff": "402162.10", "principal": "400000.00", "interest": "2000.00",
-                      "fees": "0.00", "penalty": "162.10", "projected": False, "as_of": "2026-02-10"}
+                      "fees": "0.00", "penalty": "162.10", "unapplied_credit": "0.00", "projected": False,
+                      "as_of": "2026-02-10"}
     assert (await _get(client, auth, f"{url}/payoff"))["payoff"] == "402162.10"  # the business date by default
     rows = (await _get(client, auth, f"{url}/schedule"))["instalments"]
     assert (rows[0]["status"], rows[0]["unpaid"]) == (

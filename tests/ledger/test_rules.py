@@ -18,6 +18,7 @@ from app.ledger.errors import (
     LedgerInvalidAmount,
     LedgerSettlementBeforeCredit,
     PaymentExceedsOutstanding,
+    RefundExceedsCredit,
     WaiverExceedsPenalty,
 )
 from app.ledger.rules import (
@@ -26,6 +27,7 @@ from app.ledger.rules import (
     Component,
     Payment,
     Policy,
+    Refund,
     Reversal,
     Settlement,
     Waiver,
@@ -35,10 +37,13 @@ from app.ledger.rules import (
     effective_facts,
     instalment_key,
     overdue_amount,
+    owed_on,
     payoff,
     penalty_adjustments,
     penalty_by_day,
     replay,
+    unapplied_credit,
+    write_off_by_day,
 )
 from app.ledger.schedule import ScheduleKind, Terms, build_schedule
 
@@ -194,7 +199,7 @@ random_schedule = st.builds(
     st.sampled_from([ScheduleKind.ANNUITY, ScheduleKind.EQUAL_PRINCIPAL, ScheduleKind.INTEREST_ONLY]))
 random_policy = st.builds(lambda bp, grace: Policy(penalty_daily_rate=D(bp) / 100000, grace_days=grace),
                           st.integers(0, 300), st.integers(0, 5))
-operation = st.tuples(st.sampled_from(["payment", "waiver", "charge", "reversal", "settlement"]),
+operation = st.tuples(st.sampled_from(["payment", "waiver", "charge", "reversal", "settlement", "payoff", "refund"]),
                       st.integers(0, 150), st.integers(1, 1000), st.integers(0, 50))
 
 
@@ -211,6 +216,11 @@ def build_history(schedule, policy, ops):
             fact = Charge(f"f{n}", value_date, D(per_mille * 10) / 100)
         elif kind == "settlement":
             fact = Settlement(f"f{n}", value_date)
+        elif kind == "refund":  # some of the credit the account holds, paid back today
+            held = unapplied_credit(replay(schedule, facts, through=TODAY, policy=policy))
+            fact = Refund(f"f{n}", TODAY, (held * per_mille / 1000).quantize(D("0.01")))
+        elif kind == "payoff":  # exactly the payoff of its value date
+            fact = Payment(f"f{n}", value_date, payoff(replay(schedule, facts, through=value_date, policy=policy)))
         else:
             state = replay(schedule, facts, through=value_date, policy=policy)
             room = payoff(state) if kind == "payment" else state.total(Component.PENALTY)
@@ -238,16 +248,43 @@ def test_money_is_conserved_and_nothing_is_paid_beyond_what_is_owed(h):
         assert a.amount > 0
         by_component[(a.item, a.component)] += a.amount
         by_credit[a.credit_id] += a.amount
+    for w in state.write_offs:  # what a payment of the payoff wrote off is waived, not paid
+        assert w.amount > 0
+        by_component[(instalment_key(w.number), Component.INTEREST)] += w.amount
     for it in state.items:
         for component, amounts in it.components.items():
             assert amounts.paid >= 0 and amounts.waived >= 0 and amounts.unpaid >= 0
             assert amounts.paid + amounts.waived + amounts.unpaid == amounts.due
             assert by_component[(it.key, component)] == amounts.paid + amounts.waived
-    for fact in facts:
-        if isinstance(fact, Payment | Waiver) and fact.value_date <= TODAY and fact.id in by_credit:
-            assert by_credit[fact.id] + state.unapplied.get(fact.id, D(0)) == fact.amount
+    for fact in effective_facts(facts):
+        if isinstance(fact, Payment | Waiver):
+            left = sum((part.get(fact.id, D(0)) for part in (state.unapplied, state.void, state.refunded)), D(0))
+            assert by_credit[fact.id] + left == fact.amount
+    assert not state.shortfall  # a refund never pays out more credit than the account held
     if not any(isinstance(f, Reversal) for f in facts):
-        assert not state.unapplied  # admitted credits always find something to reduce
+        assert not state.unapplied and not state.void  # admitted credits always find something to reduce
+
+
+@settings(max_examples=150, deadline=None)
+@given(history)
+def test_debits_less_credits_are_what_is_owed_less_the_unapplied_credit(h):
+    # ledger.md "Unapplied credit": the ledger still reconciles, as the entries would sum.
+    schedule, policy, ops = h
+    facts = build_history(schedule, policy, ops)
+    state = replay(schedule, facts, through=TODAY, policy=policy)
+    live = effective_facts(facts)
+    debits = (sum((i.principal + i.interest for i in schedule), D(0))
+              + sum((f.amount for f in live if isinstance(f, Charge | Refund)), D(0))
+              + sum((i.components[Component.PENALTY].due for i in state.items if i.is_instalment), D(0)))
+    settlements = {f.id for f in live if isinstance(f, Settlement)}
+    credits = (sum((f.amount for f in live if isinstance(f, Payment | Waiver)), D(0))
+               + sum((a.amount for a in state.allocations if a.credit_id in settlements), D(0))
+               + sum(write_off_by_day(state).values(), D(0)))
+    owed = sum((i.unpaid(c) for i in state.items for c in i.components), D(0))
+    assert debits - credits == owed - unapplied_credit(state) - sum(state.void.values(), D(0))
+    assert payoff(state) == owed_on(state, TODAY) - unapplied_credit(state)
+    if unapplied_credit(state) > 0:  # credit is only held once nothing is owed on the day
+        assert owed_on(state, TODAY) == 0
 
 
 @settings(max_examples=100, deadline=None)
@@ -258,8 +295,8 @@ def test_replay_is_deterministic_and_recorded_order_only_matters_inside_a_value_
     first = replay(schedule, facts, through=TODAY, policy=policy)
     assert replay(schedule, facts, through=TODAY, policy=policy) == first
     # Shuffle, then restore the recorded order inside each value date (reversals and charges keep theirs).
-    credits = [f for f in facts if isinstance(f, Payment | Waiver | Settlement)]
-    others = [f for f in facts if not isinstance(f, Payment | Waiver | Settlement)]
+    credits = [f for f in facts if isinstance(f, Payment | Waiver | Settlement | Refund)]
+    others = [f for f in facts if not isinstance(f, Payment | Waiver | Settlement | Refund)]
     rank = {f.id: n for n, f in enumerate(facts)}
     rnd.shuffle(credits)
     credits.sort(key=lambda f: (f.value_date, rank[f.id]))
@@ -337,9 +374,9 @@ def test_payoff_is_the_rule_and_paying_it_settles_every_figure_it_counts(h, day)
     state = replay(schedule, facts, through=on, policy=policy)
     expected = sum((it.unpaid(Component.PRINCIPAL) + it.unpaid(Component.PENALTY)
                     + (it.unpaid(Component.INTEREST) + it.unpaid(Component.FEE) if it.due_date <= on else 0)
-                    for it in state.items), D(0))
+                    for it in state.items), D(0)) - sum(state.unapplied.values(), D(0))
     figure = payoff(state)
-    assert figure >= 0 and figure == expected
+    assert figure == expected and (figure >= 0 or state.unapplied)
     assume(figure > 0 and not [f for f in facts if getattr(f, "value_date", on) > on])
     assume(not any(isinstance(f, Settlement) for f in effective_facts(facts)))  # nothing is paid once settled
     with pytest.raises(PaymentExceedsOutstanding):
@@ -386,3 +423,120 @@ def test_nothing_is_recorded_on_a_settled_contract_until_the_settlement_is_rever
             admit(EXAMPLE, settled, fact, today=day)
     reopened = admit(EXAMPLE, settled, Reversal("r", "s"), today=day)
     assert admit(EXAMPLE, reopened, Payment("p", day, D("1.00")), today=day)[-1].id == "p"
+
+
+# --- unapplied credit (ledger.md "Unapplied credit") -----------------------------------------------
+
+PAID_OFF_DAY = date(2026, 2, 10)
+
+
+def paid_off_with_a_charge(amount=D("500.00")):
+    """The worked example paid off on 10 Feb, a 500.00 charge due that day included; the charge then reversed."""
+    facts = [Charge("c", PAID_OFF_DAY, amount, "gps_fee")]
+    facts = admit(EXAMPLE, facts, Payment("p", PAID_OFF_DAY, payoff(replay(EXAMPLE, facts, through=PAID_OFF_DAY))),
+                  today=PAID_OFF_DAY)
+    return admit(EXAMPLE, facts, Reversal("r", "c"), today=PAID_OFF_DAY)
+
+
+def test_a_charge_reversal_leaves_the_payment_as_unapplied_credit_the_payoff_subtracts():
+    # Issue 25, item 3: the payment showed unapplied 500.00 while the payoff said 0.00.
+    state = replay(EXAMPLE, paid_off_with_a_charge(), through=PAID_OFF_DAY)
+    assert state.unapplied == {"p": D("500.00")} and unapplied_credit(state) == D("500.00")
+    assert owed_on(state, PAID_OFF_DAY) == 0 and payoff(state) == D("-500.00")
+    with pytest.raises(PaymentExceedsOutstanding):  # nothing left it could reduce
+        admit(EXAMPLE, paid_off_with_a_charge(), Payment("more", PAID_OFF_DAY, D("0.01")), today=PAID_OFF_DAY)
+
+
+def test_unapplied_credit_pays_the_next_items_that_fall_due_at_their_due_date_oldest_credit_first():
+    facts = admit(EXAMPLE, paid_off_with_a_charge(), Charge("c2", date(2026, 3, 15), D("300.00")),
+                  today=PAID_OFF_DAY)
+    facts = admit(EXAMPLE, facts, Charge("c3", date(2026, 4, 15), D("450.00")), today=PAID_OFF_DAY)
+    before = replay(EXAMPLE, facts, through=date(2026, 3, 14))
+    assert unapplied_credit(before) == D("500.00") and payoff(before) == D("-500.00")
+    on_due = replay(EXAMPLE, facts, through=date(2026, 3, 15))
+    assert [(a.credit_id, a.item, a.amount) for a in on_due.allocations if a.item[0] == "charge"] == [
+        ("p", ("charge", "c2"), D("300.00"))]
+    assert unapplied_credit(on_due) == D("200.00") and payoff(on_due) == D("-200.00") and days_past_due(on_due) == 0
+    later = replay(EXAMPLE, facts, through=date(2026, 4, 20))
+    assert unapplied_credit(later) == 0 and payoff(later) == D("250.00")  # 450.00 less the 200.00 left
+    assert overdue_amount(later) == D("250.00") and days_past_due(later) == 5
+
+
+def test_a_refund_pays_back_unapplied_credit_and_never_more_than_the_account_holds_today():
+    facts = paid_off_with_a_charge()
+    for too_much in (Refund("f", PAID_OFF_DAY, D("500.01")), Refund("f", PAID_OFF_DAY - timedelta(days=1), D("1.00"))):
+        with pytest.raises(RefundExceedsCredit):
+            admit(EXAMPLE, facts, too_much, today=PAID_OFF_DAY)
+    refunded = admit(EXAMPLE, facts, Refund("f", PAID_OFF_DAY, D("500.00")), today=PAID_OFF_DAY)
+    state = replay(EXAMPLE, refunded, through=PAID_OFF_DAY)
+    assert (state.unapplied, state.refunded, payoff(state)) == ({}, {"p": D("500.00")}, 0)
+    # What the refund paid out is not taken back from under it: the payment is not reversed, nor the
+    # charge posted again, before the refund is.
+    for fact in (Reversal("undo", "p"), Charge("again", PAID_OFF_DAY, D("100.00"))):
+        with pytest.raises(RefundExceedsCredit):
+            admit(EXAMPLE, refunded, fact, today=PAID_OFF_DAY)
+    back = admit(EXAMPLE, refunded, Reversal("undo-refund", "f"), today=PAID_OFF_DAY)
+    assert unapplied_credit(replay(EXAMPLE, back, through=PAID_OFF_DAY)) == D("500.00")
+
+
+# --- paid off (ledger.md "Payoff") ------------------------------------------------------------------
+
+def test_a_payment_of_the_payoff_writes_off_the_interest_not_yet_due_and_never_turns_overdue():
+    # Issue 25, item 3b: 402 162.10 paid on 10 Feb without a settlement; instalment 2's interest
+    # fell due on 28 Feb and the contract turned overdue again.
+    facts = admit(EXAMPLE, [], Payment("p", PAID_OFF_DAY, D("402162.10")), today=PAID_OFF_DAY)
+    state = replay(EXAMPLE, facts, through=PAID_OFF_DAY)
+    interest_not_yet_due = sum((i.interest for i in EXAMPLE if i.due_date > PAID_OFF_DAY), D(0))
+    assert interest_not_yet_due == D("13118.87") - D("2000.00")
+    assert sum(write_off_by_day(state).values(), D(0)) == interest_not_yet_due
+    assert set(write_off_by_day(state)) == {(n, PAID_OFF_DAY) for n in range(2, 13)}
+    for day in (date(2026, 2, 28), date(2026, 3, 1), date(2026, 12, 31), date(2027, 6, 30)):
+        later = replay(EXAMPLE, facts, through=day)
+        assert (payoff(later), overdue_amount(later), days_past_due(later)) == (0, 0, 0), day
+        assert all(i.unpaid(c) == 0 for i in later.items for c in i.components)
+    # The settlement approved later has nothing left to write off.
+    settled = replay(EXAMPLE, admit(EXAMPLE, facts, Settlement("s", date(2026, 3, 5)), today=date(2026, 3, 5)),
+                     through=date(2026, 3, 5))
+    assert not [a for a in settled.allocations if a.credit_id == "s"]
+
+
+def test_a_payment_short_of_the_payoff_writes_off_nothing():
+    facts = admit(EXAMPLE, [], Payment("p", PAID_OFF_DAY, D("402162.09")), today=PAID_OFF_DAY)
+    state = replay(EXAMPLE, facts, through=date(2026, 3, 1))
+    assert not state.write_offs and days_past_due(state) == 1  # instalment 2's interest is owed, and 0.01
+
+
+def test_reversing_the_payment_of_the_payoff_restores_the_interest_and_the_schedule_exactly():
+    facts = admit(EXAMPLE, [], Payment("p", PAID_OFF_DAY, D("402162.10")), today=PAID_OFF_DAY)
+    undone = admit(EXAMPLE, facts, Reversal("r", "p"), today=date(2026, 3, 10))
+    assert replay(EXAMPLE, undone, through=date(2026, 3, 10)) == replay(EXAMPLE, [], through=date(2026, 3, 10))
+
+
+def test_on_a_settled_contract_only_the_settlement_or_a_refund_is_reversed():
+    facts = admit(EXAMPLE, [], Payment("p", PAID_OFF_DAY, D("402162.10")), today=PAID_OFF_DAY)
+    settled = admit(EXAMPLE, facts, Settlement("s", PAID_OFF_DAY), today=PAID_OFF_DAY)
+    with pytest.raises(LedgerContractSettled):
+        admit(EXAMPLE, settled, Reversal("r", "p"), today=PAID_OFF_DAY)
+    reopened = admit(EXAMPLE, settled, Reversal("r", "s"), today=PAID_OFF_DAY)
+    assert admit(EXAMPLE, reopened, Reversal("r2", "p"), today=PAID_OFF_DAY)[-1].id == "r2"
+
+
+@settings(max_examples=100, deadline=None)
+@given(history, st.integers(0, 150))
+def test_once_the_payoff_is_paid_nothing_of_the_schedule_falls_due_and_a_reversal_restores_it(h, day):
+    schedule, policy, ops = h
+    on = START + timedelta(days=day)
+    # The history up to `on` (a charge due later is not in the payoff, and stays owed when it falls due).
+    facts = [f for f in build_history(schedule, policy, ops)
+             if getattr(f, "value_date", getattr(f, "due_date", on)) <= on and not isinstance(f, Refund | Reversal)]
+    assume(not any(isinstance(f, Settlement) for f in facts))
+    figure = payoff(replay(schedule, facts, through=on, policy=policy))
+    assume(figure > 0)
+    paid = admit(schedule, facts, Payment("all", on, figure), today=TODAY, policy=policy)
+    for later in (on, on + timedelta(days=1), max(on, *(i.due_date for i in schedule)) + timedelta(days=30)):
+        state = replay(schedule, paid, through=later, policy=policy)
+        assert (days_past_due(state), overdue_amount(state), payoff(state)) == (0, 0, 0)
+        assert all(i.unpaid(c) == 0 for i in state.items for c in i.components)
+    undone = admit(schedule, paid, Reversal("undo", "all"), today=TODAY, policy=policy)
+    end = max(TODAY, max(i.due_date for i in schedule)) + timedelta(days=30)
+    assert replay(schedule, undone, through=end, policy=policy) == replay(schedule, facts, through=end, policy=policy)

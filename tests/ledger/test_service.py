@@ -10,6 +10,7 @@ import pytest
 from app.contracts.models import Contract
 from app.ledger import entries as ledger_entries
 from app.ledger import repository as repo
+from app.ledger import rules
 from app.ledger import service as ledger
 from app.ledger.errors import LedgerBeforeShipment, LedgerNoAccount, PaymentDuplicateReference
 from app.org.repository import load_principal
@@ -24,6 +25,7 @@ async def stored_equals_replay(db, contract: Contract) -> None:
     for name, value in ledger.account_figures(state).items():
         assert getattr(account, name) == value, name
     assert ledger_entries.penalty_adjustments(entries, through=account.as_of, policy=ledger.policy_of(contract)) == {}
+    assert rules.write_off_adjustments(ledger_entries.posted_write_offs(entries), state) == {}
 
 
 async def test_the_worked_example_through_the_service(db, org, shipped, business_date):

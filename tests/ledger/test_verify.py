@@ -43,7 +43,8 @@ async def check(db, contract: Contract) -> None:
                        await repo.entries_of(db, contract.id)) == []
 
 
-operation = st.tuples(st.sampled_from(["days", "payment", "payment", "waiver", "charge", "reversal", "settle"]),
+operation = st.tuples(st.sampled_from(["days", "payment", "payment", "waiver", "charge", "reversal", "settle",
+                                       "payoff", "refund"]),
                       st.integers(0, 60), st.integers(1, 1000))
 
 
@@ -65,12 +66,13 @@ async def test_whatever_the_service_records_the_stored_state_equals_the_replay(d
                         today += timedelta(days=days)
                         await business_date(today)
                         await ledger.resync(db, contract)  # what the close of business does for each day
-                    elif kind in ("payment", "waiver"):
+                    elif kind in ("payment", "waiver", "payoff"):
                         value_date = max(SHIPPED, today - timedelta(days=days))
                         state = ledger_entries.replay(entries, through=value_date, policy=ledger.policy_of(contract))
-                        room = rules.payoff(state) if kind == "payment" else state.total(rules.Component.PENALTY)
-                        amount = (room * per_mille / 1000).quantize(D("0.01"))
-                        if kind == "payment":
+                        room = rules.payoff(state) if kind != "waiver" else state.total(rules.Component.PENALTY)
+                        # A payoff pays exactly the payoff of its value date (and writes off the interest).
+                        amount = room if kind == "payoff" else (room * per_mille / 1000).quantize(D("0.01"))
+                        if kind != "waiver":
                             await ledger.record_payment(db, clerk, contract, amount=amount, value_date=value_date,
                                                         method="bank_transfer")
                         else:
@@ -79,6 +81,10 @@ async def test_whatever_the_service_records_the_stored_state_equals_the_replay(d
                     elif kind == "charge":
                         await ledger.post_charge(db, clerk, contract, kind="gps_fee", amount=D(per_mille),
                                                  due_date=today + timedelta(days=days - 30))
+                    elif kind == "refund":
+                        state = ledger_entries.replay(entries, through=today, policy=ledger.policy_of(contract))
+                        amount = (rules.unapplied_credit(state) * per_mille / 1000).quantize(D("0.01"))
+                        await ledger.refund(db, clerk, contract, amount=amount, method="bank_transfer", reason="退款")
                     elif kind == "reversal":
                         live = [e for e in entries if e.kind in ledger.REVERSIBLE]
                         if live:
@@ -92,7 +98,8 @@ async def test_whatever_the_service_records_the_stored_state_equals_the_replay(d
         await savepoint.rollback()
 
 
-async def test_the_entries_sum_to_what_is_owed_after_a_settlement(db, org, contracts, business_date):
+async def test_the_entries_sum_to_what_is_owed_after_the_payoff_paid_and_a_settlement(db, org, contracts,
+                                                                                     business_date):
     contract = contracts[0]
     clerk = await load_principal(db, org.users["clerk1"].id)
     await business_date(date(2026, 2, 10))
@@ -100,9 +107,11 @@ async def test_the_entries_sum_to_what_is_owed_after_a_settlement(db, org, contr
     payoff = (await repo.account(db, contract.id)).payoff
     await ledger.record_payment(db, clerk, contract, amount=payoff, value_date=date(2026, 2, 10), method="offset")
     settled = await ledger.settle(db, clerk, contract, reason="提前结清")
-    # The schedule's interest (11 × 34 426.57 + 34 426.60 − 400 000) less instalment 1's, due on 31 Jan.
-    assert settled.entry.amount == D("13118.87") - D("2000.00")
+    # The payment of the payoff wrote off the schedule's interest (11 × 34 426.57 + 34 426.60 − 400 000)
+    # less instalment 1's, due on 31 Jan, so the settlement approved after it has nothing left to.
     entries = await repo.entries_of(db, contract.id)
+    assert sum((e.amount for e in entries if e.kind == EntryKind.WRITE_OFF), D(0)) == D("13118.87") - D("2000.00")
+    assert settled.entry.amount == 0
     state = ledger_entries.replay(entries, through=date(2026, 2, 10))
     assert balance_of_entries(entries) == owed(state) == 0
     assert (await repo.account(db, contract.id)).settled
@@ -139,3 +148,15 @@ async def test_the_command_replays_the_committed_ledgers_and_refuses_an_unknown_
     assert await _verify_ledger(database_urls[1], "demo") == 0
     assert "differ from their stored state" in capsys.readouterr().out
     assert await _verify_ledger(database_urls[1], "no-such-group") == 2
+
+
+async def test_a_settlement_writes_off_the_interest_not_yet_due_when_the_payoff_was_not_paid(db, org, contracts,
+                                                                                            business_date):
+    contract = contracts[0]
+    clerk = await load_principal(db, org.users["clerk1"].id)
+    await business_date(date(2026, 2, 10))
+    settled = await ledger.settle(db, clerk, contract, reason="提前结清")
+    assert settled.entry.amount == D("13118.87") - D("2000.00")
+    entries = await repo.entries_of(db, contract.id)
+    assert balance_of_entries(entries) == owed(ledger_entries.replay(entries, through=date(2026, 2, 10)))
+    await check(db, contract)

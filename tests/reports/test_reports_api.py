@@ -3,6 +3,7 @@ cases), the permission, bad periods, the .xlsx with its chart, and a bounded num
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -128,3 +129,20 @@ async def test_report_routes_need_report_read(client, auth):
         r = await client.get(f"/api/v1/reports/{path}", headers=auth("sales1"))
         assert r.status_code == 403, path
         assert (await client.get(f"/api/v1/reports/{path}")).status_code == 401
+
+
+async def test_aging_lists_the_accounts_unapplied_credit_as_a_credit_apart_from_what_they_owe(client, auth, db, org):
+    # ledger.md "Unapplied credit": listed in aging as a credit. (The account's figure, as a fact's sync stores it.)
+    account = (await db.scalars(select(LedgerAccount).where(LedgerAccount.company_id == org.companies["C01"].id,
+                                                            LedgerAccount.settled.is_(False))
+                                .order_by(LedgerAccount.contract_id).limit(1))).one()
+    before = await _get(client, auth, "admin", "aging")
+    account.unapplied_credit = Decimal("500.00")
+    await db.flush()
+    after = await _get(client, auth, "admin", "aging")
+    total = {t["bucket"]: t for t in after["totals"]}[account.bucket]
+    assert total["unapplied_credit"] == "500.00"
+    assert sum(Decimal(r["unapplied_credit"]) for r in after["rows"]) == Decimal("500.00")
+    # What the accounts owe is untouched: the credit is listed apart.
+    assert [(t["outstanding_principal"], t["overdue_amount"]) for t in after["totals"]] == [
+        (t["outstanding_principal"], t["overdue_amount"]) for t in before["totals"]]
