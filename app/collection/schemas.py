@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import Bool, Money, MultilineText
+from app.core.types import Bool, Int, Money, MultilineText
 from app.ledger.rules import Bucket
 
 
@@ -101,7 +101,7 @@ class CaseUnassignIn(_In):
 class CaseAutoAssignIn(_In):
     company_id: uuid.UUID
     dry_run: Bool = Field(default=True, description="Preview the plan without changing anything")
-    limit: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH, strict=True)
+    limit: Int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
 
 
 class CaseAssignmentChange(BaseModel):
