@@ -34,6 +34,11 @@ FACTS = {
     "commands": "SELECT array_agg(DISTINCT state ORDER BY state) FROM device_command",
     "pending_waivers": "SELECT count(*) FROM interest_waiver WHERE status = 'pending'",
     "pending_locks": "SELECT count(*) FROM lock_request WHERE status = 'pending'",
+    # The README's requests walkthrough: the tow requests' collector overrides the minimum DPD.
+    "tow_overriders": """SELECT array_agg(u.username ORDER BY u.username) FROM user_permission p
+                          JOIN app_user u ON u.id = p.user_id WHERE p.permission = 'tow.override_min_dpd'
+                          AND p.granted""",
+    "pending_tows": "SELECT count(*) FROM tow_request WHERE status = 'pending'",
 }
 
 
@@ -70,3 +75,4 @@ def test_the_whole_demo_seeds_on_the_clocks_day_and_holds_what_the_walkthroughs_
     assert {"pending", "kept", "broken"} <= set(facts["promises"]), facts
     assert {"acknowledged", "waiting_safe", "expired"} <= set(facts["commands"]), facts
     assert facts["pending_waivers"] >= 1 and facts["pending_locks"] >= 1, facts
+    assert facts["tow_overriders"] == ["collector1"] and facts["pending_tows"] >= 1, facts

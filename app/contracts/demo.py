@@ -12,7 +12,7 @@ then gives them their payments and charges since.
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from app.approvals.schemas import FlowCreate, RoleAnyCompanyRule, StepIn, UsersR
 from app.contracts import investigations, machines, service, shipments
 from app.contracts import repository as repo
 from app.contracts.models import Contract, ContractState, ShipmentRequest
+from app.contracts.permissions import CONTRACT_MIGRATE_HISTORY
 from app.contracts.schemas import (
     ContractContactIn,
     ContractCreate,
@@ -185,7 +186,11 @@ async def seed_contracts(session: AsyncSession, org: Any, count: int = 60) -> No
                      else today + timedelta(days=25 + (i * 11) % 60))
         sale_kind, terms = demo.terms(i, first_due)
         contacts = await customers_repo.contacts_of_customer(session, customer.id)
-        contract, _ = await service.create_contract(session, users[owner], ContractCreate(
+        # The history is entered as a migration (its first dues lie in past months): the salesperson
+        # migrates their own contracts, which takes `contract.migrate_history`.
+        author = (replace(users[owner], permissions=users[owner].permissions | {CONTRACT_MIGRATE_HISTORY})
+                  if historical else users[owner])
+        contract, _ = await service.create_contract(session, author, ContractCreate(
             customer_id=customer.id, sale_kind=sale_kind, terms=terms,
             signed_date=first_due - timedelta(days=40) if historical else None,
             # The demo's investigator works for C01 (investigators investigate for their own company).

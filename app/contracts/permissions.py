@@ -7,6 +7,8 @@ MACHINE_MANAGE = define("machine.manage", "登记与修改设备", "Register and
 CONTRACT_READ = define("contract.read", "查看销售合同", "View sales contracts")
 CONTRACT_CREATE = define("contract.create", "新建销售申请", "Create draft contracts (sales application)")
 CONTRACT_UPDATE = define("contract.update", "完善并提交销售合同", "Complete, submit and cancel contracts")
+CONTRACT_MIGRATE_HISTORY = define("contract.migrate_history", "迁移历史合同 (首期还款日早于本月)",
+                                  "Migrate historical contracts (a first due date before the business date's month)")
 INVESTIGATION_READ = define("investigation.read", "查看调查", "View investigations")
 INVESTIGATION_DISPATCH = define("investigation.dispatch", "调查派工", "Assign investigations to investigators")
 INVESTIGATION_CONFIGURE = define("investigation.configure", "设置调查评分模型",

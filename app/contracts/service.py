@@ -2,7 +2,11 @@
 approved on the engine → (investigated) → shipped (出库发车) → active → settled | repossessed, or
 cancelled. Every move goes through `TRANSITIONS`; an illegal one answers 409
 `contract.illegal_transition`. What is approved is what was submitted: a submitted contract is
-not edited, and its terms and schedule are frozen by the approving transaction."""
+not edited, and its terms and schedule are frozen by the approving transaction.
+
+Terms written on a contract (created, or replaced by an update) start no earlier than the business
+date's month: a first due date before its first day is 422 `terms.first_due_date_in_past`, unless
+the caller migrates history (`contract.migrate_history`)."""
 
 import uuid
 from datetime import date
@@ -16,6 +20,7 @@ from app.approvals import service as engine
 from app.approvals.requests import RequestStatus, approval_moves, conflicting_retry
 from app.contracts import repository as repo
 from app.contracts.errors import (
+    ContractFirstDueInPast,
     ContractIllegalTransition,
     ContractMachineOtherCompany,
     ContractMachinesRequired,
@@ -25,6 +30,7 @@ from app.contracts.errors import (
     ShipmentAfterFirstDueDate,
 )
 from app.contracts.models import Contract, ContractState, Investigation, Machine
+from app.contracts.permissions import CONTRACT_MIGRATE_HISTORY
 from app.contracts.schemas import ContractCreate, ContractUpdate, TermsIn
 from app.core import audit, client_ids, events
 from app.core.config import get_settings
@@ -92,6 +98,20 @@ def checked_schedule(data: TermsIn, pointer: str) -> list[Instalment]:
                            code=problems[0][1],
                            errors=[{"pointer": f"{pointer}{p}", "message": m} for p, _, m in problems])
     return build_schedule(terms, max_annual_rate=get_settings().max_annual_rate)
+
+
+async def check_first_due(session: AsyncSession, principal: Principal, company_id: uuid.UUID, data: TermsIn,
+                          pointer: str) -> None:
+    """A contract's schedule starts no earlier than the business date's month (a 2019 first due date
+    is a typing error, or a migration of history, which needs `contract.migrate_history`)."""
+    if principal.has(CONTRACT_MIGRATE_HISTORY):
+        return
+    earliest = (await business_today(session, company_id)).replace(day=1)
+    if data.first_due_date < earliest:
+        raise ContractFirstDueInPast(
+            f"The first due date {data.first_due_date} is before {earliest}, the first day of the business date's "
+            f"month; only a caller migrating history ({CONTRACT_MIGRATE_HISTORY}) may enter it.",
+            errors=[{"pointer": f"{pointer}/first_due_date", "message": f"on or after {earliest}"}])
 
 
 def _term_columns(data: TermsIn) -> dict[str, Any]:
@@ -171,6 +191,7 @@ async def create_contract(session: AsyncSession, principal: Principal, data: Con
             return client_ids.same_upload(existing, digest, conflicting_retry), False
     customer = await customers_repo.get_customer(session, principal, data.customer_id)
     checked_schedule(data.terms, "/body/terms")
+    await check_first_due(session, principal, customer.company_id, data.terms, "/body/terms")
     contacts = await _checked_contacts(session, principal, data.contacts)
     number = await _new_number(session, customer.company_id)
 
@@ -209,6 +230,7 @@ async def update_contract(session: AsyncSession, principal: Principal, contract:
     related: dict[str, Any] = {}
     if data.terms is not None:
         checked_schedule(data.terms, "/body/terms")
+        await check_first_due(session, principal, contract.company_id, data.terms, "/body/terms")
         changes.update(_term_columns(data.terms))
     if "contacts" in data.model_fields_set:
         contacts = await _checked_contacts(session, principal, data.contacts or [])

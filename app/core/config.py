@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     device_traccar_forward_secret: SecretStr | None = None
     # A promise to pay may fall at most this many days after the business date (it holds tow and lock).
     promise_max_days: int = Field(90, ge=1, le=3650)
+    # A tow request (拖机申请) needs the contract this many days past due (seed 000: "逾期超过一定期限"),
+    # unless its company sets its own (`company.tow_min_dpd`) or the filer may override it with a reason.
+    tow_min_dpd: int = Field(60, ge=0, le=3650)
     # Outside production: the application's clock starts at this instant and runs on from there
     # (app/core/clock.py), for demos and the date tests; unset, it is the real clock.
     clock_start: AwareDatetime | None = None

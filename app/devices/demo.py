@@ -30,12 +30,14 @@ from app.devices.models import UNSENT, DeviceCommand
 from app.devices.schemas import LockRequestIn, UnlockRequestIn
 from app.ledger import service as ledger
 from app.ledger.calendar import business_today
+from app.org import repository as org_repo
 from app.org.repository import load_principal
 from app.requests import service as money_requests
 from app.requests.approval import GPS_FEE, SETTLEMENT, WAIVER
 from app.requests.schemas import GpsFeeIn, SettlementRequestIn, WaiverIn
 from app.towing import service as towing
 from app.towing.approval import TOW
+from app.towing.permissions import TOW_OVERRIDE_MIN_DPD
 from app.towing.schemas import TowRequestCreate
 
 STATES = ("draft", "pending", "approved", "rejected", "withdrawn")
@@ -140,9 +142,16 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
             contract_id=most[0].id, amount=amount, reason="客户经营困难, 申请减免部分罚息", submit=submit))
         return request
 
+    # The demo's tows are filed below the default minimum DPD on some days: their collector holds the
+    # override (a single permission granted to him, as an administrator would) and gives its reason.
+    await org_repo.set_permission_override(session, pairs[0][2].user_id, TOW_OVERRIDE_MIN_DPD, True)
+    await session.flush()
+    tower = await load_principal(session, pairs[0][2].user_id)
+    assert tower is not None
+
     async def tow(state: str, submit: bool) -> Any:
-        contract, machine, collector = pairs[0]
-        request, _ = await towing.create_request(session, collector, TowRequestCreate(
+        contract, machine, _ = pairs[0]
+        request, _ = await towing.create_request(session, tower, TowRequestCreate(
             contract_id=contract.id, machine_id=machine.id, reason="连续逾期, 客户失联",
             location="江苏省常州市武进区某工地", override_reason="客户多次失约, 设备有转移风险", submit=submit))
         return request
@@ -171,7 +180,7 @@ async def seed_debt_requests(session: AsyncSession, org: Any) -> dict[str, int]:
         return lock
 
     count = 0
-    for kind, requester, create in ((WAIVER, most[2], waiver), (TOW, pairs[0][2], tow), (GPS_FEE, clerk, gps_fee),
+    for kind, requester, create in ((WAIVER, most[2], waiver), (TOW, tower, tow), (GPS_FEE, clerk, gps_fee),
                                     (UNLOCK, pairs[4][2], unlock)):
         count += len(await demo.every_state(kind, requester, create))
     await _report(session, pairs[4][1], "0")

@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, func
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import BigInteger, Boolean, Date, DateTime, Integer, Numeric, String, Text
 
-from app.core.db import Base, UUIDPk
+from app.core.db import Base, UUIDPk, utcnow
 from app.core.scoping import ScopeSpec, scoped
 from app.core.sql import check_in
 from app.ledger.rules import Bucket, Component
@@ -77,7 +77,10 @@ class LedgerEntry(UUIDPk, Base):
     instalment_number: Mapped[int | None] = mapped_column(Integer)
     charge_kind: Mapped[str | None] = mapped_column(String(20))
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_entry.id"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The application's clock (the one clock: a shifted clock dates its facts too); the server's only
+    # for the close of business's own INSERT … SELECT.
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                  server_default=func.now())
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))  # None: close of business
     reason: Mapped[str | None] = mapped_column(Text)  # why (a reversal, a waiver); a charge's description
     # A payment's particulars (payments only).

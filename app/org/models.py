@@ -35,12 +35,16 @@ class Group(UUIDPk, Timestamps, Base):
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.id))
 class Company(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "company"
-    __table_args__ = (UniqueConstraint("group_id", "code"),)
+    __table_args__ = (UniqueConstraint("group_id", "code"),
+                      CheckConstraint("tow_min_dpd BETWEEN 0 AND 3650", name="tow_min_dpd_range"))
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_group.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    # The fewest days past due a contract of the company must have before a tow request (拖机申请);
+    # None: the `TOW_MIN_DPD` setting.
+    tow_min_dpd: Mapped[int | None] = mapped_column(Integer)
 
 
 class _InCompany:

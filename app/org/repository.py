@@ -376,6 +376,11 @@ async def company_code(session: AsyncSession, company_id: uuid.UUID) -> str | No
 # they get back is ids, names, zones and (for rules that need them) User rows, not query handles.
 
 
+async def tow_min_dpd(session: AsyncSession, company_id: uuid.UUID) -> int | None:
+    """The company's own minimum days past due for a tow request (None: the setting's)."""
+    return await session.scalar(select(Company.tow_min_dpd).where(Company.id == company_id))
+
+
 async def company_zones(session: AsyncSession, company_ids: Iterable[uuid.UUID] | None = None,
                         ) -> dict[uuid.UUID, tuple[uuid.UUID, ZoneInfo]]:
     """(group id, business time zone) per company: the company's zone, else its group's, else the

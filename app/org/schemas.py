@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -24,11 +24,17 @@ class ORM(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+TowMinDpd = Annotated[Int, Field(ge=0, le=3650, description="The fewest days past due a contract of the company "
+                                   "must have for a tow request (below: 409 `tow.below_minimum_dpd`); null: the "
+                                   "`TOW_MIN_DPD` setting")]
+
+
 class CompanyOut(ORM):
     id: uuid.UUID
     code: str
     name: str
     timezone: str
+    tow_min_dpd: int | None
     created_at: datetime
 
 
@@ -37,12 +43,14 @@ class CompanyCreate(BaseModel):
     code: Code
     name: Name
     timezone: TimeZone = Field("Asia/Shanghai", description="IANA time zone, e.g. Asia/Shanghai")
+    tow_min_dpd: TowMinDpd | None = None
 
 
 class CompanyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=documents_not_null(Company))
     name: Name | None = None
     timezone: TimeZone | None = Field(None, description="IANA time zone, e.g. Asia/Shanghai")
+    tow_min_dpd: TowMinDpd | None = None
 
 
 class DepartmentOut(ORM):

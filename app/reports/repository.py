@@ -153,20 +153,30 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
                 .join(held, and_(held.c.id == p.case_id, held.c.collector_id == p.collector_id))
                 .group_by(p.case_id).subquery("promises"))
 
+    # The money (README, "Collector KPIs"): each case's base is what was overdue at the moment of its
+    # assignment; a credit is before that moment when value-dated before its local day, or on that day
+    # and recorded at or before it; every other payment of the case is after it, and counts while the
+    # case is held (until it closed). Recovered in the period: what the payments after the assignment
+    # had recovered by the period's end, less what they had recovered before its start, each capped
+    # by the base (so a case never recovers more than its base, whatever the period).
     e = LedgerEntry
-    collected = (select(held.c.id.label("case_id"), func.sum(e.amount).label("collected"))
-                 .join(e, and_(e.contract_id == held.c.contract_id, e.kind == EntryKind.PAYMENT,
-                               e.value_date >= func.greatest(start, held.c.opened_on),
-                               e.value_date <= func.least(end, func.coalesce(held.c.closed_on, end))))
-                 .where(_standing(e)).group_by(held.c.id).subquery("collected"))
-
     assigned_on = local_date(held.c.assigned_at, held.c.company_id, zones)
+    credit = e.kind.in_((EntryKind.PAYMENT, EntryKind.WAIVER))
+    before = or_(e.value_date < assigned_on, and_(e.value_date == assigned_on, e.recorded_at <= held.c.assigned_at))
     owed = case((and_(e.kind.in_((EntryKind.INSTALMENT_DUE, EntryKind.CHARGE)), e.value_date < assigned_on), e.amount),
-                (e.kind == EntryKind.PENALTY, e.amount),
-                (e.kind.in_((EntryKind.PAYMENT, EntryKind.WAIVER)), -e.amount), else_=0)
-    at_assignment = (select(held.c.id.label("case_id"), func.greatest(func.sum(owed), 0).label("overdue"))
-                     .join(e, and_(e.contract_id == held.c.contract_id, e.value_date <= assigned_on))
-                     .where(_standing(e)).group_by(held.c.id).subquery("at_assignment"))
+                (and_(e.kind == EntryKind.PENALTY, e.value_date <= assigned_on), e.amount),
+                (and_(credit, before), -e.amount), else_=0)
+    after = and_(e.kind == EntryKind.PAYMENT, ~before,
+                 e.value_date <= func.least(end, func.coalesce(held.c.closed_on, end)))
+    money = (select(held.c.id.label("case_id"), func.greatest(func.sum(owed), 0).label("base"),
+                    func.coalesce(func.sum(e.amount).filter(after), 0).label("through_end"),
+                    func.coalesce(func.sum(e.amount).filter(and_(after, e.value_date < start)), 0)
+                    .label("before_start"))
+             .join(e, e.contract_id == held.c.contract_id)
+             .where(_standing(e)).group_by(held.c.id).subquery("money"))
+    base = func.coalesce(money.c.base, 0)
+    recovered = (func.least(func.coalesce(money.c.through_end, 0), base)
+                 - func.least(func.coalesce(money.c.before_start, 0), base))
 
     assigned_in_period = local_date(held.c.assigned_at, held.c.company_id, zones).between(start, end)
     days_to_contact = extract("epoch", logs.c.first_contact - held.c.assigned_at) / 86400
@@ -177,14 +187,14 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
                    func.coalesce(func.sum(promises.c.made), 0).label("promises_made"),
                    func.coalesce(func.sum(promises.c.kept), 0).label("promises_kept"),
                    func.coalesce(func.sum(promises.c.broken), 0).label("promises_broken"),
-                   func.coalesce(func.sum(collected.c.collected), 0).label("collected"),
-                   func.coalesce(func.sum(at_assignment.c.overdue), 0).label("overdue_at_assignment"),
+                   func.coalesce(func.sum(money.c.through_end - money.c.before_start), 0).label("collected"),
+                   func.coalesce(func.sum(recovered), 0).label("recovered"),
+                   func.coalesce(func.sum(base), 0).label("overdue_at_assignment"),
                    func.avg(days_to_contact).filter(assigned_in_period).label("days_to_first_contact"))
             .select_from(held)
             .outerjoin(logs, logs.c.case_id == held.c.id)
             .outerjoin(promises, promises.c.case_id == held.c.id)
-            .outerjoin(collected, collected.c.case_id == held.c.id)
-            .outerjoin(at_assignment, at_assignment.c.case_id == held.c.id)
+            .outerjoin(money, money.c.case_id == held.c.id)
             .group_by(held.c.collector_id))
     return list((await session.execute(stmt)).all())
 

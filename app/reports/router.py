@@ -79,8 +79,10 @@ async def get_roll_rates(
             summary="催收员绩效: cases held and contacted, calls, visits, promises, collected, recovery rate",
             description="Per collector over [`from`, `to`] (default: the month to the business date; at most 366 "
             "days, else 422 `report.period_invalid`), counting only the cases they hold that were open in the "
-            "period and their own logs and promises on them. Amount collected: payments (not reversed) by value "
-            "date while the case was open; recovery rate: collected ÷ overdue at assignment.")
+            "period and their own logs and promises on them. The base is what was overdue at the moment of each "
+            "case's assignment; collected: payments (not reversed) after the assignment while the case was held; "
+            "recovered: the same, capped by the base; recovery rate: recovered ÷ base, within 0–1 (README, "
+            "\"Collector KPIs\").")
 async def get_collector_performance(session: Session, principal: Reader, start: From = None,
                                     end: To = None) -> CollectorPerformanceOut:
     return await service.collector_performance(session, principal, start, end)

@@ -99,11 +99,14 @@ class CollectorRow(BaseModel):
     promises_kept: int = Field(description="Judged kept in the period")
     promises_broken: int = Field(description="Judged broken in the period")
     kept_rate: float | None = Field(description="kept ÷ (kept + broken)")
-    collected: Money = Field(description="Payments (not reversed) on held cases, value dates in the period while "
-                             "the case was open")
-    overdue_at_assignment: Money = Field(description="Per case: amounts due before the day it was assigned, less "
-                                         "credits through that day (ledger entries that stand)")
-    recovery_rate: float | None = Field(description="collected ÷ overdue at assignment")
+    collected: Money = Field(description="Payments (not reversed) on held cases after their assignment, value dates in "
+                             "the period while the case was open")
+    overdue_at_assignment: Money = Field(description="The base, per case: what was overdue at the moment it was "
+                                         "assigned (amounts due before that day and penalty through it, less credits "
+                                         "value-dated before that day or recorded that day before the assignment)")
+    recovered: Money = Field(description="Per case, the payments after its assignment while held, capped by its base: "
+                             "what they had recovered by the period's end less what they had by its start")
+    recovery_rate: float | None = Field(description="recovered ÷ overdue at assignment, within 0–1")
     days_to_first_contact: float | None = Field(description="Over the held cases assigned in the period: average "
                                                 "days from the assignment to their first log on the case")
 

@@ -165,7 +165,8 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
     """Per collector over [from, to] (default: the month to the business date), counting only the
     cases they hold (a case goes with its holder: a reassigned case counts for its new collector)
     that were open at some time in the period, and on those only their own logs and promises.
-    Log dates are in the company's time zone."""
+    Log dates are in the company's time zone. The money is judged from the moment of each case's
+    assignment (the README's "Collector KPIs": base, collected, recovered, recovery rate)."""
     today = await _today(session, principal)
     start, end = _period(start, end, today, default_start=today.replace(day=1), max_days=MAX_PERIOD_DAYS)
     rows = await repo.collector_performance(session, principal, start, end, await _zones(session, principal))
@@ -175,7 +176,8 @@ async def collector_performance(session: AsyncSession, principal: Principal, sta
         cases_contacted=r.cases_contacted, calls=r.calls, visits=r.visits, promises_made=r.promises_made,
         promises_kept=r.promises_kept, promises_broken=r.promises_broken,
         kept_rate=_rate(r.promises_kept, r.promises_kept + r.promises_broken), collected=r.collected,
-        overdue_at_assignment=r.overdue_at_assignment, recovery_rate=_rate(r.collected, r.overdue_at_assignment),
+        overdue_at_assignment=r.overdue_at_assignment, recovered=r.recovered,
+        recovery_rate=_rate(r.recovered, r.overdue_at_assignment),
         days_to_first_contact=round(float(r.days_to_first_contact), 1) if r.days_to_first_contact is not None
         else None) for r in rows]
     out.sort(key=lambda r: (-r.collected, r.collector_name))

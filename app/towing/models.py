@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,7 +27,8 @@ class TowRequest(RequestMixin, Base):
     __tablename__ = "tow_request"
     __table_args__ = request_table_args(
         "tow_request", Index("ix_tow_request_contract_id", "contract_id"),
-        Index("ix_tow_request_company_id_created_at_id", "company_id", "created_at", "id"))
+        Index("ix_tow_request_company_id_created_at_id", "company_id", "created_at", "id"),
+        CheckConstraint("dpd >= 0", name="dpd_non_negative"))
 
     contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contract.id"))
     machine_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("machine.id"))
@@ -35,7 +36,14 @@ class TowRequest(RequestMixin, Base):
     location: Mapped[str] = mapped_column(String(500))
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    # Lifts the pending-promise hold, and (with `tow.override_min_dpd`) the company's minimum DPD.
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # The contract's figures when the request was last created or submitted (the flows' conditions),
+    # and the minimum DPD that applied then.
+    dpd: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[str] = mapped_column(String(10))
+    overdue_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    min_dpd: Mapped[int] = mapped_column(Integer)
 
 
 @scoped(lambda m: ScopeSpec(group=m.group_id, company=m.company_id, owners=(m.assignee_id,)))

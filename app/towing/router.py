@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.approvals.request_routes import RETRIED, request_routes
+from app.approvals.request_routes import RETRIED, SUBMIT_DOC, request_routes
 from app.core.etag import check_if_match, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
@@ -19,7 +19,7 @@ from app.towing import permissions as P
 from app.towing import repository as repo
 from app.towing import service
 from app.towing.approval import TOW
-from app.towing.errors import TowTaskNotFound
+from app.towing.errors import TowRequestNotFound, TowTaskNotFound
 from app.towing.models import TowRequest, TowTask
 from app.towing.schemas import (
     RequestState,
@@ -39,11 +39,12 @@ TaskId = Annotated[uuid.UUID, Path()]
 CREATED = {"created_at": SortKey("created_at", TowRequest.created_at)}
 TASK_SORTS = {"created_at": SortKey("created_at", TowTask.created_at)}
 
-# The kit's detail, update, delete, submit and withdraw; create (scope of the contract, the machine,
-# submit in one call) and the list (more filters) are towing's own, below.
+# The kit's detail, update, delete and withdraw; create (scope of the contract, the machine, the
+# contract's figures, submit in one call), submit (the figures refreshed) and the list (more filters)
+# are towing's own, below.
 request_routes(router, TOW, path="/tow-requests", resource="tow_request", create=TowRequestCreate,
                update=TowRequestUpdate, out=TowRequestOut, read=P.TOW_READ, write=P.TOW_REQUEST,
-               omit=frozenset({"create", "list"}))
+               omit=frozenset({"create", "list", "submit"}))
 
 
 @router.get("/tow-requests", response_model=Page[TowRequestOut], operation_id="list_tow_requests",
@@ -71,6 +72,22 @@ async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"{http.url.path}/{request.id}"
+    set_etag(response, request.version)
+    return TowRequestOut.model_validate(request)
+
+
+@router.post("/tow-requests/{tow_request_id}/submit", response_model=TowRequestOut, operation_id="submit_tow_request",
+             summary="Submit tow request", dependencies=[Idempotent],
+             description=f"{SUBMIT_DOC} The contract's DPD, bucket and overdue amount are read again; below the "
+                         "company's minimum days past due 409 `tow.below_minimum_dpd`, unless the requester holds "
+                         "`tow.override_min_dpd` and the request carries an override reason.")
+async def submit_tow_request(session: Session, principal: Requires(P.TOW_REQUEST),
+                             request_id: Annotated[uuid.UUID, Path(alias="tow_request_id")], http: Request,
+                             response: Response) -> Any:
+    request = await get_readable(session, principal, TowRequest, request_id, for_update=True,
+                                 code=TowRequestNotFound.code)
+    check_if_match(http, request.version)
+    request = await service.submit_request(session, principal, request)
     set_etag(response, request.version)
     return TowRequestOut.model_validate(request)
 

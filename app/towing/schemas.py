@@ -10,6 +10,7 @@ from app.approvals.schemas import CLIENT_REF, RequestOutBase, RequestState
 from app.collection.log_schemas import Latitude, Longitude
 from app.core.types import Bool, BusinessDate, Float, Money, MultilineText, PositiveMoney, Text, Timestamp
 from app.core.updates import documents_not_null
+from app.ledger.read_schemas import BucketName
 from app.towing.models import TowRequest
 
 ConditionState = Literal["ok", "damaged", "missing"]
@@ -31,7 +32,9 @@ class TowRequestCreate(_In):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     override_reason: MultilineText(2000) | None = Field(
-        None, description="Required while a promise to pay is pending on the contract (else 409 `promise.hold`)")
+        None, description="Required while a promise to pay is pending on the contract (else 409 `promise.hold`), and "
+                          "below the company's minimum days past due, where only a filer holding "
+                          "`tow.override_min_dpd` may give it (else 409 `tow.below_minimum_dpd`)")
     submit: Bool = Field(False, description="Submit to approval at once (else a draft)")
 
 
@@ -53,6 +56,10 @@ class TowRequestOut(RequestOutBase):
     latitude: float | None
     longitude: float | None
     override_reason: str | None
+    dpd: int = Field(description="The contract's days past due when the request was filed or last submitted")
+    bucket: BucketName = Field(description="Its aging bucket then")
+    overdue_amount: Money = Field(description="Its overdue amount then")
+    min_dpd: int = Field(description="The company's minimum days past due for a tow then (below it: overridden)")
 
 
 class TowTaskAssign(_In):

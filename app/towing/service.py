@@ -1,6 +1,12 @@
 """Towing's rules: who may ask for a tow, the task's state machine, and the registration that
 repossesses the contract (exactly once per task).
 
+A tow request keeps the contract's DPD, bucket and overdue amount as of its filing and of each
+submission (the flows' condition fields), and the company's minimum DPD then (`company.tow_min_dpd`,
+else the `TOW_MIN_DPD` setting): below it, filing and submitting are 409 `tow.below_minimum_dpd`
+unless the filer holds `tow.override_min_dpd` and gives an `override_reason` (seed 000: a tow comes
+"当客户逾期超过一定期限", once the contract is overdue beyond a set term).
+
 Task states: open → assigned (→ assigned again: reassigned) → registered | cancelled. A task whose
 contract is settled first is cancelled (`cancel_tasks_of_contract`, called by the settlement)."""
 
@@ -18,16 +24,18 @@ from app.contracts.errors import ContractNotFound
 from app.contracts.models import Contract, ContractState
 from app.contracts.service import transition as contract_transition
 from app.core import audit
+from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.principal import Principal
 from app.core.scoping import get_writable
 from app.core.transitions import next_state
+from app.ledger import repository as ledger_repo
 from app.ledger import service as ledger
 from app.ledger.calendar import business_today
 from app.org import repository as org_repo
 from app.towing import permissions as P
 from app.towing import repository as repo
-from app.towing.approval import TOW
+from app.towing.approval import TOW, check_minimum
 from app.towing.errors import (
     TowContractNotActive,
     TowInvalidAssignee,
@@ -69,19 +77,48 @@ async def _contract_for(session: AsyncSession, principal: Principal, contract_id
     return await contracts_repo.lock_contract(session, contract.id) or contract
 
 
-async def create_request(session: AsyncSession, principal: Principal, data: TowRequestCreate
-                         ) -> tuple[TowRequest, bool]:
-    """A draft (or, with `submit`, a submitted request) for a machine of an active contract."""
-    contract = await _contract_for(session, principal, data.contract_id)
+async def figures(session: AsyncSession, contract: Contract) -> dict[str, Any]:
+    """The contract's DPD, bucket and overdue amount now (its account brought to its business date)
+    and the company's minimum DPD (`company.tow_min_dpd`, else the `TOW_MIN_DPD` setting)."""
     if contract.state != ContractState.ACTIVE:
         raise TowContractNotActive(f"The contract {contract.number} is {contract.state}.")
+    await ledger.resync(session, contract)
+    account = await ledger_repo.account(session, contract.id)
+    if account is None:
+        raise TowContractNotActive(f"The contract {contract.number} has no receivable.")
+    own = await org_repo.tow_min_dpd(session, contract.company_id)
+    return {"dpd": account.dpd, "bucket": account.bucket, "overdue_amount": account.overdue_amount,
+            "min_dpd": get_settings().tow_min_dpd if own is None else own}
+
+
+async def create_request(session: AsyncSession, principal: Principal, data: TowRequestCreate
+                         ) -> tuple[TowRequest, bool]:
+    """A draft (or, with `submit`, a submitted request) for a machine of an active contract past the
+    company's minimum DPD (or overridden). The caller's repeated `client_ref` returns their first
+    record, as filed."""
+    contract = await _contract_for(session, principal, data.contract_id)
     machines = (await contracts_repo.machines_of(session, [contract.id]))[contract.id]
-    if data.machine_id not in {m.id for m in machines}:
-        raise TowMachineNotOfContract(f"The machine {data.machine_id} is not one of contract {contract.number}'s.")
     fields: dict[str, Any] = data.model_dump(exclude={"client_ref", "submit"})
     fields.update(latitude=_coordinate(data.latitude), longitude=_coordinate(data.longitude))
-    return await kit.create(session, principal, TOW, fields, body=data,
-                            company_id=contract.company_id, and_submit=data.submit)
+    fields.update(await figures(session, contract))
+    if data.machine_id not in {m.id for m in machines}:
+        raise TowMachineNotOfContract(f"The machine {data.machine_id} is not one of contract {contract.number}'s.")
+    request, created = await kit.create(session, principal, TOW, fields, body=data,
+                                        company_id=contract.company_id, and_submit=data.submit)
+    if created:
+        check_minimum(principal, request)
+    return request, created
+
+
+async def submit_request(session: AsyncSession, principal: Principal, request: TowRequest) -> TowRequest:
+    """Refresh the figures the flows judge (DPD, bucket, overdue amount) and the minimum, then hand
+    over to the engine (which checks the minimum when the request is submitted)."""
+    if (request.status, "submit") in kit.TRANSITIONS and request.requester_id == principal.user_id:
+        contract = await _contract_for(session, principal, request.contract_id)
+        for name, value in (await figures(session, contract)).items():
+            setattr(request, name, value)
+        await session.flush()
+    return await kit.submit(session, principal, TOW, request)
 
 
 async def assign(session: AsyncSession, principal: Principal, task: TowTask, data: TowTaskAssign) -> TowTask:

@@ -1,8 +1,7 @@
 """Contracts: numbering, the state machine and its 409s, the seed's approval flow end to end, the
 effects of approval, schedules before and after, scoping."""
-
-
 import uuid
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
@@ -10,6 +9,7 @@ from app.contracts.models import Contract, ContractInstalment
 from app.core.business_date import business_date, business_zone
 from app.core.db import utcnow
 from app.customers.models import Customer, CustomerActivity, CustomerContact
+from app.ledger.calendar import business_today
 from tests.contracts.conftest import ANNUITY_TERMS, create_machine
 
 
@@ -220,3 +220,26 @@ async def test_a_leaving_salespersons_drafts_and_running_contracts_move_to_the_r
         assert moved["owner_id"] == str(org.users["sales2"].id)
     kept = (await client.get(f"/api/v1/contracts/{cancelled['id']}", headers=auth("admin"))).json()
     assert kept["owner_id"] == str(org.users["sales1"].id)
+
+
+async def test_a_first_due_date_before_the_business_dates_month_is_refused_unless_the_caller_migrates_history(
+        client, auth, org, new_contract, db):
+    today = await business_today(db, org.companies["C01"].id)
+    month_start = today.replace(day=1)
+    last_month = (month_start - timedelta(days=1)).isoformat()
+    draft = await new_contract({**ANNUITY_TERMS, "first_due_date": month_start.isoformat()})  # this month: fine
+    customer = (await client.get(f"/api/v1/contracts/{draft['id']}", headers=auth("sales1"))).json()["customer_id"]
+    for terms in ({**ANNUITY_TERMS, "first_due_date": last_month}, {**ANNUITY_TERMS, "first_due_date": "2019-03-31"}):
+        refused = await client.post("/api/v1/contracts", headers=auth("sales1"),
+                                    json={"customer_id": customer, "terms": terms})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "terms.first_due_date_in_past"
+        assert refused.json()["errors"][0]["pointer"] == "/body/terms/first_due_date"
+        patched = await client.patch(f"/api/v1/contracts/{draft['id']}", json={"terms": terms},
+                                     headers=auth("clerk1"))
+        assert patched.status_code == 422 and patched.json()["code"] == "terms.first_due_date_in_past"
+    # Migrating history takes its own permission (the administrator holds every one).
+    migrated = await client.post("/api/v1/contracts", headers=auth("admin"), json={
+        "customer_id": customer, "terms": {**ANNUITY_TERMS, "first_due_date": "2019-03-31"}})
+    assert migrated.status_code == 201, migrated.text
+    assert migrated.json()["terms"]["first_due_date"] == date(2019, 3, 31).isoformat()

@@ -117,7 +117,12 @@ async def test_a_weak_questionnaire_recommends_against_shipping(client, auth, or
     assert factors["debt_to_assets"]["value"] == "0.8" and factors["debt_to_assets"]["contribution"] == "0.00"
 
 
-async def test_a_shipment_after_the_first_due_date_is_refused(client, auth, flows, new_contract, act, approval_of):
+async def test_a_shipment_after_the_first_due_date_is_refused(client, auth, org, flows, new_contract, act,
+                                                              approval_of):
+    # A first due date in a past month: only a contract migrated from history has one.
+    granted = await client.put(f"/api/v1/users/{org.users['sales1'].id}/permissions/contract.migrate_history",
+                               json={"granted": True}, headers=auth("admin"))
+    assert granted.status_code == 204, granted.text
     contract = await _approved(client, auth, flows, new_contract, act, approval_of,
                                terms={"first_due_date": "2020-01-31"})
     response = await client.post(f"/api/v1/contracts/{contract['id']}/shipment-request", json={},

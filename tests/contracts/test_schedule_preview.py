@@ -86,7 +86,7 @@ async def test_a_rate_finer_than_its_column_is_refused_never_rounded(client, aut
 
 
 async def test_the_contract_keeps_the_rate_the_preview_computed_with(client, auth, new_contract):
-    terms = {**BASE, "annual_rate": "0.061235", "penalty_daily_rate": "0.000501"}
+    terms = {**BASE, "annual_rate": "0.061235", "penalty_daily_rate": "0.000501", "first_due_date": "2099-01-31"}
     preview = await client.post(PREVIEW, headers=auth("clerk1"), json=terms)
     assert preview.status_code == 200, preview.text
     contract = await new_contract(terms)

@@ -145,22 +145,32 @@ async def _performance(db, org, start: date, end: date) -> dict[uuid.UUID, dict[
         row["promises_made"] += sum(start <= p.created_on <= end for p in ours)
         for state in ("kept", "broken"):
             row[f"promises_{state}"] += sum(p.state == state and start <= p.judged_on <= end for p in ours)
-        last = min(end, c.closed_on or end)
-        row["collected"] += sum((e.amount for e in standing if e.contract_id == c.contract_id
-                                 and e.kind == EntryKind.PAYMENT and max(start, c.opened_on) <= e.value_date <= last),
-                                ZERO)
+        # README, "Collector KPIs": the base at the moment of assignment, the payments after it.
         assigned_on = c.assigned_at.astimezone(zones[c.company_id]).date()
+
+        def before(e: LedgerEntry, c: CollectionCase = c, assigned_on: date = assigned_on) -> bool:
+            return e.value_date < assigned_on or (e.value_date == assigned_on and e.recorded_at <= c.assigned_at)
+
         owed = ZERO
         for e in standing:
-            if e.contract_id != c.contract_id or e.value_date > assigned_on:
+            if e.contract_id != c.contract_id:
                 continue
             if e.kind in (EntryKind.INSTALMENT_DUE, EntryKind.CHARGE) and e.value_date < assigned_on:
                 owed += e.amount
-            elif e.kind == EntryKind.PENALTY:
+            elif e.kind == EntryKind.PENALTY and e.value_date <= assigned_on:
                 owed += e.amount
-            elif e.kind in (EntryKind.PAYMENT, EntryKind.WAIVER):
+            elif e.kind in (EntryKind.PAYMENT, EntryKind.WAIVER) and before(e):
                 owed -= e.amount
-        row["overdue_at_assignment"] += max(owed, ZERO)
+        base = max(owed, ZERO)
+        last = min(end, c.closed_on or end)
+        after = [e.amount for e in standing if e.contract_id == c.contract_id and e.kind == EntryKind.PAYMENT
+                 and not before(e) and e.value_date <= last]
+        through_end = sum(after, ZERO)
+        before_start = sum((e.amount for e in standing if e.contract_id == c.contract_id
+                            and e.kind == EntryKind.PAYMENT and not before(e) and e.value_date < start), ZERO)
+        row["collected"] += through_end - before_start
+        row["recovered"] += min(through_end, base) - min(before_start, base)
+        row["overdue_at_assignment"] += base
     for collector, values in days.items():
         out[collector]["days_to_first_contact"] = round(sum(values) / len(values), 1)
     return out
@@ -186,13 +196,14 @@ async def test_collector_performance_equals_sums_over_cases_logs_promises_and_th
         for name in ("cases_held", "cases_contacted", "calls", "visits", "promises_made", "promises_kept",
                      "promises_broken"):
             assert row[name] == want[name], (name, row, dict(want))
-        for name in ("collected", "overdue_at_assignment"):
+        for name in ("collected", "recovered", "overdue_at_assignment"):
             assert Decimal(row[name]) == want[name], (name, row, dict(want))
         assert row["days_to_first_contact"] == want.get("days_to_first_contact")
         decided = want["promises_kept"] + want["promises_broken"]
         assert row["kept_rate"] == (round(want["promises_kept"] / decided, 4) if decided else None)
-        assert row["recovery_rate"] == (round(float(want["collected"]) / float(want["overdue_at_assignment"]), 4)
+        assert row["recovery_rate"] == (round(float(want["recovered"]) / float(want["overdue_at_assignment"]), 4)
                                         if want["overdue_at_assignment"] else None)
+        assert row["recovery_rate"] is None or 0 <= row["recovery_rate"] <= 1
     assert sum(row["calls"] + row["visits"] for row in got.values()) > 0
     assert all(row["days_to_first_contact"] is not None for row in got.values())
     assert any(Decimal(row["collected"]) > 0 for row in got.values())
