@@ -26,11 +26,14 @@ class SyncChange(Base):
         Index("ix_sync_change_user_id_seq", "user_id", "seq"),
         Index("ix_sync_change_user_id_xid", "user_id", "xid"),
         Index("ix_sync_change_changed_at", "changed_at"),
+        # The record rows of a transaction a cursor saw running (app/field/repository.py).
+        Index("ix_sync_change_xid_record", "xid", postgresql_where=text("user_id IS NULL")),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     # No foreign key: a trigger writes this on hot paths, and a user is never deleted (only locked).
-    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # NULL: the record's own row (it changed), read by whoever receives it when a sync reads it.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     kind: Mapped[str] = mapped_column(String(30))
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     xid: Mapped[int] = mapped_column(BigInteger)
