@@ -103,9 +103,14 @@ BEGIN
     END IF;
     RETURN NULL;
 END""",
+    # A customer, and its open cases (which show its name).
     "sync_track_customer_self": """
 BEGIN
     PERFORM sync_changed('customer', ARRAY[NEW.id]);
+    IF OLD.name IS DISTINCT FROM NEW.name THEN
+        PERFORM sync_changed('case', ARRAY(SELECT c.id FROM collection_case c
+                                           WHERE c.customer_id = NEW.id AND c.state = 'open'));
+    END IF;
     RETURN NULL;
 END""",
     "sync_track_contact": """
