@@ -1,8 +1,11 @@
 """`GET /sync`: what changed for the caller since their cursor, as upserts and tombstones.
 
 The change log (`sync_change`, written by triggers: app/field/models.py) says which records changed
-for whom; whether the phone gets an upsert or a tombstone is decided here, from the record's state
-now ("is it still mine?"), so duplicates and the order of changes do not matter.
+and for whom they were when written; whether the phone gets an upsert or a tombstone is decided
+here, from the record's state now ("is it still mine?"), so duplicates and the order of changes do
+not matter. A sync reads at one snapshot (its cursor's), and also takes the records changed by the
+transactions that snapshot saw running, for whoever receives them now: such a transaction chose
+its receivers before a reassignment it could not see (tests/field/test_sync_audience.py).
 
 The cursor is (snapshot s, sequence q): the phone holds every change visible in s with a sequence
 number up to q. A sync first cuts the next snapshot (before reading anything, so everything read
