@@ -21,8 +21,9 @@ from app.core.db import Base
 
 class SyncChange(Base):
     """A record (`kind`, `entity_id`) changed in a way `user_id`'s phone may need to know: it is
-    theirs now, or was theirs before the write (no user: the record's own row, see the module). Whether the phone gets an upsert or a tombstone is
-    decided when it syncs, from the record's state then; so the row says nothing else."""
+    theirs now, or was theirs before the write (no user: the record's own row, see the module).
+    Whether the phone gets an upsert or a tombstone is decided when it syncs, from the record's
+    state then; so the row says nothing else."""
 
     __tablename__ = "sync_change"
     __table_args__ = (
