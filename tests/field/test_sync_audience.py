@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text, update
 
 from app.collection.models import CollectionCase
+from app.core import db as core_db
 from app.ledger.models import LedgerAccount
 from tests.collection.log_fixtures import at, log_body
 from tests.field.committed import fresh_snapshot, make_cases, principal_of, remove, sync_once
@@ -171,3 +172,15 @@ async def test_the_one_audience_agrees_with_what_each_phone_reads(db, org, open_
                            {"c": case.id})
     assert gone == 0
 
+
+
+async def test_a_sync_in_a_read_only_request_reads_at_one_snapshot(org):
+    """The route's session reads in autocommit (a snapshot per statement); the sync's statements
+    share one, so the cursor it hands out describes exactly what it sent."""
+    async with core_db.read_session_factory()() as session:
+        async with core_db.one_snapshot(session):
+            level = await session.scalar(text("SELECT current_setting('transaction_isolation')"))
+            first = await session.scalar(text("SELECT pg_current_snapshot()::text"))
+            second = await session.scalar(text("SELECT pg_current_snapshot()::text"))
+        after = await session.scalar(text("SELECT current_setting('transaction_isolation')"))
+    assert level == "repeatable read" and first == second and after == "read committed"
