@@ -7,6 +7,7 @@ change (audit events, idempotency records) before the single COMMIT.
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -119,6 +120,26 @@ def read_session_factory() -> async_sessionmaker[AsyncSession]:
     get_engine()
     assert _read_sessionmaker is not None
     return _read_sessionmaker
+
+
+@asynccontextmanager
+async def one_snapshot(session: AsyncSession) -> AsyncIterator[None]:
+    """A read-only request's statements at one snapshot (REPEATABLE READ, READ ONLY) instead of one
+    each: for a read whose parts must agree with each other (the field sync's cursor and what it
+    sends). Two round trips (BEGIN, COMMIT). Inside a transaction already (a test's, a writing
+    route's) the statements run in it as they are."""
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    autocommit = conn.sync_connection is not None and \
+        conn.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    if not autocommit or raw.is_in_transaction():
+        yield
+        return
+    await conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield
+    finally:
+        await conn.exec_driver_sql("COMMIT")
 
 
 # `session.info[READ_ONLY]`: the session serves a read-only request (TransactionalRoute sets it for

@@ -48,21 +48,41 @@ from app.towing.models import TowTask
 _MARK = text("SELECT pg_current_snapshot()::text AS snapshot, "
              "(SELECT coalesce(max(seq), 0) FROM sync_change WHERE user_id = :user_id) AS seq")
 
-# What the cursor (snapshot `s`, sequence `q`) has not delivered: rows past `q`, and rows of
-# transactions `s` could not see (still running when the cursor was cut, committed since; their
-# sequence numbers may be older than `q`). Below the snapshot's xmin everything was visible. The
-# reading transaction's own writes count as seen (a snapshot never lists its own xid as visible,
-# though its statements see those rows); a read-only sync has no xid and the clause is void.
-# Index-backed: (user_id, seq) and (user_id, xid), one bitmap OR.
+# What the cursor (snapshot `s`, sequence `q`) has not delivered, in two parts.
+#
+# The user's rows (`audience` true): rows past `q`, and rows of transactions `s` could not see
+# (still running when the cursor was cut, committed since; their sequence numbers may be older than
+# `q`). Below the snapshot's xmin everything was visible. The reading transaction's own writes count
+# as seen (a snapshot never lists its own xid as visible, though its statements see those rows); a
+# read-only sync has no xid and the clause is void. Index-backed: (user_id, seq) and (user_id, xid).
+#
+# The records' rows (`audience` false) of the transactions `s` saw running, for the records the
+# user receives now (`sync_audience`, the triggers' own definition): such a transaction decided
+# its receivers before a reassignment it could not see had committed, so the holder the cursor's
+# sync handed the record to may not be among them. Transactions that began after `s` saw every
+# reassignment the cursor's sync did (its reads are at `s`: app/field/sync.py) and wrote their rows
+# for the holder. Index-backed: the record rows' partial (xid) index, between the snapshot's xmin
+# and xmax; few (the transactions running at one moment), sent whole whatever the page size.
 _PENDING = text("""
-SELECT seq, kind, entity_id FROM sync_change
-WHERE user_id = :user_id
-  AND (seq > :seq
-       OR (xid >= pg_snapshot_xmin(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
-           AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:snapshot AS text) AS pg_snapshot))
-           AND xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint))
-ORDER BY seq
-LIMIT :limit""")
+(SELECT seq, kind, entity_id, true AS audience FROM sync_change
+ WHERE user_id = :user_id
+   AND (seq > :seq
+        OR (xid >= pg_snapshot_xmin(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
+            AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:snapshot AS text) AS pg_snapshot))
+            AND xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint))
+ ORDER BY seq
+ LIMIT :limit)
+UNION ALL
+SELECT NULL, running.kind, mine.entity_id, false
+FROM (SELECT kind, array_agg(DISTINCT entity_id) AS ids FROM sync_change
+      WHERE user_id IS NULL
+        AND xid >= pg_snapshot_xmin(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
+        AND xid < pg_snapshot_xmax(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
+        AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:snapshot AS text) AS pg_snapshot))
+        AND xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint
+      GROUP BY kind) running
+CROSS JOIN LATERAL sync_audience(running.kind, running.ids) mine
+WHERE mine.user_id = :user_id""")
 
 
 async def mark(session: AsyncSession, user_id: uuid.UUID) -> tuple[str, int]:
@@ -72,6 +92,8 @@ async def mark(session: AsyncSession, user_id: uuid.UUID) -> tuple[str, int]:
 
 async def pending_changes(session: AsyncSession, user_id: uuid.UUID, snapshot: str, seq: int,
                           limit: int) -> list[Any]:
+    """The user's pending rows (at most `limit`, by sequence) and the running transactions' records
+    that are the user's now (`audience` false, no sequence)."""
     return list((await session.execute(_PENDING, {"user_id": user_id, "snapshot": snapshot, "seq": seq,
                                                   "limit": limit})).all())
 

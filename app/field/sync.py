@@ -1,8 +1,11 @@
 """`GET /sync`: what changed for the caller since their cursor, as upserts and tombstones.
 
 The change log (`sync_change`, written by triggers: app/field/models.py) says which records changed
-for whom; whether the phone gets an upsert or a tombstone is decided here, from the record's state
-now ("is it still mine?"), so duplicates and the order of changes do not matter.
+and for whom they were when written; whether the phone gets an upsert or a tombstone is decided
+here, from the record's state now ("is it still mine?"), so duplicates and the order of changes do
+not matter. A sync reads at one snapshot (its cursor's), and also takes the records changed by the
+transactions that snapshot saw running, for whoever receives them now: such a transaction chose
+its receivers before a reassignment it could not see (tests/field/test_sync_audience.py).
 
 The cursor is (snapshot s, sequence q): the phone holds every change visible in s with a sequence
 number up to q. A sync first cuts the next snapshot (before reading anything, so everything read
@@ -27,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals.models import ApprovalInstance
 from app.collection.models import CollectionCase, CollectionLog
 from app.core.config import get_settings
-from app.core.db import utcnow
+from app.core.db import one_snapshot, utcnow
 from app.core.jobs import periodic
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.principal import Principal
@@ -188,6 +191,14 @@ def _put(changes: SyncChanges, kind: Kind, upserted: list[Any], deleted: list[uu
 # --- a sync ----------------------------------------------------------------------------------------
 
 async def sync(session: AsyncSession, principal: Principal, cursor: str | None) -> SyncOut:
+    # Everything at the cursor's snapshot: a record's reassignment is sent with the record as it
+    # stood then, and the changes the snapshot could not see come with the next sync
+    # (repository._PENDING says why that matters).
+    async with one_snapshot(session):
+        return await _sync(session, principal, cursor)
+
+
+async def _sync(session: AsyncSession, principal: Principal, cursor: str | None) -> SyncOut:
     settings = get_settings()
     snapshot, seq = await repo.mark(session, principal.user_id)  # first: see the module's docstring
     now = utcnow()
@@ -226,21 +237,23 @@ async def _snapshot_page(session: AsyncSession, principal: Principal, position: 
 
 async def _changes_page(session: AsyncSession, principal: Principal, position: Position, mark: Position,
                         limit: int) -> SyncOut:
-    rows = await repo.pending_changes(session, principal.user_id, position.snapshot, position.seq, limit + 1)
+    found_rows = await repo.pending_changes(session, principal.user_id, position.snapshot, position.seq, limit + 1)
+    rows = [r for r in found_rows if r.audience]
     has_more = len(rows) > limit
     rows = rows[:limit]
-    changed: dict[str, list[uuid.UUID]] = {}
-    for row in rows:
-        ids = changed.setdefault(row.kind, [])
-        if row.entity_id not in ids:
-            ids.append(row.entity_id)
+    # A row of the user's: the record may have left them (a tombstone when it is not theirs now). A
+    # running transaction's record that is theirs now: an upsert, or nothing if it left them since.
+    changed: dict[str, dict[uuid.UUID, bool]] = {}
+    for row in [*rows, *(r for r in found_rows if not r.audience)]:
+        ids = changed.setdefault(row.kind, {})
+        ids[row.entity_id] = ids.get(row.entity_id, False) or row.audience
     changes = SyncChanges()
     for kind in KINDS:
-        ids = list(dict.fromkeys(i for name in sorted(kind.changes()) for i in changed.get(name, [])))
+        ids = {i: told for name in sorted(kind.changes()) for i, told in changed.get(name, {}).items()}
         if ids:
-            found = await kind.fetch(session, principal, Fetch(ids, None, len(ids), None))
+            found = await kind.fetch(session, principal, Fetch(list(ids), None, len(ids), None))
             present = {item.id for item in found}
-            _put(changes, kind, found, [i for i in ids if i not in present])
+            _put(changes, kind, found, [i for i, told in ids.items() if told and i not in present])
     # A page cut short hands out its own last sequence number: the rest are past it.
     seq = rows[-1].seq if has_more else max([mark.seq, *(r.seq for r in rows)])
     return SyncOut(changes=changes, cursor=encode(replace(mark, seq=seq)), has_more=has_more, mode="changes")
