@@ -22,7 +22,7 @@ Records whose owner is a column of their own row keep `sync_track_owner` (a writ
 owner are one row's write: the audience written is exact).
 
 Revision ID: sync_audience
-Revises: client_body
+Revises: tow_conditions
 Create Date: 2026-12-08 00:00:00.000000+00:00
 """
 from collections.abc import Sequence
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'sync_audience'
-down_revision: str | Sequence[str] | None = 'client_body'
+down_revision: str | Sequence[str] | None = 'tow_conditions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
