@@ -27,7 +27,8 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
-from app.core import db
+from app.core import db, etag
+from app.core.config import get_settings
 from app.core.errors import Conflict, problem_response
 
 # A write that loses a deadlock or a serialization failure to another transaction is run again from
@@ -37,6 +38,11 @@ RETRY_ATTEMPTS = 3
 
 class ConcurrentUpdateLost(Conflict, code="request.concurrent_update"):
     """Two requests raced for the same rows and this one kept losing (after the server's retries)."""
+
+
+class UndeclaredHeaders(RuntimeError):
+    """A route sent an ETag or Location, or checked If-Match, without `@etag.declares(...)` saying so:
+    its OpenAPI documents would not say it either."""
 
 
 class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
@@ -156,6 +162,11 @@ class TransactionalRoute(APIRoute):
                 raise
             finally:
                 session.info.pop(db.READ_ONLY, None)
+            # Outside production every answer is held to the route's declared headers (app/core/etag.py).
+            if (get_settings().environment != "production"
+                    and (undeclared := etag.undeclared(self.endpoint, response, request_state(request)))):
+                await session.rollback()
+                raise UndeclaredHeaders(f"{self.path}: declare {', '.join(undeclared)} with @etag.declares(...)")
             _without_body_headers(response)
             if read_only:
                 # Nothing to commit or roll back: the session read without a transaction and
