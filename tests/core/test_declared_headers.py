@@ -49,6 +49,11 @@ def _app() -> FastAPI:
         check_if_match(request, 3)
         return {}
 
+    @router.get("/download", responses={200: {"description": "A file", "headers": {"ETag": {
+        "description": "The file's own strong ETag", "schema": {"type": "string"}}}}})
+    async def download() -> Response:
+        return Response(b"bytes", media_type="application/pdf", headers={"ETag": '"abc"'})
+
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(router)
@@ -72,7 +77,9 @@ async def test_an_undeclared_header_fails_the_request(client, method, path, unde
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/declared-etag"), ("POST", "/declared-location"), ("POST", "/declared-if-match")])
+    ("GET", "/declared-etag"), ("POST", "/declared-location"), ("POST", "/declared-if-match"),
+    ("GET", "/download"),  # documented in its own `responses=`
+])
 async def test_a_declared_header_answers(client, method, path):
     assert (await client.request(method, path)).status_code in (200, 201)
 
