@@ -55,6 +55,9 @@ def create_app() -> FastAPI:
         return documents[surface]
 
     app.state.openapi_document = document
+    # Read on every request (core.routing): set here, so reading it never misses. None means each
+    # route's own sessions; the test harness swaps in its provider.
+    app.state.session_provider = None
     for surface, (prefix, title, _) in SURFACES.items():
         _serve_docs(app, surface, prefix, title, document)
     if settings.environment != "test":

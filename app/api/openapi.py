@@ -4,27 +4,20 @@ FastAPI's own document is post-processed so that generated clients (openapi-type
 openapi-fetch, openapi-python-client) get what the routes really do. Everything is derived from the
 route, so a new route is documented right without saying anything:
 
-- headers: `If-Match` (request) and 412 where the handler or a dependency calls `check_if_match`
-  (or `matched`); `ETag` where it calls `set_etag` (or `tagged`); `Location` on 201 where it sets
-  the header; both where it calls `set_location`; `Idempotent-Replayed` where the `idempotency`
-  dependency runs (its `Idempotency-Key` parameter FastAPI documents already); `Retry-After` on
-  429 and 503;
+- headers: `If-Match` (request) and 412, `ETag`, and `Location` on 201 as the route declares them
+  with `@etag.declares(...)` (checked against every answer outside production, see app/core/etag.py);
+  `Idempotent-Replayed` where the `idempotency` dependency runs (its `Idempotency-Key` parameter
+  FastAPI documents already); `Retry-After` on 429 and 503;
 - problems, under `application/problem+json` only, per operation: 400/413 with a body, 401 when
   authenticated, 403 when a permission is required, 404 with path parameters or ids in the body,
   409 on writes, 412 with If-Match, 422 with any input, 429 where declared, 500 and 503 always;
 - binary file parts and downloads as `format: binary`; `next_cursor` required (nullable) in pages;
   declared tags; `security: []` on public operations; descriptions and examples of creating operations
   (app/api/examples.py).
-
-"What a route calls" is read from the code of its endpoint and dependencies, following the helpers
-defined in their own modules (`_locked`, `_shaped`…): see `_reaches`.
 """
 
 import copy
-import dis
-import inspect
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +115,7 @@ IF_MATCH_PARAMETER = {
 
 @dataclass(frozen=True)
 class RouteFacts:
-    """What the document says about a route, read from its dependencies and code."""
+    """What the document says about a route, read from its dependencies and declarations."""
 
     authenticated: bool
     permissions: tuple[str, ...]
@@ -177,84 +170,20 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 
 def route_facts(route: APIRoute) -> RouteFacts:
     calls = [d.call for d in _dependants(route.dependant) if d.call is not None]
-    reached = _reaches(calls)
+    headers = etag.declared(route.endpoint)
     params = [p for d in _dependants(route.dependant)
               for p in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)]
     return RouteFacts(
         authenticated=current_principal in calls,
         permissions=tuple(sorted({p for c in calls for p in getattr(c, "required_permissions", ())})),
         idempotent=idempotency in calls,
-        if_match=bool({etag.check_if_match, etag.matched} & reached.functions),
-        etag=bool({etag.set_etag, etag.tagged, etag.set_location, etag.set_content_etag} & reached.functions),
-        location="location" in reached.strings or etag.set_location in reached.functions,
+        if_match=headers.if_match,
+        etag=headers.etag,
+        location=headers.location,
         path_params=any(d.path_params for d in _dependants(route.dependant)),
         body=route.body_field is not None,
         inputs=bool(params) or route.body_field is not None,
     )
-
-
-@dataclass
-class _Reached:
-    functions: set[Any]
-    strings: set[str]
-
-
-def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _code_objects(const)
-
-
-def _reaches(roots: list[Callable[..., Any]]) -> _Reached:
-    """The functions the roots refer to, following the helpers defined in each root's own module
-    (a handler's `_locked`/`_done`, a dependency's loader), and the string constants they use."""
-    reached = _Reached(set(), set())
-    seen: set[int] = set()
-    stack: list[tuple[Any, str]] = []
-    for root in roots:
-        fn = inspect.unwrap(root)
-        stack.append((fn, getattr(fn, "__module__", "")))
-    while stack:
-        fn, home = stack.pop()
-        code = getattr(fn, "__code__", None)
-        if code is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        namespace = getattr(fn, "__globals__", {})
-        # A handler made by a route factory (app/approvals/request_routes.py) reaches its helpers
-        # through closure cells, not globals.
-        cells = {name: cell.cell_contents for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True)
-                 if _filled(cell)}
-        for co in _code_objects(code):
-            reached.strings |= {c.lower() for c in co.co_consts if isinstance(c, str) and len(c) < 40}
-            for candidate in _referenced(co, {**namespace, **cells}):
-                reached.functions.add(candidate)
-                if candidate.__module__ == home:
-                    stack.append((candidate, home))
-    return reached
-
-
-def _filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018 - an empty cell raises
-    except ValueError:
-        return False
-    return True
-
-
-def _referenced(code: types.CodeType, namespace: dict[str, Any]) -> Iterator[Any]:
-    """Functions the code loads as globals (`set_etag`) or from a module global (`etag.set_etag`)."""
-    previous: Any = None
-    for instruction in dis.get_instructions(code):
-        current: Any = None
-        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"):
-            current = namespace.get(instruction.argval)
-        elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and isinstance(previous, types.ModuleType):
-            current = getattr(previous, instruction.argval, None)
-        if inspect.isfunction(current):
-            yield current
-        previous = current
 
 
 # --- one operation -----------------------------------------------------------------------------------

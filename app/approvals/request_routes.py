@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import requests as kit
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, declares, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Principal, Requires
@@ -97,6 +97,7 @@ def request_routes(
     @unless("create", router.post(
         path, response_model=out, status_code=201, operation_id=f"create_{resource}", summary=f"Create {title}",
         dependencies=[Idempotent], responses=RETRIED))
+    @declares(etag=True, location=True)
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await kit.create(session, principal, kind, fields_of(body), body=body)
@@ -106,22 +107,26 @@ def request_routes(
         return shaped(request, response)
 
     @router.get(f"{item}", response_model=out, operation_id=f"get_{resource}", summary=f"Get {title}")
+    @declares(etag=True)
     async def get_request(session: Session, principal: Reader, request_id: Id, response: Response) -> Any:
         return shaped(await get_readable(session, principal, model, request_id, code=not_found), response)
 
     @router.patch(f"{item}", response_model=out, operation_id=f"update_{resource}", summary=f"Update {title}")
+    @declares(etag=True, if_match=True)
     async def update_request(session: Session, principal: Writer, request_id: Id, body: update,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)
         return shaped(await kit.update(session, principal, kind, request, body), response)
 
     @router.delete(f"{item}", status_code=204, operation_id=f"delete_{resource}", summary=f"Delete {title}")
+    @declares(if_match=True)
     async def delete_request(session: Session, principal: Writer, request_id: Id, http: Request) -> Response:
         await kit.delete(session, principal, kind, await for_change(session, principal, request_id, http))
         return Response(status_code=204)
 
     @unless("submit", router.post(f"{item}/submit", response_model=out, operation_id=f"submit_{resource}",
                                   summary=f"Submit {title}", dependencies=[Idempotent], description=SUBMIT_DOC))
+    @declares(etag=True, if_match=True)
     async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
                              response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)
@@ -129,6 +134,7 @@ def request_routes(
 
     @router.post(f"{item}/withdraw", response_model=out, operation_id=f"withdraw_{resource}",
                  summary=f"Withdraw {title}", dependencies=[Idempotent])
+    @declares(etag=True, if_match=True)
     async def withdraw_request(session: Session, principal: Writer, request_id: Id, http: Request,
                                response: Response) -> Any:
         request = await for_change(session, principal, request_id, http)

@@ -29,7 +29,7 @@ from app.approvals.schemas import (
     WithdrawBody,
 )
 from app.core.db import utcnow
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, declares, set_etag
 from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
@@ -76,6 +76,7 @@ async def list_flows(session: Session, principal: Requires(P.APPROVAL_FLOW_READ)
 
 @router.post("/approval-flows", response_model=FlowOut, status_code=201, operation_id="create_approval_flow",
              dependencies=[Idempotent])
+@declares(etag=True, location=True)
 async def create_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANAGE), body: FlowCreate,
                       response: Response) -> FlowOut:
     flow, version = await flows.create_flow(session, principal, body)
@@ -85,6 +86,7 @@ async def create_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANA
 
 
 @router.get("/approval-flows/{flow_id}", response_model=FlowOut, operation_id="get_approval_flow")
+@declares(etag=True)
 async def get_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), flow_id: Id,
                    response: Response) -> FlowOut:
     flow = await get_readable(session, principal, ApprovalFlow, flow_id, code=ApprovalFlowNotFound.code)
@@ -93,6 +95,7 @@ async def get_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_READ), 
 
 
 @router.patch("/approval-flows/{flow_id}", response_model=FlowOut, operation_id="update_approval_flow")
+@declares(etag=True, if_match=True)
 async def update_flow(session: Session, principal: Requires(P.APPROVAL_FLOW_MANAGE), flow_id: Id, body: FlowUpdate,
                       request: Request, response: Response) -> FlowOut:
     flow = await get_readable(session, principal, ApprovalFlow, flow_id, for_update=True,
@@ -137,6 +140,7 @@ async def list_approvals(
     return Page(items=await views.summaries(session, rows), next_cursor=cursor)
 
 
+@declares(etag=True)
 async def get_approval(session: Session, principal: Requires(P.APPROVAL_READ), approval_id: Id,
                        response: Response) -> ApprovalDetail:
     instance = await repo.get_instance(session, principal, approval_id)
@@ -156,6 +160,7 @@ async def _done(session: AsyncSession, instance: ApprovalInstance, response: Res
     return await views.detail(session, instance)
 
 
+@declares(etag=True, if_match=True)
 async def approve(session: Session, principal: Requires(P.APPROVAL_APPROVE), approval_id: Id, request: Request,
                   response: Response, body: Annotated[ApproveBody | None, Body()] = None) -> ApprovalDetail:
     body = body or ApproveBody()
@@ -164,6 +169,7 @@ async def approve(session: Session, principal: Requires(P.APPROVAL_APPROVE), app
     return await _done(session, instance, response)
 
 
+@declares(etag=True, if_match=True)
 async def reject(session: Session, principal: Requires(P.APPROVAL_APPROVE), approval_id: Id, body: RejectBody,
                  request: Request, response: Response) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)
@@ -171,6 +177,7 @@ async def reject(session: Session, principal: Requires(P.APPROVAL_APPROVE), appr
     return await _done(session, instance, response)
 
 
+@declares(etag=True, if_match=True)
 async def transfer(session: Session, principal: Requires(P.APPROVAL_APPROVE), approval_id: Id, body: TransferBody,
                    request: Request, response: Response) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)
@@ -179,6 +186,7 @@ async def transfer(session: Session, principal: Requires(P.APPROVAL_APPROVE), ap
     return await _done(session, instance, response)
 
 
+@declares(etag=True, if_match=True)
 async def withdraw(session: Session, principal: Requires(P.APPROVAL_SUBMIT), approval_id: Id, request: Request,
                    response: Response, body: Annotated[WithdrawBody | None, Body()] = None) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)
@@ -186,6 +194,7 @@ async def withdraw(session: Session, principal: Requires(P.APPROVAL_SUBMIT), app
     return await _done(session, instance, response)
 
 
+@declares(etag=True, if_match=True)
 async def urge(session: Session, principal: Requires(P.APPROVAL_SUBMIT), approval_id: Id, request: Request,
                response: Response, body: Annotated[UrgeBody | None, Body()] = None) -> ApprovalDetail:
     instance = await _locked(session, principal, approval_id, request)

@@ -12,7 +12,7 @@ from app.attachments import permissions as P
 from app.attachments.models import CONTENT_TYPES
 from app.attachments.schemas import SHA256_PATTERN, AttachmentOut
 from app.attachments.storage import Storage, configured_storage
-from app.core.etag import set_location, tagged
+from app.core.etag import declares, set_location, tagged
 from app.core.idempotency import Idempotent
 from app.core.principal import Requires
 from app.core.routers import api_router
@@ -32,6 +32,7 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "This id was uploaded before with the same content: the stored attachment"}}
 
 
+@declares(etag=True, location=True)
 async def create_attachment(
     session: Session, principal: Requires(P.ATTACHMENT_UPLOAD), storage: StorageDep, request: Request,
     response: Response,
@@ -54,6 +55,7 @@ async def create_attachment(
     return AttachmentOut.of(attachment)
 
 
+@declares(etag=True)
 async def get_attachment(session: Session, principal: Requires(), attachment_id: Id,
                          response: Response) -> AttachmentOut:
     return AttachmentOut.of(tagged(response, await service.get(session, principal, attachment_id)))

@@ -26,7 +26,7 @@ from app.org import repository as org_repo
 def _sessions(request: Request) -> service.Sessions:
     """The app's session provider (the test harness swaps in its own), for a route that runs its
     own short transactions instead of the one per request."""
-    return getattr(request.app.state, "session_provider", default_session_provider)
+    return getattr(request.app.state, "session_provider", None) or default_session_provider
 
 
 def _hash_limiter(request: Request) -> HashLimiter:

@@ -20,7 +20,7 @@ from app.collection.log_schemas import (
     PromiseToPayOut,
 )
 from app.collection.models import CollectionLog, PromiseToPay
-from app.core.etag import check_if_match, set_etag, set_location
+from app.core.etag import check_if_match, declares, set_etag, set_location
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
@@ -65,6 +65,7 @@ def shaped(logged: service.Logged) -> LogOut:
                   summary="Log a contact on a case (offline-safe: the phone's own id)",
                   responses={200: {"description": "This log id was already uploaded by the caller with the same "
                                                   "body: the stored log"}})
+@declares(etag=True, location=True)
 async def create_log(session: Session, principal: Reader, case_id: CaseId, body: LogCreate,
                      response: Response) -> LogOut:
     logged = await service.create_log(session, principal, case_id, body)
@@ -101,6 +102,7 @@ async def list_logs(
 
 @logs_router.get("/collection-logs/{log_id}", response_model=LogOut, operation_id="get_collection_log",
                  summary="A log and its promise")
+@declares(etag=True)
 async def get_log(session: Session, principal: Reader, log_id: LogId, response: Response) -> LogOut:
     log = await service.get_log(session, principal, log_id)
     set_etag(response, _version(log))
@@ -111,6 +113,7 @@ async def get_log(session: Session, principal: Reader, log_id: LogId, response: 
                   dependencies=[Idempotent],
                   summary="Void a log written in error (the author within 24 h, or a dispatcher); its pending "
                           "promise is withdrawn")
+@declares(etag=True, if_match=True)
 async def void_log(session: Session, principal: Reader, log_id: LogId, body: LogVoidIn, request: Request,
                    response: Response) -> LogOut:
     log = await service.get_log(session, principal, log_id, for_update=True)

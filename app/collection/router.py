@@ -24,7 +24,7 @@ from app.collection.schemas import (
     PromiseState,
     TimelineEvent,
 )
-from app.core.etag import set_etag
+from app.core.etag import declares, set_etag
 from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot, sort_param
@@ -74,6 +74,7 @@ async def list_cases(
 
 @router.get("/collection-cases/{case_id}", response_model=CaseOut, operation_id="get_collection_case",
             summary="A case with its money, active promise and the customer's contacts")
+@declares(etag=True)
 async def get_case(session: Session, principal: Requires(P.CASE_READ), case_id: CaseId,
                    response: Response) -> CaseOut:
     row = await repo.case_row(session, principal, case_id)

@@ -41,7 +41,7 @@ from app.contracts.schemas import (
     State,
     TermsIn,
 )
-from app.core.etag import check_if_match, matched, set_etag, set_location, tagged
+from app.core.etag import check_if_match, declares, matched, set_etag, set_location, tagged
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Principal, Requires
@@ -92,6 +92,7 @@ async def list_machines(
 @machines_router.post("/machines", response_model=MachineOut, status_code=201, operation_id="create_machine",
                       dependencies=[Idempotent],
                       summary="Register a machine (serial number and GPS id unique in the group)")
+@declares(etag=True, location=True)
 async def create_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), body: MachineCreate,
                          response: Response) -> MachineOut:
     machine = await machines.create_machine(session, principal, body)
@@ -101,6 +102,7 @@ async def create_machine(session: Session, principal: Requires(P.MACHINE_MANAGE)
 
 @machines_router.get("/machines/{machine_id}", response_model=MachineOut, operation_id="get_machine",
                      summary="Get a machine")
+@declares(etag=True)
 async def get_machine(session: Session, principal: Requires(P.MACHINE_READ), machine_id: MachineId,
                       response: Response) -> MachineOut:
     return MachineOut.model_validate(tagged(response, await repo.get_machine(session, principal, machine_id)))
@@ -108,6 +110,7 @@ async def get_machine(session: Session, principal: Requires(P.MACHINE_READ), mac
 
 @machines_router.patch("/machines/{machine_id}", response_model=MachineOut, operation_id="update_machine",
                        summary="Edit a machine's identification (If-Match)")
+@declares(etag=True, if_match=True)
 async def update_machine(session: Session, principal: Requires(P.MACHINE_MANAGE), machine_id: MachineId,
                          body: MachineUpdate, request: Request, response: Response) -> MachineOut:
     machine = matched(request, await get_writable(session, principal, Machine, machine_id, code=MachineNotFound.code))
@@ -137,6 +140,7 @@ async def list_contracts(
 @contracts_router.post("/contracts", response_model=ContractDetail, status_code=201, operation_id="create_contract",
                        dependencies=[Idempotent], summary="Create a draft contract (销售申请)",
                        responses=RETRIED)
+@declares(etag=True, location=True)
 async def create_contract(session: Session, principal: Requires(P.CONTRACT_CREATE), body: ContractCreate,
                           response: Response) -> ContractDetail:
     contract, created = await service.create_contract(session, principal, body)
@@ -167,6 +171,7 @@ async def _detail(session: AsyncSession, contract: Contract, response: Response)
 
 @contracts_router.get("/contracts/{contract_id}", response_model=ContractDetail, operation_id="get_contract",
                       summary="Get a contract with its contacts and machines")
+@declares(etag=True)
 async def get_contract(session: Session, principal: Requires(P.CONTRACT_READ), contract_id: ContractId,
                        response: Response) -> ContractDetail:
     return await views.contract_detail(session, tagged(response, await repo.get_contract(session, principal,
@@ -175,6 +180,7 @@ async def get_contract(session: Session, principal: Requires(P.CONTRACT_READ), c
 
 @contracts_router.patch("/contracts/{contract_id}", response_model=ContractDetail, operation_id="update_contract",
                         summary="Complete a draft contract (内勤完善合同); refused under approval (If-Match)")
+@declares(etag=True, if_match=True)
 async def update_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           body: ContractUpdate, request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -199,6 +205,7 @@ async def get_schedule(session: Session, principal: Requires(P.CONTRACT_READ), c
                        description="Starts (after a rejection: restarts) the approval. 409 "
                        "`contract.illegal_transition` unless it is a draft; 422 `contract.machines_required` "
                        "without machines; 409 `approval.no_flow` when no flow is configured.")
+@declares(etag=True, if_match=True)
 async def submit_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -208,6 +215,7 @@ async def submit_contract(session: Session, principal: Requires(P.CONTRACT_UPDAT
 @contracts_router.post("/contracts/{contract_id}/withdraw", response_model=ContractDetail,
                        operation_id="withdraw_contract",
                        dependencies=[Idempotent], summary="Withdraw the contract from approval (its submitter)")
+@declares(etag=True, if_match=True)
 async def withdraw_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                             request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -216,6 +224,7 @@ async def withdraw_contract(session: Session, principal: Requires(P.CONTRACT_UPD
 
 @contracts_router.post("/contracts/{contract_id}/cancel", response_model=ContractDetail, operation_id="cancel_contract",
                        dependencies=[Idempotent], summary="Cancel a draft or an approved contract not yet shipped")
+@declares(etag=True, if_match=True)
 async def cancel_contract(session: Session, principal: Requires(P.CONTRACT_UPDATE), contract_id: ContractId,
                           body: CloseIn, request: Request, response: Response) -> ContractDetail:
     contract = await _for_change(session, principal, contract_id, request)
@@ -228,6 +237,7 @@ async def cancel_contract(session: Session, principal: Requires(P.CONTRACT_UPDAT
                        description="409 `contract.illegal_transition` unless approved (an investigation must be "
                        "submitted first); 409 `shipment.after_first_due_date` when the shipment would be after "
                        "the first due date (new terms needed).")
+@declares(etag=True, if_match=True, location=True)
 async def request_shipment(session: Session, principal: Requires(P.SHIPMENT_REQUEST), contract_id: ContractId,
                            body: ShipmentRequestIn, request: Request, response: Response) -> ShipmentOut:
     contract = await _for_change(session, principal, contract_id, request)
@@ -254,6 +264,7 @@ async def list_investigations(
 @investigations_router.get("/investigations/{investigation_id}", response_model=InvestigationOut,
                            operation_id="get_investigation",
                            summary="An investigation with its answers, score, recommendation and factors")
+@declares(etag=True)
 async def get_investigation(session: Session, principal: Requires(P.INVESTIGATION_READ),
                             investigation_id: InvestigationId, response: Response) -> InvestigationOut:
     investigation = await repo.get_investigation(session, principal, investigation_id)
@@ -266,6 +277,7 @@ def _investigation_action(action: str, permission: str, body_type: type[Any], ac
 
     @investigations_router.post(f"/investigations/{{investigation_id}}/{action}", response_model=InvestigationOut,
                                 operation_id=f"{action}_investigation", dependencies=[Idempotent], summary=summary)
+    @declares(etag=True, if_match=True)
     async def act_on(session: Session, principal: Requires(permission), investigation_id: InvestigationId,
                      body: body_type, request: Request, response: Response) -> InvestigationOut:  # type: ignore[valid-type]
         investigation = await repo.get_investigation(session, principal, investigation_id, for_update=True)
@@ -282,6 +294,7 @@ _investigation_action("submit", P.INVESTIGATION_FILL, InvestigationSubmit, inves
 @investigations_router.get("/investigation-scoring", response_model=ScoringModelOut,
                            operation_id="get_investigation_scoring",
                            summary="The group's investigation scoring model (weights, bands, thresholds)")
+@declares(etag=True)
 async def get_scoring(session: Session, principal: Requires(P.INVESTIGATION_READ),
                       response: Response) -> ScoringModelOut:
     row = await repo.scoring_row(session, principal)
@@ -292,6 +305,7 @@ async def get_scoring(session: Session, principal: Requires(P.INVESTIGATION_READ
 @investigations_router.put("/investigation-scoring", response_model=ScoringModelOut,
                            operation_id="set_investigation_scoring",
                            summary="Set the group's scoring model; later submissions are scored with it (If-Match)")
+@declares(etag=True, if_match=True)
 async def set_scoring(session: Session, principal: Requires(P.INVESTIGATION_CONFIGURE), body: ScoringModelIn,
                       request: Request, response: Response) -> ScoringModelOut:
     row = await investigations.lock_scoring(session, principal)
@@ -317,6 +331,7 @@ async def list_shipments(
 
 @shipments_router.get("/shipments/{shipment_id}", response_model=ShipmentOut, operation_id="get_shipment",
                       summary="A shipment request")
+@declares(etag=True)
 async def get_shipment(session: Session, principal: Requires(P.SHIPMENT_READ), shipment_id: ShipmentId,
                        response: Response) -> ShipmentOut:
     shipment = await get_readable(session, principal, ShipmentRequest, shipment_id, code=ShipmentNotFound.code)

@@ -1,8 +1,16 @@
-"""ETag / If-Match for single resources backed by a `version` column."""
+"""ETag / If-Match for single resources backed by a `version` column.
+
+A route says which of these headers it uses with `@declares(...)` under its `@router.<method>(...)`;
+the OpenAPI documents are written from that declaration. Outside production `TransactionalRoute`
+checks every answer against it (`undeclared`): an ETag or Location the route did not declare, or an
+If-Match check it did not declare, fails the request, so a route's tests catch a forgotten one.
+"""
 
 import hashlib
 import re
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel
@@ -20,6 +28,54 @@ class _Versioned(Protocol):
 
 
 V = TypeVar("V", bound=_Versioned)
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+# Set in the request's state by `check_if_match`, so the route can tell it was checked.
+IF_MATCH_CHECKED = "if_match_checked"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The conditional-request headers of a route: `etag` on its 2xx answers (`set_etag`, `tagged`,
+    `set_location`, `set_content_etag`), `location` on its 201 (`set_location` or by hand), and
+    whether it checks `if_match` (`check_if_match`, `matched`, also from a dependency)."""
+
+    etag: bool = False
+    if_match: bool = False
+    location: bool = False
+
+
+NOTHING = Declared()
+
+
+def declares(*, etag: bool = False, if_match: bool = False, location: bool = False) -> Callable[[EndpointT], EndpointT]:
+    """Put under `@router.<method>(...)`: `@declares(etag=True, if_match=True)`."""
+
+    def mark(endpoint: EndpointT) -> EndpointT:
+        endpoint.declared_headers = Declared(etag=etag, if_match=if_match, location=location)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def declared(endpoint: Callable[..., Any]) -> Declared:
+    return getattr(endpoint, "declared_headers", NOTHING)
+
+
+def undeclared(endpoint: Callable[..., Any], response: Response, state: dict[str, Any],
+               documented: frozenset[str] = frozenset()) -> list[str]:
+    """What an answer (and the request's `state`) shows the route did without declaring it. A header
+    the route documents itself in its `responses=` (lower-case names in `documented`: a download's
+    strong ETag) is declared there."""
+    said = declared(endpoint)
+    found = []
+    if "etag" in response.headers and not (said.etag or "etag" in documented):
+        found.append("etag")
+    if "location" in response.headers and not (said.location or "location" in documented):
+        found.append("location")
+    if state.get(IF_MATCH_CHECKED) and not said.if_match:
+        found.append("if_match")
+    return found
 
 
 def etag_for(version: int) -> str:
@@ -44,6 +100,7 @@ def set_location(response: Response, path: str, version: int) -> None:
 
 def check_if_match(request: Request, version: int) -> None:
     """Answer 412 when the client's If-Match names a version other than the current one."""
+    request.state.if_match_checked = True  # IF_MATCH_CHECKED, see `undeclared`
     header = request.headers.get("if-match")
     if header is None:
         return

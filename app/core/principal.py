@@ -119,7 +119,7 @@ class PrincipalCache:
 
 def principal_cache(app: FastAPI) -> PrincipalCache:
     """The app's cache (one app per worker process), made on first use."""
-    cache = app.state._state.get("principal_cache")  # see routing.app_state
+    cache = getattr(app.state, "principal_cache", None)
     if cache is None:
         cache = app.state.principal_cache = PrincipalCache(get_settings().principal_cache_size)
     return cache

@@ -23,11 +23,11 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
-from app.core import db
+from app.core import db, etag
+from app.core.config import get_settings
 from app.core.errors import Conflict, problem_response
 
 # A write that loses a deadlock or a serialization failure to another transaction is run again from
@@ -37,6 +37,11 @@ RETRY_ATTEMPTS = 3
 
 class ConcurrentUpdateLost(Conflict, code="request.concurrent_update"):
     """Two requests raced for the same rows and this one kept losing (after the server's retries)."""
+
+
+class UndeclaredHeaders(RuntimeError):
+    """A route sent an ETag or Location, or checked If-Match, without `@etag.declares(...)` saying so:
+    its OpenAPI documents would not say it either."""
 
 
 class ShortCircuit(Exception):  # noqa: N818 - control flow, not an error
@@ -86,14 +91,17 @@ class TransactionalRoute(APIRoute):
         # route's literal part can match neither regex, so it is turned away before them (the
         # matching loop was 7 % of the worklist's CPU).
         self.literal_prefix = self.path.split("{", 1)[0]
+        # Headers the route documents in its own `responses=` (see etag.undeclared).
+        self.documented_headers = frozenset(name.lower() for answer in self.responses.values()
+                                            for name in answer.get("headers", {}))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and not get_route_path(scope).startswith(self.literal_prefix):
+        if scope["type"] == "http" and not route_path(scope).startswith(self.literal_prefix):
             return Match.NONE, {}
         match, child = super().matches(scope)
         if match != Match.NONE or self.loose_path_regex is None or scope["type"] != "http":
             return match, child
-        path = get_route_path(scope)
+        path = route_path(scope)
         found = self.loose_path_regex.match(path)
         if found is None or _matched_exactly(scope, path):
             return Match.NONE, {}
@@ -103,7 +111,7 @@ class TransactionalRoute(APIRoute):
         return (Match.FULL if scope["method"] in (self.methods or ()) else Match.PARTIAL), child
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = get_route_path(scope)
+        path = route_path(scope)
         if (scope["type"] == "http" and self.methods and scope["method"] not in self.methods
                 and self.loose_path_regex is not None and not self.path_regex.match(path)):
             # Another method at a path with a malformed id: 405 naming the methods of its routes (the
@@ -125,7 +133,8 @@ class TransactionalRoute(APIRoute):
         own_provider = read_session_provider if read_only else default_session_provider
 
         async def transactional_handler(request: Request) -> Response:
-            provider: SessionProvider = app_state(request).get("session_provider") or own_provider
+            # `create_app` sets it (None: the route's own); a test harness swaps in its own.
+            provider: SessionProvider = getattr(request.app.state, "session_provider", None) or own_provider
             async with provider() as session:
                 request.state.session = session
                 for attempt in range(1, RETRY_ATTEMPTS + 1):
@@ -156,6 +165,12 @@ class TransactionalRoute(APIRoute):
                 raise
             finally:
                 session.info.pop(db.READ_ONLY, None)
+            # Outside production every answer is held to the route's declared headers (app/core/etag.py).
+            if (get_settings().environment != "production"
+                    and (undeclared := etag.undeclared(self.endpoint, response, request_state(request),
+                                                           self.documented_headers))):
+                await session.rollback()
+                raise UndeclaredHeaders(f"{self.path}: declare {', '.join(undeclared)} with @etag.declares(...)")
             _without_body_headers(response)
             if read_only:
                 # Nothing to commit or roll back: the session read without a transaction and
@@ -187,6 +202,16 @@ def _without_body_headers(response: Response) -> None:
                 del response.headers[header]
 
 
+def route_path(scope: Scope) -> str:
+    """The path routes match: the ASGI scope's `path` less the `root_path` the app is mounted under
+    (the ASGI HTTP connection scope defines both)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
+
+
 def _matched_exactly(scope: Scope, path: str) -> bool:
     """Whether some route (a static sibling such as /customers/assign) matches the path as it is."""
     router = scope.get("router")
@@ -199,11 +224,6 @@ def request_state(request: Request) -> dict[str, Any]:
     """What `request.state` holds, as the dict it is: reading a missing name through `State` raises
     and catches an AttributeError, a cost on every request for names usually absent."""
     return request.scope.setdefault("state", {})
-
-
-def app_state(request: Request) -> dict[str, Any]:
-    """The app's `state` as a dict (see `request_state`)."""
-    return request.app.state._state  # Starlette's State keeps its values in `_state`
 
 
 def get_session(request: Request) -> AsyncSession:

@@ -9,7 +9,7 @@ from fastapi import Depends, File, Path, Query, Request, Response, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.core.etag import check_if_match, set_etag, set_location
+from app.core.etag import check_if_match, declares, set_etag, set_location
 from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot, sort_param
@@ -105,6 +105,7 @@ async def list_customers(
 @router.post("/customers", response_model=CustomerCreated, status_code=201, operation_id="create_customer",
              dependencies=[Idempotent],
              summary="Create a customer (duplicate check: identical names need confirm_duplicate)")
+@declares(etag=True, location=True)
 async def create_customer(session: Session, principal: Requires(P.CUSTOMER_CREATE), body: CustomerCreate,
                           response: Response) -> CustomerCreated:
     customer, warnings = await service.create_customer(session, principal, body)
@@ -208,6 +209,7 @@ async def _tagged_view(session: AsyncSession, principal: Principal, customer: Cu
 
 @router.get("/customers/{customer_id}", response_model=CustomerDetail, operation_id="get_customer",
             summary="A customer with its contacts, shares and recent activity")
+@declares(etag=True)
 async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), customer_id: CustomerId,
                        response: Response) -> Response:
     # The hot path (core/hotsql.py): statements compiled once, the detail shaped without models.
@@ -219,6 +221,7 @@ async def get_customer(session: Session, principal: Requires(P.CUSTOMER_READ), c
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut, operation_id="update_customer",
               description=IF_MATCH_DOC)
+@declares(etag=True, if_match=True)
 async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDATE), customer_id: CustomerId,
                           body: CustomerUpdate, request: Request, response: Response) -> CustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
@@ -229,6 +232,7 @@ async def update_customer(session: Session, principal: Requires(P.CUSTOMER_UPDAT
 
 @router.delete("/customers/{customer_id}", status_code=204, operation_id="delete_customer",
                description="Soft deletion, audited. " + IF_MATCH_DOC)
+@declares(if_match=True)
 async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELETE), customer_id: CustomerId,
                           request: Request) -> None:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
@@ -238,6 +242,7 @@ async def delete_customer(session: Session, principal: Requires(P.CUSTOMER_DELET
 
 @router.post("/customers/{customer_id}/claim", response_model=CustomerOut, operation_id="claim_customer",
              summary="Claim a pool customer (daily cap; starts protection)")
+@declares(etag=True)
 async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                          response: Response) -> CustomerOut:
     customer = await pool.claim(session, principal, customer_id)
@@ -246,6 +251,7 @@ async def claim_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM)
 
 @router.post("/customers/{customer_id}/release", response_model=PoolCustomerOut, operation_id="release_customer",
              summary="The owner gives the customer back to the pool", description=IF_MATCH_DOC)
+@declares(if_match=True)
 async def release_customer(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                            request: Request) -> PoolCustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
@@ -258,6 +264,7 @@ async def release_customer(session: Session, principal: Requires(P.CUSTOMER_CLAI
 @router.post("/customers/{customer_id}/extend-protection", response_model=CustomerOut,
              operation_id="extend_customer_protection",
              summary="Extend protection (reason required; monthly quota)", description=IF_MATCH_DOC)
+@declares(etag=True, if_match=True)
 async def extend_protection(session: Session, principal: Requires(P.CUSTOMER_CLAIM), customer_id: CustomerId,
                             body: ExtendIn, request: Request, response: Response) -> CustomerOut:
     customer = await repo.get_customer(session, principal, customer_id, write=True)
@@ -346,6 +353,7 @@ async def list_contacts(session: Session, principal: Requires(P.CONTACT_READ), p
 @router.post("/contacts", response_model=ContactSaved, status_code=201, operation_id="create_contact",
              tags=["contacts"], dependencies=[Idempotent],
              summary="Create a contact; duplicate mobile numbers in the group need confirm_duplicate")
+@declares(etag=True, location=True)
 async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE), body: ContactCreate,
                          response: Response) -> ContactSaved:
     contact, warnings = await contacts.create_contact(session, principal, body)
@@ -354,6 +362,7 @@ async def create_contact(session: Session, principal: Requires(P.CONTACT_CREATE)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut, operation_id="get_contact", tags=["contacts"])
+@declares(etag=True)
 async def get_contact(session: Session, principal: Requires(P.CONTACT_READ),
                       contact_id: Annotated[uuid.UUID, Path()], response: Response) -> ContactOut:
     contact = await repo.get_contact(session, principal, contact_id)
@@ -363,6 +372,7 @@ async def get_contact(session: Session, principal: Requires(P.CONTACT_READ),
 
 @router.patch("/contacts/{contact_id}", response_model=ContactSaved, operation_id="update_contact",
               tags=["contacts"], description=IF_MATCH_DOC)
+@declares(etag=True, if_match=True)
 async def update_contact(session: Session, principal: Requires(P.CONTACT_UPDATE),
                          contact_id: Annotated[uuid.UUID, Path()], body: ContactUpdate, request: Request,
                          response: Response) -> ContactSaved:
@@ -382,6 +392,7 @@ async def list_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ
 
 
 @router.get("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="get_pool_rules", tags=["pool"])
+@declares(etag=True)
 async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ),
                          company_id: Annotated[uuid.UUID, Path()], response: Response) -> PoolRuleOut:
     cid, row = await pool.readable_rules(session, principal, company_id)
@@ -391,6 +402,7 @@ async def get_pool_rules(session: Session, principal: Requires(P.POOL_RULE_READ)
 
 @router.put("/pool-rules/{company_id}", response_model=PoolRuleOut, operation_id="set_pool_rules", tags=["pool"],
             summary="Set a company's pool rules (administrators)", description=IF_MATCH_DOC)
+@declares(etag=True, if_match=True)
 async def set_pool_rules(session: Session, principal: Requires(P.POOL_RULE_MANAGE),
                          company_id: Annotated[uuid.UUID, Path()], body: PoolRuleIn, request: Request,
                          response: Response) -> PoolRuleOut:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.approvals import requests as kit
 from app.approvals.request_routes import RETRIED, Status, request_routes
 from app.core.errors import problem_responses
-from app.core.etag import set_etag
+from app.core.etag import declares, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
@@ -70,6 +70,7 @@ def device_request_routes(target: APIRouter, kind: kit.RequestKind[Any], action:
         rows, cursor = await paginate(session, stmt, page, sort, model.id)
         return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
 
+    @declares(etag=True, location=True)
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await service.create_request(session, principal, kind, action, body)
@@ -118,6 +119,7 @@ async def list_device_commands(session: Session, principal: Reader, page: PageQu
     return Page[DeviceCommandOut](items=[DeviceCommandOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
+@declares(etag=True)
 async def get_device_command(session: Session, principal: Reader, command_id: Annotated[uuid.UUID, Path()],
                              response: Response) -> Any:
     command = await get_readable(session, principal, DeviceCommand, command_id, code=DeviceCommandNotFound.code)

@@ -14,7 +14,7 @@ from app.collection import logs as collection_logs
 from app.collection import permissions as collection_permissions
 from app.collection.log_schemas import LogCreate
 from app.collection.models import CollectionCase, CollectionLog
-from app.core.etag import set_content_etag
+from app.core.etag import declares, set_content_etag
 from app.core.hotsql import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, paginate_hot
@@ -52,6 +52,7 @@ async def get_worklist(session: Session, principal: Collector, page: PageQuery) 
 @router.get("/cases/{case_id}", response_model=FieldCaseDetail, operation_id="get_field_case",
             responses=NOT_MODIFIED,
             summary="A case with its contract, where the schedule stands and its latest events (ETag; 304)")
+@declares(etag=True)
 async def get_case(session: Session, principal: Collector, case_id: CaseId, response: Response) -> FieldCaseDetail:
     detail = await service.case_detail(session, principal, case_id)
     set_content_etag(response, detail)

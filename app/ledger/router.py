@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Response
 
 from app.contracts import permissions as contract_permissions
-from app.core.etag import set_etag, set_location
+from app.core.etag import declares, set_etag, set_location
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
@@ -44,6 +44,7 @@ ReadContract = Requires(P.LEDGER_READ, contract_permissions.CONTRACT_READ)
 @payments_router.post("/contracts/{contract_id}/payments", response_model=PaymentOut, status_code=201,
                       operation_id="record_payment", dependencies=[Idempotent],
                       summary="Record a payment (allocated by the contract's order; penalty brought up to date)")
+@declares(etag=True, location=True)
 async def record_payment(session: Session, principal: Requires(P.PAYMENT_RECORD), contract_id: ContractId,
                          body: PaymentIn, response: Response) -> PaymentOut:
     contract = await facts.contract_in_scope(session, principal, contract_id, write=True)
@@ -67,6 +68,7 @@ async def list_contract_payments(session: Session, principal: ReadContract, cont
 
 @payments_router.get("/payments/{payment_id}", response_model=PaymentOut, operation_id="get_payment",
                      summary="A payment and its allocation as the ledger stands now")
+@declares(etag=True)
 async def get_payment(session: Session, principal: ReadContract, payment_id: EntryId,
                       response: Response) -> PaymentOut:
     entry, contract = await facts.entry_in_scope(session, principal, payment_id, EntryKind.PAYMENT)
@@ -90,6 +92,7 @@ async def reverse_payment(session: Session, principal: Requires(P.PAYMENT_REVERS
 @payments_router.post("/contracts/{contract_id}/refunds", response_model=RefundOut, status_code=201,
                       operation_id="record_refund", dependencies=[Idempotent],
                       summary="Refund unapplied credit to the customer (the only way it leaves the account)")
+@declares(etag=True, location=True)
 async def record_refund(session: Session, principal: Requires(P.PAYMENT_REFUND), contract_id: ContractId,
                         body: RefundIn, response: Response) -> RefundOut:
     contract = await facts.contract_in_scope(session, principal, contract_id, write=True)
@@ -101,6 +104,7 @@ async def record_refund(session: Session, principal: Requires(P.PAYMENT_REFUND),
 
 @payments_router.get("/refunds/{refund_id}", response_model=RefundOut, operation_id="get_refund",
                      summary="A refund of unapplied credit")
+@declares(etag=True)
 async def get_refund(session: Session, principal: ReadContract, refund_id: EntryId, response: Response) -> RefundOut:
     entry, contract = await facts.entry_in_scope(session, principal, refund_id, EntryKind.REFUND)
     ledger = await facts.ContractLedger.load(session, contract)
@@ -122,6 +126,7 @@ async def reverse_refund(session: Session, principal: Requires(P.PAYMENT_REFUND)
 @charges_router.post("/charges", response_model=ChargeOut, status_code=201, operation_id="post_charge",
                      dependencies=[Idempotent],
                      summary="Post a charge to a contract (GPS service fee, tow cost, freight, rent, other)")
+@declares(etag=True, location=True)
 async def post_charge(session: Session, principal: Requires(P.CHARGE_POST), body: ChargeIn,
                       response: Response) -> ChargeOut:
     contract = await facts.contract_in_scope(session, principal, body.contract_id, write=True)
@@ -144,6 +149,7 @@ async def list_charges(session: Session, principal: ReadContract, page: PageQuer
 
 @charges_router.get("/charges/{charge_id}", response_model=ChargeOut, operation_id="get_charge",
                     summary="A charge and what is paid of it")
+@declares(etag=True)
 async def get_charge(session: Session, principal: ReadContract, charge_id: EntryId, response: Response) -> ChargeOut:
     entry, contract = await facts.entry_in_scope(session, principal, charge_id, EntryKind.CHARGE)
     set_etag(response, await repo.ledger_version(session, contract.id))

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
 
-from app.core.etag import check_if_match, set_etag, set_location
+from app.core.etag import check_if_match, declares, set_etag, set_location
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate
 from app.core.principal import Requires
@@ -42,6 +42,7 @@ async def list_templates(session: Session, principal: Requires(P.MESSAGE_TEMPLAT
 
 @router.post("/message-templates", response_model=TemplateOut, status_code=201,
              operation_id="create_message_template", summary="Create message template", dependencies=[Idempotent])
+@declares(etag=True, location=True)
 async def create_template(session: Session, principal: Requires(P.MESSAGE_TEMPLATE_MANAGE), body: TemplateCreate,
                           response: Response) -> Any:
     template = await service.create_template(session, principal, body)
@@ -51,6 +52,7 @@ async def create_template(session: Session, principal: Requires(P.MESSAGE_TEMPLA
 
 @router.patch("/message-templates/{template_id}", response_model=TemplateOut,
               operation_id="update_message_template", summary="Change message template")
+@declares(etag=True, if_match=True)
 async def update_template(session: Session, principal: Requires(P.MESSAGE_TEMPLATE_MANAGE), template_id: TemplateId,
                           body: TemplateUpdate, request: Request, response: Response) -> Any:
     template = await get_writable(session, principal, MessageTemplate, template_id, code=MessageTemplateNotFound.code)
@@ -62,6 +64,7 @@ async def update_template(session: Session, principal: Requires(P.MESSAGE_TEMPLA
 
 @router.get("/message-templates/{template_id}", response_model=TemplateOut, operation_id="get_message_template",
             summary="Get message template")
+@declares(etag=True)
 async def get_template(session: Session, principal: Requires(P.MESSAGE_TEMPLATE_MANAGE), template_id: TemplateId,
                        response: Response) -> Any:
     template = await get_readable(session, principal, MessageTemplate, template_id, code=MessageTemplateNotFound.code)

@@ -5,7 +5,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, declares, set_etag
 from app.core.i18n import current_language
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, sort_param
@@ -85,11 +85,13 @@ def _read_and_update_routes(path: str, model: type[Any], out: type[Any], update:
     Item = Annotated[uuid.UUID, Path(alias=id_name)]  # noqa: N806 - a type in the signatures below
 
     @router.get(f"{path}/{{{id_name}}}", response_model=out, operation_id=f"get_{name}", summary=f"Get {name.title()}")
+    @declares(etag=True)
     async def read_one(session: Session, principal: Requires(read), item_id: Item, response: Response) -> Any:
         return _shaped(out, await get_readable(session, principal, model, item_id, code=not_found), response)
 
     @router.patch(f"{path}/{{{id_name}}}", response_model=out, operation_id=f"update_{name}",
                   summary=f"Update {name.title()}")
+    @declares(etag=True, if_match=True)
     async def update_one(session: Session, principal: Requires(manage), item_id: Item,
                          body: update, request: Request, response: Response) -> Any:  # type: ignore[valid-type]
         obj = await _for_change(session, principal, model, item_id, request, code=not_found)
@@ -112,6 +114,7 @@ def _list_and_create_routes(path: str, model: type[Any], out: type[Any], create:
 
     @router.post(path, response_model=out, status_code=201, operation_id=f"create_{name}",
                  summary=f"Create {name.title()}", dependencies=[Idempotent])
+    @declares(etag=True, location=True)
     async def create_one(session: Session, principal: Requires(manage), body: create,  # type: ignore[valid-type]
                          request: Request, response: Response) -> Any:
         return _created(out, await make(session, principal, body), request, response)
@@ -169,6 +172,7 @@ async def list_users(session: Session, principal: Requires(P.USER_READ), page: P
 
 
 @router.post("/users", response_model=UserOut, status_code=201, operation_id="create_user", dependencies=[Idempotent])
+@declares(etag=True)
 async def create_user(session: Session, principal: Requires(P.USER_MANAGE), body: UserCreate,
                       response: Response) -> UserOut:
     user = await service.create_user(session, principal, body)
@@ -177,6 +181,7 @@ async def create_user(session: Session, principal: Requires(P.USER_MANAGE), body
 
 
 @router.get("/users/{user_id}", response_model=UserOut, operation_id="get_user")
+@declares(etag=True)
 async def get_user(session: Session, principal: Requires(P.USER_READ), user_id: Id, response: Response) -> UserOut:
     user = await get_readable(session, principal, User, user_id, code=UserNotFound.code)
     set_etag(response, user.version)
@@ -184,6 +189,7 @@ async def get_user(session: Session, principal: Requires(P.USER_READ), user_id: 
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, operation_id="update_user")
+@declares(etag=True, if_match=True)
 async def update_user(session: Session, principal: Requires(P.USER_MANAGE), user_id: Id, body: UserUpdate,
                       request: Request, response: Response) -> UserOut:
     user = await service.get_user_for_change(session, principal, user_id)
@@ -194,6 +200,7 @@ async def update_user(session: Session, principal: Requires(P.USER_MANAGE), user
 
 
 @router.post("/users/{user_id}/lock", response_model=UserOut, operation_id="lock_user")
+@declares(etag=True, if_match=True)
 async def lock_user(session: Session, principal: Requires(P.USER_MANAGE), user_id: Id, request: Request,
                     response: Response, body: LockRequest | None = None) -> UserOut:
     user = await service.get_user_for_change(session, principal, user_id)
@@ -204,6 +211,7 @@ async def lock_user(session: Session, principal: Requires(P.USER_MANAGE), user_i
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut, operation_id="unlock_user")
+@declares(etag=True, if_match=True)
 async def unlock_user(session: Session, principal: Requires(P.USER_MANAGE), user_id: Id, request: Request,
                       response: Response) -> UserOut:
     user = await service.get_user_for_change(session, principal, user_id)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.approvals import requests as kit
 from app.approvals.request_routes import RETRIED, SUBMIT_DOC, Status, request_routes
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, declares, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageParams, SortKey, page_params, paginate, sort_param
 from app.core.principal import Requires
@@ -71,6 +71,7 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
     @router.post(path, response_model=out, status_code=201, operation_id=f"create_{resource}",
                  summary=f"Create {title}", dependencies=[Idempotent],
                  responses=RETRIED)
+    @declares(etag=True, location=True)
     async def create_request(session: Session, principal: Writer, body: create,  # type: ignore[valid-type]
                              http: Request, response: Response) -> Any:
         request, created = await service.create(session, principal, kind, body)
@@ -81,6 +82,7 @@ def money_request_routes(kind: kit.RequestKind[Any], *, path: str, resource: str
 
     @router.post(f"{path}/{{{id_name}}}/submit", response_model=out, operation_id=f"submit_{resource}",
                  summary=f"Submit {title}", dependencies=[Idempotent], description=SUBMIT_DOC)
+    @declares(etag=True, if_match=True)
     async def submit_request(session: Session, principal: Writer, request_id: Id, http: Request,
                              response: Response) -> Any:
         request = await get_readable(session, principal, model, request_id, for_update=True,
@@ -114,6 +116,7 @@ money_request_routes(GPS_FEE, path="/gps-fees", resource="gps_fee", id_name="gps
 @router.post("/settlement-requests/{settlement_request_id}/release", response_model=SettlementRequestOut,
              operation_id="release_settlement_documents", dependencies=[Idempotent],
              summary="Record the release of the invoice and the certificate of conformity (合格证)")
+@declares(etag=True, if_match=True)
 async def release_documents(session: Session, principal: Requires(P.SETTLEMENT_REQUEST),
                             request_id: Annotated[uuid.UUID, Path(alias="settlement_request_id")],
                             body: SettlementReleaseIn, http: Request, response: Response) -> Any:

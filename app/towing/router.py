@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.approvals.request_routes import RETRIED, SUBMIT_DOC, request_routes
-from app.core.etag import check_if_match, set_etag
+from app.core.etag import check_if_match, declares, set_etag
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate, sort_param
 from app.core.principal import Requires
@@ -66,6 +66,7 @@ async def list_tow_requests(session: Session, principal: Requires(P.TOW_READ), p
 @router.post("/tow-requests", response_model=TowRequestOut, status_code=201, operation_id="create_tow_request",
              summary="Create tow request", dependencies=[Idempotent],
              responses=RETRIED)
+@declares(etag=True, location=True)
 async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST), body: TowRequestCreate,
                              http: Request, response: Response) -> Any:
     request, created = await service.create_request(session, principal, body)
@@ -81,6 +82,7 @@ async def create_tow_request(session: Session, principal: Requires(P.TOW_REQUEST
              description=f"{SUBMIT_DOC} The contract's DPD, bucket and overdue amount are read again; below the "
                          "company's minimum days past due 409 `tow.below_minimum_dpd`, unless the requester holds "
                          "`tow.override_min_dpd` and the request carries an override reason.")
+@declares(etag=True, if_match=True)
 async def submit_tow_request(session: Session, principal: Requires(P.TOW_REQUEST),
                              request_id: Annotated[uuid.UUID, Path(alias="tow_request_id")], http: Request,
                              response: Response) -> Any:
@@ -101,6 +103,7 @@ async def list_tow_tasks(session: Session, principal: Requires(P.TOW_READ), page
     return Page[TowTaskOut](items=[TowTaskOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
+@declares(etag=True)
 async def get_tow_task(session: Session, principal: Requires(P.TOW_READ), task_id: TaskId, response: Response) -> Any:
     task = await get_readable(session, principal, TowTask, task_id, code=TowTaskNotFound.code)
     set_etag(response, task.version)
@@ -109,6 +112,7 @@ async def get_tow_task(session: Session, principal: Requires(P.TOW_READ), task_i
 
 @router.post("/tow-tasks/{task_id}/assign", response_model=TowTaskOut, operation_id="assign_tow_task",
              summary="Assign tow task to a collector or an outside towing company", dependencies=[Idempotent])
+@declares(etag=True, if_match=True)
 async def assign_tow_task(session: Session, principal: Requires(P.TOW_DISPATCH), task_id: TaskId,
                           body: TowTaskAssign, http: Request, response: Response) -> Any:
     task = await get_writable(session, principal, TowTask, task_id, code=TowTaskNotFound.code)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
 
-from app.core.etag import check_if_match, set_etag, set_location
+from app.core.etag import check_if_match, declares, set_etag, set_location
 from app.core.events import EVENT_TYPES
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, PageQuery, SortKey, paginate
@@ -59,6 +59,7 @@ async def list_subscriptions(session: Session, principal: Manager, page: PageQue
 @router.post(PATH, response_model=SubscriptionWithSecret, status_code=201, operation_id="create_webhook_subscription",
              summary="Subscribe a URL to events; the signing secret is in this answer only",
              dependencies=[Idempotent])
+@declares(etag=True, location=True)
 async def create_subscription(session: Session, principal: Manager, body: SubscriptionCreate,
                               response: Response) -> Any:
     sub = await service.create(session, principal, body)
@@ -68,6 +69,7 @@ async def create_subscription(session: Session, principal: Manager, body: Subscr
 
 @router.get(PATH + "/{subscription_id}", response_model=SubscriptionOut, operation_id="get_webhook_subscription",
             summary="Get webhook subscription")
+@declares(etag=True)
 async def get_subscription(session: Session, principal: Manager, subscription_id: SubscriptionId,
                            response: Response) -> Any:
     sub = await _subscription(session, principal, subscription_id)
@@ -77,6 +79,7 @@ async def get_subscription(session: Session, principal: Manager, subscription_id
 
 @router.patch(PATH + "/{subscription_id}", response_model=SubscriptionOut, operation_id="update_webhook_subscription",
               summary="Change URL, events or description; deactivate or re-activate")
+@declares(etag=True, if_match=True)
 async def update_subscription(session: Session, principal: Manager, subscription_id: SubscriptionId,
                               body: SubscriptionUpdate, request: Request, response: Response) -> Any:
     sub = await _subscription(session, principal, subscription_id, write=True)
@@ -89,6 +92,7 @@ async def update_subscription(session: Session, principal: Manager, subscription
 @router.post(PATH + "/{subscription_id}/rotate-secret", response_model=SubscriptionWithSecret,
              operation_id="rotate_webhook_secret", dependencies=[Idempotent],
              summary="A new signing secret (shown only now); the previous one also signs for a day")
+@declares(etag=True, if_match=True)
 async def rotate_secret(session: Session, principal: Manager, subscription_id: SubscriptionId,
                         request: Request, response: Response) -> Any:
     sub = await _subscription(session, principal, subscription_id, write=True)
