@@ -1,9 +1,10 @@
 """ETag / If-Match for single resources backed by a `version` column.
 
 A route says which of these headers it uses with `@declares(...)` under its `@router.<method>(...)`;
-the OpenAPI documents are written from that declaration. Outside production `TransactionalRoute`
-checks every answer against it (`undeclared`): an ETag or Location the route did not declare, or an
-If-Match check it did not declare, fails the request, so a route's tests catch a forgotten one.
+the OpenAPI documents are written from that declaration. Under test (`ENVIRONMENT=test`)
+`TransactionalRoute` checks every answer against it (`undeclared`): an ETag or Location the route did
+not declare, or an If-Match check it did not declare, fails the request, so a route's tests catch a
+forgotten one. A served app (development or production) never fails a user's request for it.
 """
 
 import hashlib
