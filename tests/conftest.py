@@ -206,6 +206,19 @@ def auth(org):
     return headers
 
 
+TRACCAR_FORWARD_KEY = "traccar-forward-key-for-the-tests-0123456789"
+
+
+@pytest.fixture
+def traccar_forwarding(monkeypatch) -> str:
+    """Traccar's forwarding routes switched on (DEVICE_TRACCAR_FORWARD_SECRET); yields the key."""
+    monkeypatch.setenv("DEVICE_TRACCAR_FORWARD_SECRET", TRACCAR_FORWARD_KEY)
+    get_settings.cache_clear()
+    yield TRACCAR_FORWARD_KEY
+    monkeypatch.delenv("DEVICE_TRACCAR_FORWARD_SECRET")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def travel():
     """`travel(moment)` sets the application's clock (app/core/clock.py) to `moment` for the rest of

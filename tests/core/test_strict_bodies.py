@@ -11,11 +11,10 @@ import re
 import uuid
 from typing import Any
 
-import pytest
-
 from app.core import clock
 from app.core.config import PROJECT_ROOT, get_settings
 from app.devices import signing
+from tests.conftest import TRACCAR_FORWARD_KEY
 
 # What a lax parser would take for each JSON type, and a strict one refuses.
 LAX = {"number": (True, "5"), "integer": (True, "5", 1.5), "boolean": (1, "true")}
@@ -153,18 +152,6 @@ def _at(given: str, field: str) -> bool:
     return any(have[:i] + have[i + 1:i + 1 + len(want) - i] == want for i in range(1, len(want)))
 
 
-GATEWAY_KEY = "strict-bodies-forwarding-key-of-at-least-32-bytes"
-
-
-@pytest.fixture
-def gateway_keys(monkeypatch):
-    monkeypatch.setenv("DEVICE_TRACCAR_FORWARD_SECRET", GATEWAY_KEY)
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("DEVICE_TRACCAR_FORWARD_SECRET")
-    get_settings.cache_clear()
-
-
 def _headers(route: str, body: bytes, signed_in: dict[str, str]) -> dict[str, str]:
     """The route's own credentials: the gateway's signature or forwarding key, else a signed-in user."""
     json_type = {"Content-Type": "application/json"}
@@ -172,12 +159,12 @@ def _headers(route: str, body: bytes, signed_in: dict[str, str]) -> dict[str, st
         key = get_settings().device_callback_key()
         return {**json_type, **signing.signed_headers(key, int(clock.timestamp()), body)}
     if "/device-gateway/traccar/" in route:
-        return {**json_type, "X-Recourse-Gateway-Key": GATEWAY_KEY}
+        return {**json_type, "X-Recourse-Gateway-Key": TRACCAR_FORWARD_KEY}
     return {**json_type, **signed_in}
 
 
 async def test_every_body_field_refuses_what_its_type_does_not_say_with_422_at_that_field(client, auth,
-                                                                                          gateway_keys):
+                                                                                          traccar_forwarding):
     signed_in = auth("admin")
     wrong: list[str] = []
     judged = 0

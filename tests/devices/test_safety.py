@@ -8,7 +8,6 @@ Traccar's forwarding drives a lock end to end. All over real HTTP, the simulator
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.core import clock, queue
@@ -16,10 +15,10 @@ from app.core.audit import AuditEvent
 from app.core.config import get_settings
 from app.devices.models import DevicePosition
 from app.notifications.models import Notification
+from tests.conftest import TRACCAR_FORWARD_KEY as FORWARD_KEY
 from tests.devices.conftest import CALLBACKS, new_event_id, position, signed
 
 TRACCAR = "/api/v1/device-gateway/traccar"
-FORWARD_KEY = "traccar-forward-key-for-the-tests-0123456789"
 
 
 async def test_a_device_bound_anywhere_is_taken_and_the_answer_reveals_nothing_more(client, auth, machine_case):
@@ -156,15 +155,6 @@ async def test_a_position_dated_in_the_future_is_kept_flagged_and_does_not_freez
     kept = (await db.scalars(select(DevicePosition).where(DevicePosition.machine_id == uuid.UUID(mc.machine_id))
                              .order_by(DevicePosition.received_at))).all()
     assert [(str(p.speed_kmh), p.future_clock) for p in kept][-2:] == [("7.0", True), ("11.0", False)]
-
-
-@pytest.fixture
-def traccar_forwarding(monkeypatch):
-    monkeypatch.setenv("DEVICE_TRACCAR_FORWARD_SECRET", FORWARD_KEY)
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("DEVICE_TRACCAR_FORWARD_SECRET")
-    get_settings.cache_clear()
 
 
 async def test_stock_traccar_forwarding_drives_a_lock_from_position_to_acknowledgement(
